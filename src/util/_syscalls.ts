@@ -1,0 +1,154 @@
+// Syscalls Node's fs module lacks (mknod, xattrs, mount, flock), called through koffi's FFI
+// on glibc. koffi ships prebuilt binaries in its npm package, so no compiler is needed at
+// install time, and each call is a direct libc call without spawning a helper process.
+import { constants } from 'node:os';
+import { createRequire } from 'node:module';
+import { IOError } from '../errors/index.js';
+
+interface LibC {
+  mknod: (path: string, mode: number, dev: bigint) => number;
+  lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
+  lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
+  llistxattr: (path: string, list: Buffer | null, size: number) => number;
+  mount: (src: string | null, target: string, fstype: string | null, flags: bigint, data: string | null) => number;
+  umount2: (target: string, flags: number) => number;
+  flock: (fd: number, op: number) => number;
+  errno: () => number;
+}
+
+let libc: LibC | undefined;
+
+function lib(): LibC {
+  if (libc) return libc;
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi') as {
+    load: (name: string) => { func: (sig: string) => (...args: unknown[]) => unknown };
+    errno: () => number;
+  };
+  const c = koffi.load('libc.so.6');
+  libc = {
+    mknod: c.func('int mknod(const char *path, uint32_t mode, uint64_t dev)') as LibC['mknod'],
+    lsetxattr: c.func(
+      'int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)',
+    ) as LibC['lsetxattr'],
+    lgetxattr: c.func('ssize_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)') as LibC['lgetxattr'],
+    llistxattr: c.func('ssize_t llistxattr(const char *path, _Out_ char *list, size_t size)') as LibC['llistxattr'],
+    mount: c.func(
+      'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+    ) as LibC['mount'],
+    umount2: c.func('int umount2(const char *target, int flags)') as LibC['umount2'],
+    flock: c.func('int flock(int fd, int op)') as LibC['flock'],
+    errno: koffi.errno,
+  };
+  return libc;
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+
+/** A Node-style system error (with `.code` = 'EPERM' etc.) for the last libc failure. */
+function sysError(call: string, path: string): NodeJS.ErrnoException {
+  const no = lib().errno();
+  const code = ERRNO_NAMES.get(no) ?? `E${no}`;
+  const err = new Error(`${call} ${path}: ${code}`) as NodeJS.ErrnoException;
+  err.code = code;
+  err.errno = no;
+  err.syscall = call;
+  err.path = path;
+  return err;
+}
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+/** glibc's makedev encoding. */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major);
+  const mi = BigInt(minor);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+/** mknod(2). `type` is S_IFCHR, S_IFBLK or S_IFIFO; `mode` the permission bits. */
+export function mknod(path: string, type: number, mode: number, dev: bigint = 0n): void {
+  if (lib().mknod(path, type | (mode & 0o7777), dev) !== 0) throw sysError('mknod', path);
+}
+
+/** Set an xattr on the link itself (never follows a symlink). */
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  if (lib().lsetxattr(path, name, value, value.length, 0) !== 0) throw sysError('lsetxattr', path);
+}
+
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const l = lib();
+  const size = l.lgetxattr(path, name, null, 0);
+  if (size < 0) {
+    const err = sysError('lgetxattr', path);
+    if (err.code === 'ENODATA' || err.code === 'ENOTSUP') return undefined;
+    throw err;
+  }
+  const buf = Buffer.alloc(size);
+  const n = l.lgetxattr(path, name, buf, size);
+  if (n < 0) throw sysError('lgetxattr', path);
+  return buf.subarray(0, n);
+}
+
+export function llistxattr(path: string): string[] {
+  const l = lib();
+  const size = l.llistxattr(path, null, 0);
+  if (size < 0) {
+    const err = sysError('llistxattr', path);
+    if (err.code === 'ENOTSUP') return [];
+    throw err;
+  }
+  if (size === 0) return [];
+  const buf = Buffer.alloc(size);
+  const n = l.llistxattr(path, buf, size);
+  if (n < 0) throw sysError('llistxattr', path);
+  return buf
+    .subarray(0, n)
+    .toString('utf8')
+    .split('\0')
+    .filter((s) => s.length > 0);
+}
+
+export const MS_RDONLY = 1n;
+export const MS_NOSUID = 2n;
+export const MS_NODEV = 4n;
+export const MS_NOEXEC = 8n;
+export const MS_REMOUNT = 32n;
+export const MS_BIND = 4096n;
+export const MS_REC = 16384n;
+export const MS_PRIVATE = 1n << 18n;
+export const MNT_DETACH = 2;
+
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  options: { flags?: bigint; data?: string } = {},
+): void {
+  if (lib().mount(source, target, fstype, options.flags ?? 0n, options.data ?? null) !== 0) {
+    throw sysError('mount', target);
+  }
+}
+
+export function umount(target: string, flags = 0): void {
+  if (lib().umount2(target, flags) !== 0) throw sysError('umount', target);
+}
+
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/** Non-blocking flock; true when acquired, false when another holder has it. */
+export function tryFlock(fd: number, exclusive: boolean): boolean {
+  if (lib().flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) === 0) return true;
+  const no = lib().errno();
+  if (no === constants.errno.EWOULDBLOCK || no === constants.errno.EAGAIN) return false;
+  throw new IOError(`flock failed: ${ERRNO_NAMES.get(no) ?? no}`);
+}
+
+export function unflock(fd: number): void {
+  lib().flock(fd, LOCK_UN);
+}
