@@ -1,16 +1,24 @@
 // Syscalls Node's fs module lacks (mknod, xattrs, mount, flock), called through koffi's FFI
 // on glibc. koffi ships prebuilt binaries in its npm package, so no compiler is needed at
 // install time, and each call is a direct libc call without spawning a helper process.
-import { constants } from 'node:os';
+
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { IOError } from '../errors/index.js';
 
 interface LibC {
   mknod: (path: string, mode: number, dev: bigint) => number;
   lsetxattr: (path: string, name: string, value: Buffer, size: number, flags: number) => number;
+  fsetxattr: (fd: number, name: string, value: Buffer, size: number, flags: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer | null, size: number) => number;
   llistxattr: (path: string, list: Buffer | null, size: number) => number;
-  mount: (src: string | null, target: string, fstype: string | null, flags: bigint, data: string | null) => number;
+  mount: (
+    src: string | null,
+    target: string,
+    fstype: string | null,
+    flags: bigint,
+    data: string | null,
+  ) => number;
   umount2: (target: string, flags: number) => number;
   flock: (fd: number, op: number) => number;
   errno: () => number;
@@ -31,8 +39,15 @@ function lib(): LibC {
     lsetxattr: c.func(
       'int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)',
     ) as LibC['lsetxattr'],
-    lgetxattr: c.func('ssize_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)') as LibC['lgetxattr'],
-    llistxattr: c.func('ssize_t llistxattr(const char *path, _Out_ char *list, size_t size)') as LibC['llistxattr'],
+    fsetxattr: c.func(
+      'int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)',
+    ) as LibC['fsetxattr'],
+    lgetxattr: c.func(
+      'intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)',
+    ) as LibC['lgetxattr'],
+    llistxattr: c.func(
+      'intptr_t llistxattr(const char *path, _Out_ char *list, size_t size)',
+    ) as LibC['llistxattr'],
     mount: c.func(
       'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
     ) as LibC['mount'],
@@ -76,6 +91,11 @@ export function mknod(path: string, type: number, mode: number, dev: bigint = 0n
 /** Set an xattr on the link itself (never follows a symlink). */
 export function lsetxattr(path: string, name: string, value: Buffer): void {
   if (lib().lsetxattr(path, name, value, value.length, 0) !== 0) throw sysError('lsetxattr', path);
+}
+
+/** Set an xattr on an open file descriptor; `what` names the file in the error. */
+export function fsetxattr(fd: number, name: string, value: Buffer, what = `fd ${fd}`): void {
+  if (lib().fsetxattr(fd, name, value, value.length, 0) !== 0) throw sysError('fsetxattr', what);
 }
 
 export function lgetxattr(path: string, name: string): Buffer | undefined {

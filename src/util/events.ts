@@ -16,7 +16,13 @@ export class EventChannel<E> {
 export type ProgressEvent =
   | { type: 'resolve'; ref: string }
   | { type: 'resolved'; ref: string; digest: string }
-  | { type: 'layer'; id: string; status: 'waiting' | 'exists' | 'downloading' | 'extracting' | 'done' | 'verifying'; current?: number; total?: number }
+  | {
+      type: 'layer';
+      id: string;
+      status: 'waiting' | 'exists' | 'downloading' | 'extracting' | 'done' | 'verifying';
+      current?: number;
+      total?: number;
+    }
   | { type: 'message'; text: string };
 
 export type ProgressSink = (event: ProgressEvent) => void;

@@ -20,7 +20,11 @@ export function tempSibling(path: string): string {
 }
 
 /** Write a file atomically: tmp + fsync + rename + fsync(dir). */
-export async function atomicWriteFile(path: string, data: Buffer | string, options: { mode?: number } = {}): Promise<void> {
+export async function atomicWriteFile(
+  path: string,
+  data: Buffer | string,
+  options: { mode?: number } = {},
+): Promise<void> {
   const tmp = tempSibling(path);
   const fh = await open(tmp, 'wx', options.mode ?? 0o644);
   try {

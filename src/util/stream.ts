@@ -25,7 +25,10 @@ export class HashingCounter extends Transform {
 }
 
 /** Read a whole stream into a Buffer, failing past `limit` bytes. */
-export async function readAll(stream: AsyncIterable<Buffer | string>, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
+export async function readAll(
+  stream: AsyncIterable<Buffer | string>,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of stream) {

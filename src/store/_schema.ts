@@ -1,0 +1,142 @@
+// The metadata schema and its migrations. `PRAGMA user_version` holds the number of the last
+// migration applied; each migration runs in its own IMMEDIATE transaction and re-reads the version
+// inside it, so two processes opening a fresh store at once apply each step exactly once.
+import type Database from 'better-sqlite3';
+import { UnsupportedError } from '../errors/index.js';
+
+interface Migration {
+  version: number;
+  description: string;
+  up: (db: Database.Database) => void;
+}
+
+/*
+ * Schema v1 (all digests as 'sha256:<hex>' text, times as ms since the epoch unless noted):
+ * - images: one row per image, keyed by its config digest; `manifest_digest` is the manifest most
+ *   recently committed for it. `added_at` is an ISO string kept across re-pulls.
+ * - manifests: every manifest digest known to resolve to an image (gc keeps these blobs).
+ * - names: full normalized tag names ('docker.io/library/bb:latest') → image; a name has one image.
+ * - repo_digests: 'repo@sha256:<manifest>' → image.
+ * - layers: unpacked layers keyed by diffID (`size` unpacked bytes, `tar_size` bytes of the
+ *   uncompressed tar, which docker-archive export needs). `refcount` counts image_layers rows pointing at the
+ *   layer (duplicates included); it is maintained in the same transactions that change
+ *   image_layers. `touched_at` feeds gc's grace period. `short_id` names the l/ symlink.
+ * - image_layers: the ordered layer list of an image (position 0 = base) with the blob it came
+ *   from. No cascade from images on purpose: removing an image must go through the code that
+ *   decrements refcounts, and the foreign key makes any other path fail loudly.
+ * - leases / lease_resources: in-flight pulls or loads protecting blobs and layers from gc. A lease
+ *   is live while its owner holds an flock on leases/<id>.lock (see the store), `pid` is for people.
+ */
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'images, manifests, names, repo digests, layers, leases',
+    up(db) {
+      db.exec(`
+        CREATE TABLE images (
+          id TEXT PRIMARY KEY,
+          manifest_digest TEXT NOT NULL,
+          manifest_media_type TEXT NOT NULL,
+          config_media_type TEXT,
+          created TEXT,
+          os TEXT NOT NULL,
+          architecture TEXT NOT NULL,
+          variant TEXT,
+          added_at TEXT NOT NULL
+        );
+        CREATE TABLE manifests (
+          digest TEXT PRIMARY KEY,
+          image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+          media_type TEXT NOT NULL
+        );
+        CREATE INDEX manifests_image ON manifests(image_id);
+        CREATE TABLE names (
+          name TEXT PRIMARY KEY,
+          image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+        );
+        CREATE INDEX names_image ON names(image_id);
+        CREATE TABLE repo_digests (
+          ref TEXT PRIMARY KEY,
+          image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+        );
+        CREATE INDEX repo_digests_image ON repo_digests(image_id);
+        CREATE TABLE layers (
+          diff_id TEXT PRIMARY KEY,
+          size INTEGER NOT NULL,
+          tar_size INTEGER NOT NULL,
+          short_id TEXT NOT NULL UNIQUE,
+          blob_digest TEXT,
+          media_type TEXT,
+          compressed_size INTEGER,
+          refcount INTEGER NOT NULL DEFAULT 0 CHECK (refcount >= 0),
+          touched_at INTEGER NOT NULL
+        );
+        CREATE TABLE image_layers (
+          image_id TEXT NOT NULL REFERENCES images(id),
+          position INTEGER NOT NULL,
+          diff_id TEXT NOT NULL REFERENCES layers(diff_id),
+          blob_digest TEXT NOT NULL,
+          media_type TEXT NOT NULL,
+          compressed_size INTEGER NOT NULL,
+          PRIMARY KEY (image_id, position)
+        );
+        CREATE INDEX image_layers_diff ON image_layers(diff_id);
+        CREATE INDEX image_layers_blob ON image_layers(blob_digest);
+        CREATE TABLE leases (
+          id TEXT PRIMARY KEY,
+          pid INTEGER NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+        CREATE TABLE lease_resources (
+          lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+          kind TEXT NOT NULL CHECK (kind IN ('blob', 'layer')),
+          key TEXT NOT NULL,
+          PRIMARY KEY (lease_id, kind, key)
+        );
+        CREATE INDEX lease_resources_key ON lease_resources(kind, key);
+      `);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function checkNotNewer(version: number, where: string): void {
+  if (version > SCHEMA_VERSION) {
+    throw new UnsupportedError(
+      `the store at "${where}" has schema version ${version}, newer than this berth supports (${SCHEMA_VERSION})`,
+      { hint: 'upgrade berth, or use a different --root' },
+    );
+  }
+}
+
+/** Bring the schema up to date; a no-op when it already is. */
+export function migrate(db: Database.Database, where: string): void {
+  const start = userVersion(db);
+  checkNotNewer(start, where);
+  if (start === SCHEMA_VERSION) return;
+  for (const m of MIGRATIONS) {
+    db.transaction(() => {
+      const current = userVersion(db);
+      checkNotNewer(current, where);
+      if (current >= m.version) return;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}
+
+/** A read-only handle cannot migrate: it needs the schema to be current already. */
+export function requireCurrentSchema(db: Database.Database, where: string): void {
+  const v = userVersion(db);
+  checkNotNewer(v, where);
+  if (v < SCHEMA_VERSION) {
+    throw new UnsupportedError(
+      `the store at "${where}" has schema version ${v} and needs migrating, which a read-only open cannot do`,
+    );
+  }
+}

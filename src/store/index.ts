@@ -1,0 +1,19 @@
+// store/: bytes and records on disk. Content-addressed blobs (ingest → verify → commit), unpacked
+// layers keyed by diffID with short l/ links for overlay, image records in SQLite, and the leases
+// and gc that let several berth processes share one root without corrupting it.
+
+export type { Ingest } from './_ingest.js';
+export { SCHEMA_VERSION } from './_schema.js';
+export {
+  DEFAULT_GC_GRACE_MS,
+  type DiskUsage,
+  type GcResult,
+  type ImageLayerRef,
+  type ImagePlatform,
+  type ImageRecord,
+  type LayerRecord,
+  type Lease,
+  type NewImage,
+  STALE_INGEST_MS,
+  Store,
+} from './_store.js';
