@@ -1,12 +1,14 @@
 // Build: (1) bundle the CLI into dist/ with code splitting, so `berth --version` loads one
 // small file and each subcommand's code is loaded only when that command runs; (2) transpile
 // every source and test file into build/ for the test runner. Type checking is `npm run typecheck`.
-import { readdirSync, statSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
 const external = ['better-sqlite3', 'koffi'];
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const define = { BERTH_VERSION: JSON.stringify(pkg.version) };
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -32,6 +34,7 @@ await esbuild.build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
   external,
+  define,
   minify: true,
   sourcemap: 'linked',
   legalComments: 'none',

@@ -1,2 +1,252 @@
-// placeholder until the CLI lands
-console.log('berth');
+// berth CLI entry: parses global flags, finds the command in a static table and loads that
+// command's module only then, so `berth --version` never loads the engine, SQLite or FFI.
+import { describeError, exitCodeFor, isBerthError, UsageError } from '../errors/index.js';
+import { formatHelp, parseArgs } from './args.js';
+import type { CommandContext, CommandModule, GlobalOptions } from './context.js';
+import { VERSION } from './version.js';
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<CommandModule>;
+  group: 'Common' | 'Management' | 'Image' | 'System';
+  /** Other names for the same command, e.g. `images` for `image ls`. */
+  hidden?: boolean;
+}
+
+// The one table of commands. Each `load` is a dynamic import, which esbuild splits into its own chunk.
+const COMMANDS: Record<string, CommandEntry> = {
+  pull: {
+    summary: 'Download an image from a registry',
+    group: 'Common',
+    load: () => import('./commands/image/pull.js'),
+  },
+  images: { summary: 'List images', group: 'Common', load: () => import('./commands/image/ls.js') },
+  rmi: {
+    summary: 'Remove one or more images',
+    group: 'Common',
+    load: () => import('./commands/image/rm.js'),
+  },
+  tag: {
+    summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+    group: 'Common',
+    load: () => import('./commands/image/tag.js'),
+  },
+  save: {
+    summary: 'Save one or more images to a tar archive',
+    group: 'Common',
+    load: () => import('./commands/image/save.js'),
+  },
+  load: {
+    summary: 'Load an image from a tar archive or STDIN',
+    group: 'Common',
+    load: () => import('./commands/image/load.js'),
+  },
+  import: {
+    summary: 'Import the contents from a tarball to create a filesystem image',
+    group: 'Common',
+    load: () => import('./commands/image/import.js'),
+  },
+  history: {
+    summary: 'Show the history of an image',
+    group: 'Common',
+    load: () => import('./commands/image/history.js'),
+  },
+  inspect: {
+    summary: 'Return low-level information on objects',
+    group: 'Common',
+    load: () => import('./commands/inspect.js'),
+  },
+  login: { summary: 'Log in to a registry', group: 'Common', load: () => import('./commands/login.js') },
+  logout: { summary: 'Log out from a registry', group: 'Common', load: () => import('./commands/logout.js') },
+  version: {
+    summary: 'Show the berth version information',
+    group: 'Common',
+    load: () => import('./commands/version.js'),
+  },
+  info: {
+    summary: 'Display system-wide information',
+    group: 'Common',
+    load: () => import('./commands/info.js'),
+  },
+  'image pull': {
+    summary: 'Download an image from a registry',
+    group: 'Image',
+    load: () => import('./commands/image/pull.js'),
+  },
+  'image ls': { summary: 'List images', group: 'Image', load: () => import('./commands/image/ls.js') },
+  'image list': {
+    summary: 'List images',
+    group: 'Image',
+    hidden: true,
+    load: () => import('./commands/image/ls.js'),
+  },
+  'image rm': {
+    summary: 'Remove one or more images',
+    group: 'Image',
+    load: () => import('./commands/image/rm.js'),
+  },
+  'image remove': {
+    summary: 'Remove one or more images',
+    group: 'Image',
+    hidden: true,
+    load: () => import('./commands/image/rm.js'),
+  },
+  'image tag': {
+    summary: 'Create a tag that refers to an image',
+    group: 'Image',
+    load: () => import('./commands/image/tag.js'),
+  },
+  'image inspect': {
+    summary: 'Display detailed information on one or more images',
+    group: 'Image',
+    load: () => import('./commands/image/inspect.js'),
+  },
+  'image history': {
+    summary: 'Show the history of an image',
+    group: 'Image',
+    load: () => import('./commands/image/history.js'),
+  },
+  'image save': {
+    summary: 'Save one or more images to a tar archive',
+    group: 'Image',
+    load: () => import('./commands/image/save.js'),
+  },
+  'image load': {
+    summary: 'Load an image from a tar archive or STDIN',
+    group: 'Image',
+    load: () => import('./commands/image/load.js'),
+  },
+  'image import': {
+    summary: 'Import a rootfs tarball as an image',
+    group: 'Image',
+    load: () => import('./commands/image/import.js'),
+  },
+  'image prune': {
+    summary: 'Remove unused images',
+    group: 'Image',
+    load: () => import('./commands/image/prune.js'),
+  },
+  'system df': {
+    summary: 'Show berth disk usage',
+    group: 'System',
+    load: () => import('./commands/system/df.js'),
+  },
+  'system info': {
+    summary: 'Display system-wide information',
+    group: 'System',
+    load: () => import('./commands/info.js'),
+  },
+};
+
+const GROUP_NOUNS = new Set(['image', 'system']);
+
+function topLevelHelp(): string {
+  const lines = [
+    'Usage:  berth [OPTIONS] COMMAND',
+    '',
+    'A daemonless, OCI-native container engine',
+    '',
+    'Global options:',
+    '      --root string       Storage root (default "/var/lib/berth", env BERTH_ROOT)',
+    '      --runroot string    Runtime state directory (default "/run/berth", env BERTH_RUNROOT)',
+    '  -v, --version           Print version information and quit',
+    '  -h, --help              Print usage',
+    '',
+  ];
+  for (const group of ['Common', 'Image', 'System'] as const) {
+    lines.push(group === 'Common' ? 'Commands:' : `${group} commands:`);
+    for (const [name, e] of Object.entries(COMMANDS)) {
+      if (e.group === group && !e.hidden) lines.push(`  ${name.padEnd(16)}${e.summary}`);
+    }
+    lines.push('');
+  }
+  lines.push("Run 'berth COMMAND --help' for more information on a command.");
+  return `${lines.join('\n')}\n`;
+}
+
+function parseGlobals(argv: string[]): { globals: GlobalOptions; rest: string[] } {
+  const globals: GlobalOptions = {
+    root: process.env.BERTH_ROOT || '/var/lib/berth',
+    runroot: process.env.BERTH_RUNROOT || '/run/berth',
+  };
+  let i = 0;
+  const need = (name: string) => {
+    if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: --${name}`);
+    i++;
+    return argv[i]!;
+  };
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-')) break;
+    const [name, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
+    if (name === '--root') globals.root = inline ?? need('root');
+    else if (name === '--runroot') globals.runroot = inline ?? need('runroot');
+    else if (name === '-v' || name === '--version') globals.version = true;
+    else if (name === '-h' || name === '--help') globals.help = true;
+    else if (name === '--debug' || name === '-D') globals.debug = true;
+    else throw new UsageError(`unknown flag: ${name}\nSee 'berth --help'.`);
+  }
+  return { globals, rest: argv.slice(i) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let globals: GlobalOptions | undefined;
+  try {
+    const parsed = parseGlobals(argv);
+    globals = parsed.globals;
+    const rest = parsed.rest;
+    if (globals.version && rest.length === 0) {
+      process.stdout.write(`berth version ${VERSION}\n`);
+      return 0;
+    }
+    if (rest.length === 0) {
+      process.stdout.write(topLevelHelp());
+      return globals.help ? 0 : 125;
+    }
+    let path = rest[0]!;
+    let consumed = 1;
+    if (GROUP_NOUNS.has(path)) {
+      if (rest.length < 2 || rest[1]!.startsWith('-')) {
+        process.stdout.write(topLevelHelp());
+        return rest[1] === '--help' || rest[1] === '-h' ? 0 : 125;
+      }
+      path = `${rest[0]} ${rest[1]}`;
+      consumed = 2;
+    }
+    const entry = COMMANDS[path];
+    if (!entry) throw new UsageError(`unknown command: "${path}"\nSee 'berth --help'.`);
+    const mod = await entry.load();
+    const cmdArgs = rest.slice(consumed);
+    const parsedArgs = parseArgs(cmdArgs, mod.spec, path);
+    if (parsedArgs.flags.help === true || globals.help) {
+      process.stdout.write(formatHelp(path, mod.spec));
+      return 0;
+    }
+    const { createContext } = await import('./context.js');
+    const ctx: CommandContext = createContext(globals);
+    try {
+      const code = await mod.run(ctx, parsedArgs);
+      return code ?? 0;
+    } finally {
+      await ctx.close();
+    }
+  } catch (err) {
+    return reportError(err, globals?.debug === true);
+  }
+}
+
+function reportError(err: unknown, debug: boolean): number {
+  let text = isBerthError(err) && err.code === 'USAGE' ? err.message : `Error: ${describeError(err)}`;
+  // one line per error, so scripts and people can grep it; the hint rides along in brackets
+  if (isBerthError(err) && err.hint) text += ` [hint: ${err.hint}]`;
+  process.stderr.write(`${text}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return exitCodeFor(err);
+}
+
+const code = await main(process.argv.slice(2));
+// stdout/stderr are synchronous for files and pipes on Linux, so nothing is lost by exiting now
+// rather than waiting for idle keep-alive sockets or stdin to let the event loop drain.
+process.exit(code);

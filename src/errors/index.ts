@@ -157,7 +157,7 @@ export class InternalError extends BerthError {
  */
 const EXIT_CODES: Record<ErrorCode, number> = {
   USAGE: 125,
-  INVALID_ARGUMENT: 125,
+  INVALID_ARGUMENT: 1,
   INVALID_REFERENCE: 125,
   NOT_FOUND: 1,
   CONFLICT: 1,
@@ -220,7 +220,12 @@ export function httpStatusFor(err: unknown): number {
 
 /** The errno code of a Node system error, if any ('ENOENT', 'EEXIST', ...). */
 export function errnoCode(err: unknown): string | undefined {
-  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+  if (
+    err &&
+    typeof err === 'object' &&
+    'code' in err &&
+    typeof (err as { code: unknown }).code === 'string'
+  ) {
     return (err as { code: string }).code;
   }
   return undefined;

@@ -113,7 +113,10 @@ function parseJsonDocument(bytes: Buffer, what: string, limit: number): Record<s
 export function validateDescriptor(v: unknown, where: string): Descriptor {
   if (!isObject(v)) throw new InvalidManifestError(`${where}: descriptor is not an object`);
   const { mediaType, digest, size } = v;
-  if (typeof mediaType !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9!#$&^_.+-]+$/.test(mediaType)) {
+  if (
+    typeof mediaType !== 'string' ||
+    !/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9!#$&^_.+-]+$/.test(mediaType)
+  ) {
     throw new InvalidManifestError(`${where}: invalid mediaType`);
   }
   if (!isDigest(digest)) throw new InvalidManifestError(`${where}: invalid or unsupported digest`);
@@ -156,9 +159,12 @@ export function parseManifest(bytes: Buffer, declaredType?: string): ParsedManif
   }
   const bodyType = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const declared = declaredType?.split(';')[0]?.trim() || undefined;
-  const generic = (t: string | undefined) => t === undefined || t === 'application/json' || t === 'application/octet-stream';
+  const generic = (t: string | undefined) =>
+    t === undefined || t === 'application/json' || t === 'application/octet-stream';
   if (bodyType && !generic(declared) && declared !== bodyType) {
-    throw new InvalidManifestError(`conflicting media types: declared "${declared}", document says "${bodyType}"`);
+    throw new InvalidManifestError(
+      `conflicting media types: declared "${declared}", document says "${bodyType}"`,
+    );
   }
   const mediaType = bodyType ?? (generic(declared) ? undefined : declared);
   if (hasManifests) {
@@ -183,12 +189,18 @@ export function parseManifest(bytes: Buffer, declaredType?: string): ParsedManif
   });
   if (doc.subject !== undefined) validateDescriptor(doc.subject, 'manifest subject');
   void config;
-  return { kind: 'manifest', mediaType: mediaType ?? MediaType.ociManifest, manifest: doc as unknown as ImageManifest };
+  return {
+    kind: 'manifest',
+    mediaType: mediaType ?? MediaType.ociManifest,
+    manifest: doc as unknown as ImageManifest,
+  };
 }
 
 /** True when the manifest describes a runnable container image (not an artifact). */
 export function isImageManifest(m: ImageManifest): boolean {
-  return CONFIG_MEDIA_TYPES.includes(m.config.mediaType) && m.layers.every((l) => isLayerMediaType(l.mediaType));
+  return (
+    CONFIG_MEDIA_TYPES.includes(m.config.mediaType) && m.layers.every((l) => isLayerMediaType(l.mediaType))
+  );
 }
 
 /** Parse and validate an image config from untrusted bytes. */

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Quick start, command 1: set everything up, then the main job: import a busybox root
+# filesystem as an image and list it. (Later issues extend this to build and run.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for app in sh ls cat echo true id uname; do ln -s busybox "$work/rootfs/bin/$app"; done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$work/rootfs/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
+chmod 1777 "$work/rootfs/tmp"
+tar --numeric-owner --sort=name --mtime=@0 -C "$work/rootfs" -czf "$work/rootfs.tar.gz" .
+set -x
+berth import --change 'CMD ["/bin/sh"]' --change 'ENV DEMO=1' -m 'busybox from the host' "$work/rootfs.tar.gz" demo/busybox:latest
+berth images
+berth history demo/busybox
+berth image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} layers={{len .RootFS.Layers}} cmd={{json .Config.Cmd}}' demo/busybox
+berth system df

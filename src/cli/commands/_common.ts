@@ -1,0 +1,39 @@
+import type { FlagSpec } from '../args.js';
+import { type FlagValues, str } from '../args.js';
+
+export const TLS_VERIFY_FLAG: FlagSpec = {
+  name: 'tls-verify',
+  type: 'bool',
+  default: true,
+  description: 'Require HTTPS and verify certificates (loopback registries may always use plain HTTP)',
+};
+export const AUTHFILE_FLAG: FlagSpec = {
+  name: 'authfile',
+  type: 'string',
+  value: 'PATH',
+  description: 'Credentials file (default $REGISTRY_AUTH_FILE or ~/.docker/config.json)',
+};
+export const FORMAT_FLAG: FlagSpec = {
+  name: 'format',
+  type: 'string',
+  value: 'string',
+  description: "Format output: 'json', 'table', or a Go template",
+};
+
+/** Engine options taken from the registry-related flags. */
+export function registryOptions(flags: FlagValues): { authFile?: string; tlsVerify?: boolean } {
+  const out: { authFile?: string; tlsVerify?: boolean } = {};
+  const authFile = str(flags, 'authfile');
+  if (authFile) out.authFile = authFile;
+  if (flags['tls-verify'] === false) out.tlsVerify = false;
+  return out;
+}
+
+/** An AbortSignal fired by SIGINT/SIGTERM, so an interrupted command cleans up after itself. */
+export function interruptSignal(): AbortSignal {
+  const ac = new AbortController();
+  const onSignal = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return ac.signal;
+}

@@ -1,0 +1,42 @@
+import { bool, type CommandSpec, type ParsedArgs } from '../../args.js';
+import type { CommandContext } from '../../context.js';
+import { humanSize } from '../../render.js';
+
+export const spec: CommandSpec = {
+  usage: 'image prune [OPTIONS]',
+  description: 'Remove dangling images (all unused images with -a) and free their layers',
+  args: { min: 0, max: 0 },
+  flags: [
+    {
+      name: 'all',
+      short: 'a',
+      type: 'bool',
+      description: 'Remove all unused images, not just dangling ones',
+    },
+    { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+};
+
+export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
+  if (!bool(flags, 'force') && process.stdin.isTTY) {
+    const what = bool(flags, 'all')
+      ? 'all images without at least one container associated to them'
+      : 'all dangling images';
+    ctx.stdout.write(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `);
+    const answer = await new Promise<string>((resolve) => {
+      process.stdin.once('data', (d) => resolve(String(d)));
+    });
+    process.stdin.pause();
+    if (!/^y(es)?$/i.test(answer.trim())) return 0;
+  }
+  const engine = await ctx.engine();
+  const r = await engine.pruneImages({ all: bool(flags, 'all') });
+  if (r.untagged.length + r.deleted.length > 0) {
+    ctx.stdout.write('Deleted Images:\n');
+    for (const u of r.untagged) ctx.stdout.write(`untagged: ${u}\n`);
+    for (const d of r.deleted) ctx.stdout.write(`deleted: ${d}\n`);
+    ctx.stdout.write('\n');
+  }
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+  return 0;
+}

@@ -1,0 +1,7 @@
+// engine/: the facade every front end (CLI, API, ...) uses, and the one place that wires the
+// drivers together: store root, registry client, runtime detection.
+
+// name helpers front ends need to print what the engine returns
+export { familiarTag } from '../image/index.js';
+export type { ImageSummary, RemoveReport } from './engine.js';
+export { createEngine, Engine, type EngineOptions, registryHost } from './engine.js';

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, fsyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { compressStream, unpackLayer } from '../archive/index.js';
+import {
+  type ContainerConfig,
+  canonicalJson,
+  type Digest,
+  hostPlatform,
+  type ImageConfig,
+  MediaType,
+  type Platform,
+  parseReference,
+  sha256Digest,
+  sniffCompression,
+} from '../oci/index.js';
+import type { ImageRecord, Store } from '../store/index.js';
+import { removeAll } from '../util/index.js';
+import { applyChanges } from './_changes.js';
+import { fullTagName } from './_names.js';
+
+export interface ImportOptions {
+  /** Name to tag the new image with. */
+  reference?: string;
+  /** Dockerfile instructions applied to the config (`--change`). */
+  changes?: string[];
+  /** History comment (`--message`). */
+  message?: string;
+  platform?: Platform;
+  /** Creation time; defaults to SOURCE_DATE_EPOCH or now. */
+  created?: Date;
+}
+
+function creationTime(explicit?: Date): string {
+  if (explicit) return explicit.toISOString();
+  const sde = process.env.SOURCE_DATE_EPOCH;
+  if (sde && /^\d+$/.test(sde)) return new Date(Number(sde) * 1000).toISOString();
+  return new Date().toISOString();
+}
+
+/**
+ * Turn a root filesystem tarball (plain, gzip or zstd) into a one-layer image. The tar is
+ * untrusted: it goes through the same checked unpacker as pulled layers.
+ */
+export async function importImage(
+  deps: { store: Store },
+  source: AsyncIterable<Buffer>,
+  options: ImportOptions = {},
+): Promise<ImageRecord> {
+  const { store } = deps;
+  const name = options.reference ? fullTagName(parseReference(options.reference)) : undefined;
+  // Validate --change before reading any input.
+  const containerConfig: ContainerConfig = applyChanges({}, options.changes ?? []);
+  // two staging dirs: one becomes the layer by rename, the other holds the raw and gzip files
+  const work = await store.createStagingDir();
+  const rootfs = await store.createStagingDir();
+  const rawPath = join(work, 'raw');
+  try {
+    // one pass: keep the raw bytes (hashing them) while the checked unpacker reads them
+    const rawHash = createHash('sha256');
+    const fd = openSync(rawPath, 'w', 0o600);
+    let head: Buffer | undefined;
+    let rawSize = 0;
+    async function* tee(): AsyncGenerator<Buffer> {
+      for await (const chunk of source) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        if (!head) head = b.subarray(0, 8);
+        writeSync(fd, b);
+        rawHash.update(b);
+        rawSize += b.length;
+        yield b;
+      }
+    }
+    let unpacked: Awaited<ReturnType<typeof unpackLayer>>;
+    try {
+      unpacked = await unpackLayer(tee(), rootfs, { compression: 'auto' });
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const compression = head ? sniffCompression(head) : 'none';
+    let blobPath = rawPath;
+    let blobDigest = `sha256:${rawHash.digest('hex')}` as Digest;
+    let blobSize = rawSize;
+    let mediaType: string = compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayerGzip;
+    if (compression === 'none') {
+      // store layers compressed: gzip the plain tar once (deterministic header)
+      blobPath = join(work, 'layer.gz');
+      const h = createHash('sha256');
+      let n = 0;
+      await pipeline(
+        createReadStream(rawPath),
+        compressStream('gzip'),
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const c of chunks) {
+            h.update(c);
+            n += c.length;
+            yield c;
+          }
+        },
+        createWriteStream(blobPath),
+      );
+      blobDigest = `sha256:${h.digest('hex')}` as Digest;
+      blobSize = n;
+      mediaType = MediaType.ociLayerGzip;
+    }
+    const platform = options.platform ?? hostPlatform();
+    const created = creationTime(options.created);
+    const config: ImageConfig = {
+      created,
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+      config: containerConfig,
+      rootfs: { type: 'layers', diff_ids: [unpacked.diffId] },
+      history: [
+        {
+          created,
+          created_by: 'berth import',
+          ...(options.message ? { comment: options.message } : {}),
+        },
+      ],
+    };
+    const configBytes = Buffer.from(canonicalJson(config));
+    const configDigest = sha256Digest(configBytes);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+      layers: [{ mediaType, digest: blobDigest, size: blobSize }],
+    };
+    const manifestBytes = Buffer.from(canonicalJson(manifest));
+    const manifestDigest = sha256Digest(manifestBytes);
+    return await store.withLease(async (lease) => {
+      lease.addBlob(blobDigest);
+      lease.addBlob(configDigest);
+      lease.addBlob(manifestDigest);
+      lease.addLayer(unpacked.diffId);
+      await store.adoptBlobFile(blobPath, blobDigest);
+      await store.putBlob(configBytes, configDigest);
+      await store.putBlob(manifestBytes, manifestDigest);
+      await store.commitLayer(rootfs, {
+        diffId: unpacked.diffId,
+        size: unpacked.unpackedBytes,
+        tarSize: unpacked.size,
+        blobDigest,
+        mediaType,
+        compressedSize: blobSize,
+      });
+      return store.commitImage({
+        id: configDigest,
+        manifestDigest,
+        manifestMediaType: MediaType.ociManifest,
+        configMediaType: MediaType.ociConfig,
+        layers: [{ diffId: unpacked.diffId, blobDigest, mediaType, compressedSize: blobSize }],
+        names: name ? [name] : [],
+        repoDigests: [],
+        created,
+        platform: {
+          os: platform.os,
+          architecture: platform.architecture,
+          ...(platform.variant ? { variant: platform.variant } : {}),
+        },
+      });
+    });
+  } finally {
+    await removeAll(work);
+    await removeAll(rootfs);
+  }
+}

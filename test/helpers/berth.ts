@@ -1,0 +1,86 @@
+// Runs the bundled berth CLI as a child process against a private storage root.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const BERTH_BIN = join(REPO, 'dist', 'berth.mjs');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface BerthOptions {
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  /** Pipe stdout somewhere instead of capturing it (e.g. a file path via shell). */
+  timeoutMs?: number;
+}
+
+/** A berth under test: its own root and runroot under a temp dir, removed by cleanup(). */
+export class Berth {
+  readonly dir: string;
+  readonly root: string;
+  readonly runroot: string;
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'berth-it-'));
+    this.root = join(this.dir, 'root');
+    this.runroot = join(this.dir, 'run');
+  }
+
+  run(args: string[], options: BerthOptions = {}): Promise<RunResult> {
+    return runProcess(
+      process.execPath,
+      [BERTH_BIN, '--root', this.root, '--runroot', this.runroot, ...args],
+      options,
+    );
+  }
+
+  /** Run and assert exit 0, returning stdout. */
+  async ok(args: string[], options: BerthOptions = {}): Promise<string> {
+    const r = await this.run(args, options);
+    if (r.code !== 0) {
+      throw new Error(`berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    }
+    return r.stdout;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function runProcess(cmd: string, args: string[], options: BerthOptions = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...(options.env ?? {}) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({
+        code: code ?? (signal ? 128 + 9 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.on('error', () => {});
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+/** Is a command on PATH on this machine? */
+export function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
