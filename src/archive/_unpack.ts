@@ -147,6 +147,13 @@ interface WriterOptions {
   maxEntries: number;
 }
 
+/** The process umask, read without changing it for longer than two syscalls. */
+function currentUmask(): number {
+  const old = process.umask(0o022);
+  process.umask(old);
+  return old;
+}
+
 interface DirMeta {
   mode: number;
   mtime: number | undefined;
@@ -168,11 +175,26 @@ class LayerWriter {
   private file: TarHeader | undefined;
   private filePath = '';
   private name = '';
+  // Most image files are root-owned with plain modes: open them with their final mode and skip
+  // fchown/fchmod when the kernel already gave the right owner and bits (saves ~2 syscalls a file).
+  private readonly umask = currentUmask();
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
 
   constructor(
     private readonly root: string,
     private readonly opts: WriterOptions,
   ) {}
+
+  /** Mode to create a file with: its final mode when open() can give exactly that, else 0600. */
+  private createMode(h: TarHeader): number {
+    return this.plainMode(h) ? h.mode : 0o600;
+  }
+
+  /** open(path, mode) yields exactly h.mode: no special bits, nothing the umask removes. */
+  private plainMode(h: TarHeader): boolean {
+    return (h.mode & 0o7000) === 0 && (h.mode & this.umask) === 0;
+  }
 
   private abs(rel: string): string {
     return rel === '' ? this.root : `${this.root}/${rel}`;
@@ -205,9 +227,10 @@ class LayerWriter {
     const h = this.file!;
     const fd = this.fd;
     try {
-      if (this.opts.chown) fchownSync(fd, h.uid, h.gid);
+      const chown = this.opts.chown && (h.uid !== this.euid || h.gid !== this.egid);
+      if (chown) fchownSync(fd, h.uid, h.gid);
       // chmod after chown: chown clears setuid/setgid.
-      fchmodSync(fd, h.mode);
+      if (!this.plainMode(h)) fchmodSync(fd, h.mode);
       // xattrs after chown and the data: both clear security.capability.
       if (h.xattrs) {
         for (const [k, v] of Object.entries(h.xattrs))
@@ -286,7 +309,8 @@ class LayerWriter {
         const path = this.abs(rel);
         this.clear(rel);
         const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
-        this.fd = this.create(rel, () => openSync(path, flags, 0o600));
+        const mode = this.createMode(h);
+        this.fd = this.create(rel, () => openSync(path, flags, mode));
         this.file = h;
         this.filePath = path;
         this.remember(rel, K_FILE);
