@@ -1,6 +1,6 @@
 // Pull/load progress: a line per layer redrawn in place on a TTY (like `docker pull`), plain
 // one-line-per-state-change output otherwise, nothing with `quiet`.
-import type { ProgressEvent } from '../util/index.js';
+import type { ProgressEvent } from '../engine/index.js';
 import { humanSize } from './render.js';
 
 interface LayerState {

@@ -3,5 +3,6 @@
 
 // name helpers front ends need to print what the engine returns
 export { familiarTag } from '../image/index.js';
+export type { ProgressEvent, ProgressSink } from '../util/index.js';
 export type { ImageSummary, RemoveReport } from './engine.js';
 export { createEngine, Engine, type EngineOptions, registryHost } from './engine.js';

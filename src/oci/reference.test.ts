@@ -32,7 +32,8 @@ test('bad references are InvalidReferenceError', () => {
   for (const bad of [
     '::bad',
     '',
-    'UPPER/case',
+    'upper/CASE',
+    'Foo',
     'x@sha256:short',
     'a//b',
     'x:',
