@@ -276,7 +276,7 @@ export class Engine {
       images: {
         total: du.images.count,
         active: 0,
-        size: du.layers.size + du.blobs.size,
+        size: du.images.size,
         reclaimable: du.images.reclaimable,
       },
       containers: { total: 0, active: 0, size: 0, reclaimable: 0 },
