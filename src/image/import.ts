@@ -9,6 +9,7 @@ import {
   type Digest,
   hostPlatform,
   type ImageConfig,
+  type ImageManifest,
   MediaType,
   type Platform,
   parseReference,
@@ -18,6 +19,7 @@ import {
 import type { ImageRecord, Store } from '../store/index.js';
 import { removeAll } from '../util/index.js';
 import { applyChanges } from './_changes.js';
+import { imageRecord } from './_layers.js';
 import { fullTagName } from './_names.js';
 
 export interface ImportOptions {
@@ -124,7 +126,7 @@ export async function importImage(
     };
     const configBytes = Buffer.from(canonicalJson(config));
     const configDigest = sha256Digest(configBytes);
-    const manifest = {
+    const manifest: ImageManifest = {
       schemaVersion: 2,
       mediaType: MediaType.ociManifest,
       config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
@@ -148,21 +150,14 @@ export async function importImage(
         mediaType,
         compressedSize: blobSize,
       });
-      return store.commitImage({
-        id: configDigest,
-        manifestDigest,
-        manifestMediaType: MediaType.ociManifest,
-        configMediaType: MediaType.ociConfig,
-        layers: [{ diffId: unpacked.diffId, blobDigest, mediaType, compressedSize: blobSize }],
-        names: name ? [name] : [],
-        repoDigests: [],
-        created,
-        platform: {
-          os: platform.os,
-          architecture: platform.architecture,
-          ...(platform.variant ? { variant: platform.variant } : {}),
-        },
-      });
+      return store.commitImage(
+        imageRecord(manifest, config, {
+          manifestDigest,
+          manifestMediaType: MediaType.ociManifest,
+          names: name ? [name] : [],
+          repoDigests: [],
+        }),
+      );
     });
   } finally {
     await removeAll(work);

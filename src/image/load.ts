@@ -20,7 +20,6 @@ import {
   INDEX_MEDIA_TYPES,
   isDigest,
   isImageManifest,
-  layerCompression,
   MAX_CONFIG_BYTES,
   MAX_MANIFEST_BYTES,
   MediaType,
@@ -34,6 +33,7 @@ import {
 } from '../oci/index.js';
 import type { ImageRecord, Store } from '../store/index.js';
 import { type ProgressSink, removeAll } from '../util/index.js';
+import { checkLayerCount, imageRecord, unpackIntoStore } from './_layers.js';
 import { fullTagName } from './_names.js';
 import { selectPlatform } from './pull.js';
 
@@ -288,11 +288,7 @@ async function loadOne(
 ): Promise<{ image: ImageRecord; names: string[] }> {
   const config = parseImageConfig(plan.configBytes);
   const { manifest } = plan;
-  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw new InvalidManifestError(
-      `manifest lists ${manifest.layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`,
-    );
-  }
+  checkLayerCount(manifest, config);
   const manifestDigest = sha256Digest(plan.manifestBytes);
   return store.withLease(async (lease) => {
     lease.addBlob(manifest.config.digest);
@@ -308,54 +304,25 @@ async function loadOne(
         continue;
       }
       emit({ type: 'layer', id, status: 'extracting' });
-      const staging = await store.createStagingDir();
-      try {
-        const kind = layerCompression(desc.mediaType) ?? 'auto';
-        const result = await unpackLayer(
-          createReadStream(plan.layerFiles[i]!) as AsyncIterable<Buffer>,
-          staging,
-          {
-            compression: kind,
-            expectedDiffId: diffId,
-          },
-        );
-        await store.adoptBlobFile(plan.layerFiles[i]!, desc.digest, { copy: true });
-        await store.commitLayer(staging, {
-          diffId,
-          size: result.unpackedBytes,
-          tarSize: result.size,
-          blobDigest: desc.digest,
-          mediaType: desc.mediaType,
-          compressedSize: desc.size,
-        });
-      } catch (err) {
-        await removeAll(staging);
-        throw err;
-      }
+      const file = plan.layerFiles[i]!;
+      await unpackIntoStore(
+        store,
+        createReadStream(file) as AsyncIterable<Buffer>,
+        { desc, diffId },
+        { beforeCommit: () => store.adoptBlobFile(file, desc.digest, { copy: true }).then(() => {}) },
+      );
       emit({ type: 'layer', id, status: 'done' });
     }
     await store.putBlob(plan.configBytes, manifest.config.digest);
     await store.putBlob(plan.manifestBytes, manifestDigest);
-    const image = store.commitImage({
-      id: manifest.config.digest,
-      manifestDigest,
-      manifestMediaType: plan.manifestMediaType,
-      configMediaType: manifest.config.mediaType,
-      layers: manifest.layers.map((l, i) => ({
-        diffId: config.rootfs.diff_ids[i]!,
-        blobDigest: l.digest,
-        mediaType: l.mediaType,
-        compressedSize: l.size,
-      })),
-      names: plan.names,
-      repoDigests: [],
-      created: config.created,
-      platform: {
-        os: config.os,
-        architecture: config.architecture,
-        ...(config.variant ? { variant: config.variant } : {}),
-      },
-    });
+    const image = store.commitImage(
+      imageRecord(manifest, config, {
+        manifestDigest,
+        manifestMediaType: plan.manifestMediaType,
+        names: plan.names,
+        repoDigests: [],
+      }),
+    );
     return { image, names: plan.names };
   });
 }

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { unpackLayer } from '../archive/index.js';
 import { hasCode, InvalidManifestError, NotFoundError, UnsupportedError } from '../errors/index.js';
 import {
   type Descriptor,
@@ -22,8 +21,8 @@ import {
 import type { RegistryClient } from '../registry/index.js';
 import type { ImageRecord, Lease, Store } from '../store/index.js';
 import type { ProgressSink } from '../util/index.js';
-import { removeAll } from '../util/index.js';
 import { mapLimit } from './_concurrency.js';
+import { checkLayerCount, imageRecord, unpackIntoStore } from './_layers.js';
 
 export interface PullOptions {
   platform?: Platform;
@@ -104,6 +103,7 @@ export async function pullImage(
     ? await store.readBlob(manifest.config.digest)
     : await client.fetchBlobBytes(ref, manifest.config, { signal: options.signal });
   const config = parseImageConfig(configBytes);
+  checkLayerCount(manifest, config);
   checkConfig(config, manifest.layers, wanted, options, emit, display);
 
   return store.withLease(async (lease) => {
@@ -120,26 +120,14 @@ export async function pullImage(
     await store.putBlob(configBytes, manifest.config.digest);
     await store.putBlob(manifestDesc.bytes, manifestDesc.digest);
     if (top !== manifestDesc) await store.putBlob(top.bytes, top.digest);
-    const image = store.commitImage({
-      id: manifest.config.digest,
-      manifestDigest: manifestDesc.digest,
-      manifestMediaType: manifestDesc.mediaType,
-      configMediaType: manifest.config.mediaType,
-      layers: manifest.layers.map((l, i) => ({
-        diffId: diffIds[i]!,
-        blobDigest: l.digest,
-        mediaType: l.mediaType,
-        compressedSize: l.size,
-      })),
-      names: ref.tag !== undefined ? [formatReference({ ...ref, digest: undefined })] : [],
-      repoDigests: [`${repositoryName(ref)}@${top.digest}`],
-      created: config.created,
-      platform: {
-        os: config.os,
-        architecture: config.architecture,
-        ...(config.variant ? { variant: config.variant } : {}),
-      },
-    });
+    const image = store.commitImage(
+      imageRecord(manifest, config, {
+        manifestDigest: manifestDesc.digest,
+        manifestMediaType: manifestDesc.mediaType,
+        names: ref.tag !== undefined ? [formatReference({ ...ref, digest: undefined })] : [],
+        repoDigests: [`${repositoryName(ref)}@${top.digest}`],
+      }),
+    );
     return { image, reference: display, digest: top.digest };
   });
 }
@@ -152,11 +140,6 @@ function checkConfig(
   emit: ProgressSink,
   display: string,
 ): void {
-  if (config.rootfs.diff_ids.length !== layers.length) {
-    throw new InvalidManifestError(
-      `manifest lists ${layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`,
-    );
-  }
   for (const l of layers) {
     if (layerCompression(l.mediaType) === undefined) {
       throw new UnsupportedError(`layer ${l.digest} has unsupported media type "${l.mediaType}"`);
@@ -210,36 +193,24 @@ async function fetchLayer(deps: LayerDeps, desc: Descriptor, diffId: Digest): Pr
     return;
   }
   const ingest = await store.beginIngest({ digest: desc.digest, size: desc.size });
-  const staging = await store.createStagingDir();
-  const compression = layerCompression(desc.mediaType) ?? 'auto';
   try {
-    let source: AsyncIterable<Buffer>;
-    if (ingest.alreadyPresent) {
-      source = store.openBlob(desc.digest);
-    } else {
-      source = downloadInto(deps, desc, ingest, id);
-    }
-    const result = await unpackLayer(source, staging, {
-      compression,
-      expectedDiffId: diffId,
-      signal: deps.signal,
-    });
-    if (!ingest.alreadyPresent) {
-      emit({ type: 'layer', id, status: 'verifying' });
-      await ingest.commit();
-    }
-    await store.commitLayer(staging, {
-      diffId,
-      size: result.unpackedBytes,
-      tarSize: result.size,
-      blobDigest: desc.digest,
-      mediaType: desc.mediaType,
-      compressedSize: desc.size,
-    });
+    const source = ingest.alreadyPresent ? store.openBlob(desc.digest) : downloadInto(deps, desc, ingest, id);
+    await unpackIntoStore(
+      store,
+      source,
+      { desc, diffId },
+      {
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        beforeCommit: async () => {
+          if (ingest.alreadyPresent) return;
+          emit({ type: 'layer', id, status: 'verifying' });
+          await ingest.commit();
+        },
+      },
+    );
     emit({ type: 'layer', id, status: 'done' });
   } catch (err) {
     if (!ingest.alreadyPresent) ingest.abort({ keep: resumable(err) });
-    await removeAll(staging);
     throw err;
   }
 }

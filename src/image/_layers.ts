@@ -1,0 +1,77 @@
+import { unpackLayer } from '../archive/index.js';
+import { InvalidManifestError } from '../errors/index.js';
+import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../oci/index.js';
+import { layerCompression } from '../oci/index.js';
+import type { NewImage, Store } from '../store/index.js';
+import { removeAll } from '../util/index.js';
+
+/** A manifest and its config must agree on the number of layers. */
+export function checkLayerCount(manifest: ImageManifest, config: ImageConfig): void {
+  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+    throw new InvalidManifestError(
+      `manifest lists ${manifest.layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`,
+    );
+  }
+}
+
+/**
+ * Unpack one layer's bytes into a fresh staging dir (checked, diffID verified) and commit it
+ * to the store. `beforeCommit` makes the blob durable once the content is known good (an
+ * ingest commit, a file adoption); on any failure the staging dir is removed.
+ */
+export async function unpackIntoStore(
+  store: Store,
+  source: AsyncIterable<Buffer>,
+  layer: { desc: Descriptor; diffId: Digest },
+  options: { signal?: AbortSignal; beforeCommit?: () => Promise<void> } = {},
+): Promise<void> {
+  const { desc, diffId } = layer;
+  const staging = await store.createStagingDir();
+  try {
+    const result = await unpackLayer(source, staging, {
+      compression: layerCompression(desc.mediaType) ?? 'auto',
+      expectedDiffId: diffId,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    await options.beforeCommit?.();
+    await store.commitLayer(staging, {
+      diffId,
+      size: result.unpackedBytes,
+      tarSize: result.size,
+      blobDigest: desc.digest,
+      mediaType: desc.mediaType,
+      compressedSize: desc.size,
+    });
+  } catch (err) {
+    await removeAll(staging);
+    throw err;
+  }
+}
+
+/** The store's record for an image, from its manifest and config. */
+export function imageRecord(
+  manifest: ImageManifest,
+  config: ImageConfig,
+  extra: { manifestDigest: Digest; manifestMediaType: string; names: string[]; repoDigests: string[] },
+): NewImage {
+  return {
+    id: manifest.config.digest,
+    manifestDigest: extra.manifestDigest,
+    manifestMediaType: extra.manifestMediaType,
+    configMediaType: manifest.config.mediaType,
+    layers: manifest.layers.map((l, i) => ({
+      diffId: config.rootfs.diff_ids[i]!,
+      blobDigest: l.digest,
+      mediaType: l.mediaType,
+      compressedSize: l.size,
+    })),
+    names: extra.names,
+    repoDigests: extra.repoDigests,
+    created: config.created,
+    platform: {
+      os: config.os,
+      architecture: config.architecture,
+      ...(config.variant ? { variant: config.variant } : {}),
+    },
+  };
+}
