@@ -5,4 +5,5 @@ export * from './_syscalls.js';
 export * from './events.js';
 export * from './fs.js';
 export * from './lock.js';
+export * from './rootpath.js';
 export * from './stream.js';

@@ -1,0 +1,6 @@
+// container/: the container lifecycle (create/start/stop/kill/rm/exec/logs/wait/cp/commit),
+// composing an image's rootfs, the network and the runtime. So far: the flag parsers and the
+// user resolution every `run` needs.
+
+export * from './_options.js';
+export { type ResolvedUser, resolveUser } from './_users.js';
