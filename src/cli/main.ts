@@ -8,7 +8,7 @@ import { VERSION } from './version.js';
 interface CommandEntry {
   summary: string;
   load: () => Promise<CommandModule>;
-  group: 'Common' | 'Management' | 'Image' | 'System';
+  group: 'Common' | 'Container' | 'Image' | 'Volume' | 'System';
   /** Other names for the same command, e.g. `images` for `image ls`. */
   hidden?: boolean;
 }
@@ -126,6 +126,171 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Image',
     load: () => import('./commands/image/prune.js'),
   },
+  run: {
+    summary: 'Create and run a new container from an image',
+    group: 'Common',
+    load: () => import('./commands/container/run.js'),
+  },
+  create: {
+    summary: 'Create a new container',
+    group: 'Common',
+    load: () => import('./commands/container/create.js'),
+  },
+  start: {
+    summary: 'Start one or more stopped containers',
+    group: 'Common',
+    load: () => import('./commands/container/start.js'),
+  },
+  stop: {
+    summary: 'Stop one or more running containers',
+    group: 'Common',
+    load: () => import('./commands/container/stop.js'),
+  },
+  restart: {
+    summary: 'Restart one or more containers',
+    group: 'Common',
+    load: () => import('./commands/container/restart.js'),
+  },
+  kill: {
+    summary: 'Kill one or more running containers',
+    group: 'Common',
+    load: () => import('./commands/container/kill.js'),
+  },
+  rm: {
+    summary: 'Remove one or more containers',
+    group: 'Common',
+    load: () => import('./commands/container/rm.js'),
+  },
+  ps: { summary: 'List containers', group: 'Common', load: () => import('./commands/container/ps.js') },
+  logs: {
+    summary: 'Fetch the logs of a container',
+    group: 'Common',
+    load: () => import('./commands/container/logs.js'),
+  },
+  wait: {
+    summary: 'Block until containers stop, then print their exit codes',
+    group: 'Common',
+    load: () => import('./commands/container/wait.js'),
+  },
+  pause: {
+    summary: 'Pause all processes within one or more containers',
+    group: 'Common',
+    load: () => import('./commands/container/pause.js'),
+  },
+  unpause: {
+    summary: 'Unpause all processes within one or more containers',
+    group: 'Common',
+    load: () => import('./commands/container/unpause.js'),
+  },
+  rename: {
+    summary: 'Rename a container',
+    group: 'Common',
+    load: () => import('./commands/container/rename.js'),
+  },
+  'container run': {
+    summary: 'Create and run a new container',
+    group: 'Container',
+    load: () => import('./commands/container/run.js'),
+  },
+  'container create': {
+    summary: 'Create a new container',
+    group: 'Container',
+    load: () => import('./commands/container/create.js'),
+  },
+  'container start': {
+    summary: 'Start containers',
+    group: 'Container',
+    load: () => import('./commands/container/start.js'),
+  },
+  'container stop': {
+    summary: 'Stop containers',
+    group: 'Container',
+    load: () => import('./commands/container/stop.js'),
+  },
+  'container restart': {
+    summary: 'Restart containers',
+    group: 'Container',
+    load: () => import('./commands/container/restart.js'),
+  },
+  'container kill': {
+    summary: 'Kill containers',
+    group: 'Container',
+    load: () => import('./commands/container/kill.js'),
+  },
+  'container rm': {
+    summary: 'Remove containers',
+    group: 'Container',
+    load: () => import('./commands/container/rm.js'),
+  },
+  'container ls': {
+    summary: 'List containers',
+    group: 'Container',
+    load: () => import('./commands/container/ps.js'),
+  },
+  'container ps': {
+    summary: 'List containers',
+    group: 'Container',
+    hidden: true,
+    load: () => import('./commands/container/ps.js'),
+  },
+  'container logs': {
+    summary: 'Fetch the logs of a container',
+    group: 'Container',
+    load: () => import('./commands/container/logs.js'),
+  },
+  'container wait': {
+    summary: 'Wait for containers to stop',
+    group: 'Container',
+    load: () => import('./commands/container/wait.js'),
+  },
+  'container pause': {
+    summary: 'Pause containers',
+    group: 'Container',
+    load: () => import('./commands/container/pause.js'),
+  },
+  'container unpause': {
+    summary: 'Unpause containers',
+    group: 'Container',
+    load: () => import('./commands/container/unpause.js'),
+  },
+  'container rename': {
+    summary: 'Rename a container',
+    group: 'Container',
+    load: () => import('./commands/container/rename.js'),
+  },
+  'container inspect': {
+    summary: 'Display detailed information on containers',
+    group: 'Container',
+    load: () => import('./commands/container/inspect.js'),
+  },
+  'container prune': {
+    summary: 'Remove all stopped containers',
+    group: 'Container',
+    load: () => import('./commands/container/prune.js'),
+  },
+  'container cleanup': {
+    summary: 'Record a container exit (run by conmon)',
+    group: 'Container',
+    hidden: true,
+    load: () => import('./commands/container/cleanup.js'),
+  },
+  'volume create': {
+    summary: 'Create a volume',
+    group: 'Volume',
+    load: () => import('./commands/volume/create.js'),
+  },
+  'volume ls': { summary: 'List volumes', group: 'Volume', load: () => import('./commands/volume/ls.js') },
+  'volume inspect': {
+    summary: 'Display detailed information on volumes',
+    group: 'Volume',
+    load: () => import('./commands/volume/inspect.js'),
+  },
+  'volume rm': { summary: 'Remove volumes', group: 'Volume', load: () => import('./commands/volume/rm.js') },
+  'volume prune': {
+    summary: 'Remove unused volumes',
+    group: 'Volume',
+    load: () => import('./commands/volume/prune.js'),
+  },
   'system df': {
     summary: 'Show berth disk usage',
     group: 'System',
@@ -138,7 +303,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
 };
 
-const GROUP_NOUNS = new Set(['image', 'system']);
+const GROUP_NOUNS = new Set(['image', 'container', 'volume', 'system']);
 
 function topLevelHelp(): string {
   const lines = [
@@ -153,7 +318,7 @@ function topLevelHelp(): string {
     '  -h, --help              Print usage',
     '',
   ];
-  for (const group of ['Common', 'Image', 'System'] as const) {
+  for (const group of ['Common', 'Container', 'Image', 'Volume', 'System'] as const) {
     lines.push(group === 'Common' ? 'Commands:' : `${group} commands:`);
     for (const [name, e] of Object.entries(COMMANDS)) {
       if (e.group === group && !e.hidden) lines.push(`  ${name.padEnd(16)}${e.summary}`);

@@ -2,5 +2,7 @@
 // composing an image's rootfs, the network and the runtime. So far: the flag parsers and the
 // user resolution every `run` needs.
 
+export type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 export * from './_options.js';
 export { type ResolvedUser, resolveUser } from './_users.js';
+export { ContainerManager, type ManagerOptions } from './manager.js';

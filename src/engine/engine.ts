@@ -2,6 +2,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type ContainerCreateOptions, ContainerManager } from '../container/index.js';
 import { describeError, InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import {
   familiarRepoDigest,
@@ -22,7 +23,7 @@ import {
   saveImagesStream,
   saveImagesToDir,
 } from '../image/index.js';
-import { familiarName, parseReference, shortId } from '../oci/index.js';
+import { familiarName, type Platform, parseReference, shortId } from '../oci/index.js';
 import {
   authFilePath,
   loadRegistriesConfig,
@@ -31,12 +32,16 @@ import {
   saveCredentials,
 } from '../registry/index.js';
 import { detectCgroups, findRuntimes } from '../runtime/index.js';
-import { type ImageRecord, Store } from '../store/index.js';
+import { type ContainerRecord, type ImageRecord, Store } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
 
 export interface EngineOptions {
   root: string;
   runroot: string;
+  /** argv that runs this berth (conmon calls it back when a container exits). */
+  berthCommand?: string[];
+  /** Runtime for containers that name none: runc, crun, a path, or auto. */
+  defaultRuntime?: string;
   authFile?: string;
   tlsVerify?: boolean;
   registriesConfig?: string;
@@ -66,6 +71,7 @@ export class Engine {
   readonly options: EngineOptions;
   private storeHandle: Store | undefined;
   private clientHandle: RegistryClient | undefined;
+  private containerHandle: ContainerManager | undefined;
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -84,6 +90,56 @@ export class Engine {
       userAgent: 'berth/0.1',
     });
     return this.clientHandle;
+  }
+
+  get containers(): ContainerManager {
+    this.containerHandle ??= new ContainerManager({
+      store: this.store,
+      runroot: this.options.runroot,
+      berthCommand: this.options.berthCommand ?? [
+        process.execPath,
+        process.argv[1] ?? 'berth',
+        '--root',
+        this.options.root,
+        '--runroot',
+        this.options.runroot,
+      ],
+      ...(this.options.defaultRuntime ? { defaultRuntime: this.options.defaultRuntime } : {}),
+    });
+    return this.containerHandle;
+  }
+
+  /** `create`: resolve (pulling when missing, like docker) the image, then record the container. */
+  async createContainer(
+    options: ContainerCreateOptions,
+    extra: {
+      pull?: 'missing' | 'always' | 'never';
+      onProgress?: PullOptions['onProgress'];
+      platform?: Platform;
+    } = {},
+  ): Promise<ContainerRecord> {
+    const policy = extra.pull ?? 'missing';
+    let image = policy === 'always' ? undefined : this.findImage(options.image);
+    if (!image) {
+      if (policy === 'never') throw new NotFoundError(`no such image: ${options.image}`);
+      const pulled = await this.pull(options.image, {
+        ...(extra.onProgress ? { onProgress: extra.onProgress } : {}),
+        ...(extra.platform ? { platform: extra.platform, platformExplicit: true } : {}),
+      });
+      image = pulled.image;
+    }
+    return this.containers.create(image, options.image, options);
+  }
+
+  /** Containers as `ps` sees them, with records of dead containers brought up to date first. */
+  async listContainers(options: { all?: boolean } = {}): Promise<ContainerRecord[]> {
+    const out: ContainerRecord[] = [];
+    for (const rec of this.store.listContainers()) {
+      const now = await this.containers.reconcile(rec);
+      if (!now) continue;
+      if (options.all || now.state === 'running' || now.state === 'paused') out.push(now);
+    }
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   close(): void {

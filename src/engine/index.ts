@@ -1,8 +1,11 @@
 // engine/: the facade every front end (CLI, API, ...) uses, and the one place that wires the
 // drivers together: store root, registry client, runtime detection.
 
+export type { ContainerCreateOptions, StoredContainerConfig } from '../container/index.js';
 // name helpers front ends need to print what the engine returns
 export { familiarTag } from '../image/index.js';
+export type { ContainerRecord, VolumeRecord } from '../store/index.js';
 export type { ProgressEvent, ProgressSink } from '../util/index.js';
 export type { ImageSummary, RemoveReport } from './engine.js';
 export { createEngine, Engine, type EngineOptions, registryHost } from './engine.js';
+export * as flags from './flags.js';

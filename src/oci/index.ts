@@ -7,3 +7,4 @@ export * from './image.js';
 export * from './mediatypes.js';
 export * from './platform.js';
 export * from './reference.js';
+export * from './runtime-spec.js';

@@ -1,6 +1,15 @@
 // Filesystem helpers private to the store: flocks on files that may later be deleted, pid
 // liveness, and the sweep of temporary entries left by processes that died.
-import { closeSync, fstatSync, openSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, LockedError } from '../errors/index.js';
@@ -148,4 +157,35 @@ export function base32(bytes: Buffer): string {
   }
   if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
   return out;
+}
+
+/**
+ * Bytes of the files below `dir` (`du --apparent-size`, each hard-linked inode once), without
+ * following symlinks or entering other filesystems. 0 when the dir does not exist.
+ */
+export function dirSize(dir: string): number {
+  const top = lstatSync(dir, { throwIfNoEntry: false, bigint: false });
+  if (!top?.isDirectory()) return top?.size ?? 0;
+  const seen = new Set<string>();
+  let total = 0;
+  const stack = [dir];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    for (const name of listDir(d)) {
+      const p = join(d, name);
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) {
+        if (st.dev === top.dev) stack.push(p);
+        continue;
+      }
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      total += st.size;
+    }
+  }
+  return total;
 }

@@ -26,6 +26,16 @@ interface Migration {
  *   decrements refcounts, and the foreign key makes any other path fail loudly.
  * - leases / lease_resources: in-flight pulls or loads protecting blobs and layers from gc. A lease
  *   is live while its owner holds an flock on leases/<id>.lock (see the store), `pid` is for people.
+ *
+ * Schema v2 adds containers (times are ISO strings here, as docker shows them):
+ * - containers: one row per container, `id` 64 hex, `name` without docker's leading '/'. `state`
+ *   and `config_json` belong to the container module; the store only compares and stores them.
+ *   `image_id` is the image in-use reference: while a row points at an image, the image row (and
+ *   so its layer refcounts) stays, dangling if it was force-removed.
+ * - container_layers: the layers of the container's last rootfs mount, which gc keeps even if no
+ *   image references them any more.
+ * - volumes / container_volumes: named volumes and which containers use them. No cascade from
+ *   volumes: removing one must check its users first.
  */
 const MIGRATIONS: Migration[] = [
   {
@@ -94,6 +104,49 @@ const MIGRATIONS: Migration[] = [
           PRIMARY KEY (lease_id, kind, key)
         );
         CREATE INDEX lease_resources_key ON lease_resources(kind, key);
+      `);
+    },
+  },
+  {
+    version: 2,
+    description: 'containers, their volumes and mounted layers; named volumes',
+    up(db) {
+      db.exec(`
+        CREATE TABLE containers (
+          id TEXT PRIMARY KEY CHECK (length(id) = 64),
+          name TEXT NOT NULL UNIQUE,
+          image_id TEXT NOT NULL REFERENCES images(id),
+          state TEXT NOT NULL,
+          config_json TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          started_at TEXT,
+          finished_at TEXT,
+          exit_code INTEGER,
+          pid INTEGER,
+          conmon_pid INTEGER,
+          restart_count INTEGER NOT NULL DEFAULT 0,
+          labels_json TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX containers_image ON containers(image_id);
+        CREATE TABLE container_layers (
+          container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+          position INTEGER NOT NULL,
+          diff_id TEXT NOT NULL REFERENCES layers(diff_id),
+          PRIMARY KEY (container_id, position)
+        );
+        CREATE INDEX container_layers_diff ON container_layers(diff_id);
+        CREATE TABLE volumes (
+          name TEXT PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          labels_json TEXT NOT NULL DEFAULT '{}',
+          options_json TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE container_volumes (
+          container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+          volume_name TEXT NOT NULL REFERENCES volumes(name),
+          PRIMARY KEY (container_id, volume_name)
+        );
+        CREATE INDEX container_volumes_volume ON container_volumes(volume_name);
       `);
     },
   },

@@ -7,6 +7,7 @@ import {
   openSync,
   readlinkSync,
   renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   unlinkSync,
@@ -17,6 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import {
+  AlreadyExistsError,
   ConflictError,
   DigestMismatchError,
   errnoCode,
@@ -39,8 +41,27 @@ import {
   shortId,
 } from '../oci/index.js';
 import { acquireFileLock, atomicWriteFile, fsyncDir, removeAll, tempSibling } from '../util/index.js';
-import { base32, listDir, lockPath, sweepDeadOwners, tryLockPath } from './_fs.js';
+import {
+  ACTIVE_CONTAINER_STATES,
+  type ContainerPatch,
+  type ContainerRecord,
+  type ContainerRow,
+  checkContainerId,
+  checkStringMap,
+  checkVolumeName,
+  configJson,
+  containerRecord,
+  isContainerId,
+  type NewContainer,
+  normalizeContainerName,
+  patchRow,
+  type VolumeRecord,
+  type VolumeRow,
+  volumeRecord,
+} from './_containers.js';
+import { base32, dirSize, listDir, lockPath, sweepDeadOwners, tryLockPath } from './_fs.js';
 import { type Ingest, PartialIngest, presentIngest } from './_ingest.js';
+import { mountAt, mountOverlayAt, mountsBelow, overlayMountData, unmountAll } from './_rootfs.js';
 import { migrate, requireCurrentSchema } from './_schema.js';
 
 /*
@@ -52,8 +73,14 @@ import { migrate, requireCurrentSchema } from './_schema.js';
  *   layers/<hex>/diff        an unpacked layer (overlay lowerdir), <hex> = its diffID
  *   l/<SHORTID>              symlink → ../layers/<hex>/diff, 26 chars, keeps mount options short
  *   leases/<id>.lock         flock held by the owner of a live lease
+ *   containers/<id>/upper    a container's overlay upperdir (0755: it is the root dir it sees)
+ *   containers/<id>/work     its overlay workdir
+ *   containers/<id>/merged   where its rootfs is mounted
+ *   containers/<id>/userdata files the engine keeps per container (spec, hosts, logs…)
+ *   containers/<id>/empty    the lower dir of an image without layers (overlay needs one)
+ *   volumes/<name>/_data     a named volume's content
  *   tmp/stage-<pid>-*        staging dirs for layers being unpacked
- *   tmp/trash-<pid>-*        what gc is deleting (renamed here first, then removed)
+ *   tmp/trash-<pid>-*        what gc or a removal is deleting (renamed here first, then removed)
  *   gc.lock                  flock serializing gc runs
  * Every temporary name carries its creator's pid, so open() and gc() can remove what dead
  * processes left behind.
@@ -65,7 +92,7 @@ export const DEFAULT_GC_GRACE_MS = 5 * 60_000;
 export const STALE_INGEST_MS = 24 * 3600_000;
 const INGEST_LOCK_TIMEOUT_MS = 3600_000;
 const GC_LOCK_TIMEOUT_MS = 600_000;
-const SUBDIRS = ['blobs/sha256', 'ingest', 'layers', 'l', 'leases', 'tmp'];
+const SUBDIRS = ['blobs/sha256', 'ingest', 'layers', 'l', 'leases', 'tmp', 'containers', 'volumes'];
 const TMP_PATTERN = /^[a-z]+-(\d+)-/;
 /** util's tempSibling() names: `.tmp-<pid>-<rand>` */
 const SIBLING_TMP_PATTERN = /^\.tmp-(\d+)-/;
@@ -151,6 +178,10 @@ export interface DiskUsage {
   images: { count: number; size: number; reclaimable: number };
   layers: { count: number; size: number };
   blobs: { count: number; size: number };
+  /** size: bytes in the containers' upper dirs; reclaimable: those of containers not running. */
+  containers: { count: number; size: number; reclaimable: number };
+  /** size: bytes in the volumes; reclaimable: those of volumes no container uses. */
+  volumes: { count: number; size: number; reclaimable: number };
 }
 
 interface ImageRow {
@@ -212,6 +243,12 @@ function checkSize(value: number | undefined, what: string): void {
   if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
     throw new InvalidArgumentError(`invalid ${what} ${value}: expected a non-negative integer`);
   }
+}
+
+function nameInUse(name: string, holder: string): ConflictError {
+  return new ConflictError(`the container name "/${name}" is already in use by container "${holder}"`, {
+    hint: 'remove or rename that container to reuse the name',
+  });
 }
 
 /** The 26-char l/ name of a layer: base32 of 128 bits of sha256(diffID), the same in every process. */
@@ -643,8 +680,12 @@ export class Store {
   listImages(options: { dangling?: boolean } = {}): ImageRecord[] {
     const named = 'EXISTS (SELECT 1 FROM names n WHERE n.image_id = images.id)';
     const where = options.dangling === undefined ? '' : `WHERE ${options.dangling ? 'NOT ' : ''}${named}`;
-    const ids = this.q(`SELECT id FROM images ${where} ORDER BY added_at DESC, id`).pluck().all() as Digest[];
-    return ids.map((id) => this.imageRecord(id));
+    return this.snapshot(() => {
+      const ids = this.q(`SELECT id FROM images ${where} ORDER BY added_at DESC, id`)
+        .pluck()
+        .all() as Digest[];
+      return ids.map((id) => this.imageRecord(id));
+    });
   }
 
   /**
@@ -691,6 +732,9 @@ export class Store {
    * docker rmi semantics. By name (or repo digest): remove that reference, and the image with it
    * when it was the last name. By id: delete the image with all its names, unless it has several
    * names and !force (ConflictError). Layer refcounts drop; files are freed by gc().
+   * An image containers were created from is never deleted: without force that is a
+   * ConflictError; with force its references go (by id: all of them, unless a container using it
+   * is running) and the image stays, dangling, until its last container is removed.
    */
   removeImage(
     nameOrId: string,
@@ -716,6 +760,7 @@ export class Store {
         untagged.push(nameOrId);
         const names = this.imageNames(id);
         const keep = byName ? names.length > 0 : names.length > 0 || this.imageRepoDigests(id).length > 0;
+        if (!keep && this.refuseOrKeepUsedImage(nameOrId, id, options)) return { untagged, deleted };
         if (!keep) {
           untagged.push(...this.imageRepoDigests(id));
           this.deleteImageRows(id);
@@ -726,6 +771,12 @@ export class Store {
       const id = this.findImageId(nameOrId);
       if (!id) throw new NotFoundError(`cannot remove image "${nameOrId}": no such image`);
       const names = this.imageNames(id);
+      if (this.refuseOrKeepUsedImage(nameOrId, id, { ...options, byId: true })) {
+        untagged.push(...names, ...this.imageRepoDigests(id));
+        this.q('DELETE FROM names WHERE image_id = ?').run(id);
+        this.q('DELETE FROM repo_digests WHERE image_id = ?').run(id);
+        return { untagged, deleted };
+      }
       if (names.length > 1 && !options.force) {
         throw new ConflictError(
           `cannot remove image "${nameOrId}": image is referenced by ${names.length} names, use -f`,
@@ -737,6 +788,366 @@ export class Store {
       deleted.push(id);
       return { untagged, deleted };
     });
+  }
+
+  /**
+   * For removeImage, about to delete image `id`: false if no container uses it; true if one does
+   * and force allows keeping it (dangling); ConflictError otherwise. docker refuses even a forced
+   * removal by id while a container using the image runs.
+   */
+  private refuseOrKeepUsedImage(
+    ref: string,
+    id: Digest,
+    options: { force?: boolean; byId?: boolean },
+  ): boolean {
+    const users = this.containersUsingImage(id);
+    if (users.length === 0) return false;
+    const running = options.byId ? users.find((u) => ACTIVE_CONTAINER_STATES.includes(u.state)) : undefined;
+    if (!options.force || running) {
+      const user = running ?? users[0]!;
+      throw new ConflictError(
+        `cannot remove image "${ref}": image is being used by ${running ? 'running ' : ''}container ${user.id.slice(0, 12)}`,
+        {
+          hint: running
+            ? 'stop and remove the container first'
+            : 'remove the container first, or use -f to untag it',
+        },
+      );
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- containers
+
+  /**
+   * Record a new container and make its directories, in one transaction: the row (which is also
+   * the image's in-use reference), its volumes (created if missing, as `docker run -v name:/x`
+   * does) and root/containers/<id>/{upper,work,merged,userdata}. A name held by another container
+   * is a ConflictError; the transaction makes the check race-free across processes.
+   */
+  createContainer(rec: NewContainer): ContainerRecord {
+    this.assertWritable('create a container');
+    const id = checkContainerId(rec.id);
+    const name = normalizeContainerName(rec.name);
+    const imageId = parseDigest(rec.imageId);
+    const labels = checkStringMap(rec.labels, `labels for container "${name}"`);
+    const volumes = [...new Set((rec.volumes ?? []).map(checkVolumeName))].sort();
+    const config = configJson(rec.config, id);
+    const state = rec.state ?? 'created';
+    if (typeof state !== 'string' || state.length === 0) {
+      throw new InvalidArgumentError(`invalid state for container "${name}"`);
+    }
+    const dir = this.containerDir(id);
+    return this.tx(() => {
+      const holder = this.q('SELECT id FROM containers WHERE name = ?').pluck().get(name) as
+        | string
+        | undefined;
+      if (holder !== undefined) throw nameInUse(name, holder);
+      if (this.q('SELECT 1 FROM containers WHERE id = ?').get(id)) {
+        throw new AlreadyExistsError(`cannot create container "${name}": container ${id} already exists`);
+      }
+      if (!this.q('SELECT 1 FROM images WHERE id = ?').get(imageId)) {
+        throw new NotFoundError(`cannot create container "${name}": image ${imageId} not found`);
+      }
+      // dirs made here are removed inside the transaction if it fails, before another process
+      // can take the same volume name
+      const made: string[] = [];
+      try {
+        this.q(
+          `INSERT INTO containers (id, name, image_id, state, config_json, created_at, restart_count, labels_json)
+           VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
+        ).run(id, name, imageId, state, config, new Date().toISOString(), JSON.stringify(labels));
+        const use = this.q('INSERT INTO container_volumes (container_id, volume_name) VALUES (?, ?)');
+        for (const v of volumes) {
+          const madeDir = this.ensureVolume(v, {}, {});
+          if (madeDir) made.push(madeDir);
+          use.run(id, v);
+        }
+        // a row-less dir under this id is debris of a crash mid-create
+        if (existsSync(dir)) this.discardDir(dir);
+        mkdirSync(dir, { mode: 0o700 });
+        made.push(dir);
+        this.makeContainerSubdirs(id);
+        return this.containerRecord(id)!;
+      } catch (err) {
+        for (const d of made) rmSync(d, { recursive: true, force: true });
+        throw err;
+      }
+    });
+  }
+
+  /** By full id, name (a leading '/' allowed) or unique id prefix of ≥ 3 hex; ambiguous → ConflictError. */
+  getContainer(idOrName: string): ContainerRecord | undefined {
+    return this.snapshot(() => {
+      const id = this.findContainerId(idOrName);
+      return id === undefined ? undefined : this.containerRecord(id);
+    });
+  }
+
+  /** Newest first. */
+  listContainers(): ContainerRecord[] {
+    return this.snapshot(() => {
+      const ids = this.q('SELECT id FROM containers ORDER BY created_at DESC, rowid DESC')
+        .pluck()
+        .all() as string[];
+      return ids.map((id) => this.containerRecord(id)!);
+    });
+  }
+
+  /**
+   * Change a container's record in one transaction. With `expectState`, the change happens only
+   * if the current state is one of those (compare-and-set), else ConflictError: concurrent berth
+   * processes use this to decide which one starts or removes a container.
+   */
+  updateContainer(
+    idOrName: string,
+    patch: ContainerPatch,
+    options: { expectState?: string[] } = {},
+  ): ContainerRecord {
+    this.assertWritable('update a container');
+    return this.tx(() => {
+      const id = this.requireContainerId(idOrName, 'update');
+      const row = this.containerRow(id)!;
+      if (options.expectState !== undefined && !options.expectState.includes(row.state)) {
+        throw new ConflictError(
+          `cannot update container ${id.slice(0, 12)}: it is ${row.state}, not ${options.expectState.join(' or ')}`,
+        );
+      }
+      const next = patchRow(row, patch);
+      this.q(
+        `UPDATE containers SET state = ?, config_json = ?, started_at = ?, finished_at = ?, exit_code = ?,
+           pid = ?, conmon_pid = ?, restart_count = ? WHERE id = ?`,
+      ).run(
+        next.state,
+        next.config_json,
+        next.started_at,
+        next.finished_at,
+        next.exit_code,
+        next.pid,
+        next.conmon_pid,
+        next.restart_count,
+        id,
+      );
+      return this.containerRecord(id)!;
+    });
+  }
+
+  renameContainer(idOrName: string, newName: string): void {
+    this.assertWritable('rename a container');
+    const name = normalizeContainerName(newName);
+    this.tx(() => {
+      const id = this.requireContainerId(idOrName, 'rename');
+      if (this.containerRow(id)!.name === name) {
+        throw new InvalidArgumentError(
+          `cannot rename container "${idOrName}": it is already named "${name}"`,
+        );
+      }
+      const holder = this.q('SELECT id FROM containers WHERE name = ?').pluck().get(name) as
+        | string
+        | undefined;
+      if (holder !== undefined) throw nameInUse(name, holder);
+      this.q('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+    });
+  }
+
+  /**
+   * Delete a container: unmount whatever is mounted under its dir, delete its row (dropping its
+   * image and volume references) and its dirs. The row goes and the dir moves to tmp/ in one
+   * transaction; a crash after it leaves only tmp/ debris that the next open sweeps.
+   */
+  removeContainer(idOrName: string): void {
+    this.assertWritable('remove a container');
+    const trash = this.trashPath();
+    let moved = false;
+    this.tx(() => {
+      const id = this.requireContainerId(idOrName, 'remove');
+      const dir = this.containerDir(id);
+      this.unmountBelow(dir, `container ${id.slice(0, 12)}`);
+      this.q('DELETE FROM containers WHERE id = ?').run(id);
+      if (existsSync(dir)) {
+        renameSync(dir, trash);
+        moved = true;
+      }
+    });
+    if (moved) rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** root/containers/<id>: upper, work, merged and userdata live here. */
+  containerDir(id: string): string {
+    return join(this.root, 'containers', checkContainerId(id));
+  }
+
+  // ---------------------------------------------------------------- rootfs mounts
+
+  /**
+   * Mount the container's rootfs (overlay of `layers`, diffIDs base first, under its upper dir)
+   * at root/containers/<id>/merged and return that path. Already mounted → the path (a mount
+   * with the other read-only-ness is a ConflictError). The layers are recorded with the
+   * container, so gc keeps them while it exists. Mounting happens inside a transaction, which
+   * serializes it with removeContainer and gc in every process.
+   */
+  mountContainerRootfs(idOrName: string, layers: Digest[], options: { readOnly?: boolean } = {}): string {
+    this.assertWritable('mount a container rootfs');
+    const diffIds = layers.map((l) => parseDigest(l));
+    const readOnly = options.readOnly ?? false;
+    return this.tx(() => {
+      const id = this.requireContainerId(idOrName, 'mount the rootfs of');
+      const what = `container ${id.slice(0, 12)}`;
+      const dir = this.containerDir(id);
+      const merged = join(dir, 'merged');
+      const lowers: string[] = [];
+      for (const d of diffIds) {
+        const row = this.layerRow(d);
+        if (!row || !isDir(this.layerDiffPath(d))) {
+          throw new NotFoundError(`cannot mount the rootfs of ${what}: layer ${d} is not in the store`);
+        }
+        this.linkShort(row.short_id, d);
+        lowers.push(`l/${row.short_id}`);
+      }
+      const recorded = this.q('SELECT COUNT(*) FROM container_layers WHERE container_id = ?').pluck().get(id);
+      const current = mountAt(merged);
+      // a process killed between mount(2) and its commit leaves a mount with no layers recorded
+      if (!current || recorded === 0) {
+        this.q('DELETE FROM container_layers WHERE container_id = ?').run(id);
+        const record = this.q(
+          'INSERT INTO container_layers (container_id, position, diff_id) VALUES (?, ?, ?)',
+        );
+        for (const [i, d] of diffIds.entries()) record.run(id, i, d);
+      }
+      if (current) {
+        if (current.options.includes('ro') === readOnly) return merged;
+        throw new ConflictError(
+          `the rootfs of ${what} is already mounted ${readOnly ? 'read-write' : 'read-only'}`,
+          { hint: 'unmount it first' },
+        );
+      }
+      this.makeContainerSubdirs(id);
+      if (lowers.length === 0) {
+        // an image without layers: overlay still wants a lower dir
+        mkdirSync(join(dir, 'empty'), { recursive: true, mode: 0o755 });
+        lowers.push(`containers/${id}/empty`);
+      }
+      const data = overlayMountData({
+        lowers: lowers.reverse(),
+        upper: `containers/${id}/upper`,
+        work: `containers/${id}/work`,
+      });
+      try {
+        mountOverlayAt(merged, { cwd: this.root, data, readOnly });
+      } catch (err) {
+        if (isBerthError(err)) throw err;
+        throw new IOError(`cannot mount the rootfs of ${what} (${diffIds.length} layers)`, { cause: err });
+      }
+      return merged;
+    });
+  }
+
+  /**
+   * Unmount the container's rootfs (detaching it if busy); nothing mounted is fine. A full id
+   * needs no record, so cleanup after a half-finished removal can still unmount.
+   */
+  unmountContainerRootfs(idOrName: string): void {
+    this.assertWritable('unmount a container rootfs');
+    this.tx(() => {
+      const id = isContainerId(idOrName)
+        ? idOrName
+        : this.requireContainerId(idOrName, 'unmount the rootfs of');
+      this.unmountBelow(join(this.containerDir(id), 'merged'), `container ${id.slice(0, 12)}`);
+    });
+  }
+
+  isMounted(idOrName: string): boolean {
+    const id = isContainerId(idOrName) ? idOrName : this.findContainerId(idOrName);
+    return id !== undefined && mountAt(join(this.containerDir(id), 'merged')) !== undefined;
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  /**
+   * Create a named volume (a random 64-hex name when none is given). A name that exists already
+   * returns the existing volume unchanged, as docker does.
+   */
+  createVolume(
+    name?: string,
+    options: { labels?: Record<string, string>; options?: Record<string, string> } = {},
+  ): VolumeRecord {
+    this.assertWritable('create a volume');
+    const n = name === undefined ? randomBytes(32).toString('hex') : checkVolumeName(name);
+    const labels = checkStringMap(options.labels, `labels for volume "${n}"`);
+    const opts = checkStringMap(options.options, `options for volume "${n}"`);
+    return this.tx(() => {
+      this.ensureVolume(n, labels, opts);
+      return this.volumeRecord(n)!;
+    });
+  }
+
+  getVolume(name: string): VolumeRecord | undefined {
+    return this.snapshot(() => this.volumeRecord(name));
+  }
+
+  /** Sorted by name. */
+  listVolumes(): VolumeRecord[] {
+    return this.snapshot(() => {
+      const names = this.q('SELECT name FROM volumes ORDER BY name').pluck().all() as string[];
+      return names.map((n) => this.volumeRecord(n)!);
+    });
+  }
+
+  /**
+   * Delete a volume and its content. In use by a container → ConflictError, with or without
+   * force (as docker); force only makes a missing volume not an error.
+   */
+  removeVolume(name: string, options: { force?: boolean } = {}): void {
+    this.assertWritable('remove a volume');
+    const trash = this.trashPath();
+    let moved = false;
+    this.tx(() => {
+      const rec = this.volumeRecord(name);
+      if (!rec) {
+        if (options.force) return;
+        throw new NotFoundError(`cannot remove volume "${name}": no such volume`);
+      }
+      if (rec.usedBy.length > 0) {
+        throw new ConflictError(
+          `cannot remove volume "${name}": volume is in use - [${rec.usedBy.join(', ')}]`,
+        );
+      }
+      moved = this.dropVolume(name, trash);
+    });
+    if (moved) rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** root/volumes/<name>/_data. */
+  volumePath(name: string): string {
+    return join(this.root, 'volumes', checkVolumeName(name), '_data');
+  }
+
+  /**
+   * Remove every volume no container uses (and `filter` accepts, e.g. only anonymous ones);
+   * returns their names and the bytes freed.
+   */
+  pruneVolumes(options: { filter?: (v: VolumeRecord) => boolean } = {}): { names: string[]; bytes: number } {
+    this.assertWritable('prune volumes');
+    const trash = this.trashPath();
+    const names = this.tx(() => {
+      const unused = this.q(
+        'SELECT name FROM volumes WHERE name NOT IN (SELECT volume_name FROM container_volumes) ORDER BY name',
+      )
+        .pluck()
+        .all() as string[];
+      const pruned: string[] = [];
+      for (const n of unused) {
+        if (options.filter && !options.filter(this.volumeRecord(n)!)) continue;
+        if (pruned.length === 0) mkdirSync(trash, { mode: 0o700 });
+        this.dropVolume(n, join(trash, n));
+        pruned.push(n);
+      }
+      return pruned;
+    });
+    // sized after the transaction, from the trash: the database stays locked only for renames
+    const bytes = names.reduce((sum, n) => sum + dirSize(join(trash, n, '_data')), 0);
+    rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
+    return { names, bytes };
   }
 
   // ---------------------------------------------------------------- gc, usage, leases
@@ -806,7 +1217,33 @@ export class Store {
         size: count('SELECT COALESCE(SUM(size), 0) FROM layers'),
       },
       blobs: { count: blobCount, size: blobSize },
+      containers: this.containerUsage(),
+      volumes: this.volumeUsage(),
     };
+  }
+
+  private containerUsage(): DiskUsage['containers'] {
+    const rows = this.q('SELECT id, state FROM containers').all() as { id: string; state: string }[];
+    const usage = { count: rows.length, size: 0, reclaimable: 0 };
+    for (const r of rows) {
+      const size = dirSize(join(this.containerDir(r.id), 'upper'));
+      usage.size += size;
+      if (!ACTIVE_CONTAINER_STATES.includes(r.state)) usage.reclaimable += size;
+    }
+    return usage;
+  }
+
+  private volumeUsage(): DiskUsage['volumes'] {
+    const rows = this.q(
+      'SELECT name, EXISTS (SELECT 1 FROM container_volumes cv WHERE cv.volume_name = volumes.name) AS used FROM volumes',
+    ).all() as { name: string; used: number }[];
+    const usage = { count: rows.length, size: 0, reclaimable: 0 };
+    for (const r of rows) {
+      const size = dirSize(join(this.root, 'volumes', r.name, '_data'));
+      usage.size += size;
+      if (!r.used) usage.reclaimable += size;
+    }
+    return usage;
   }
 
   /**
@@ -878,6 +1315,14 @@ export class Store {
       }
       throw err;
     }
+  }
+
+  /**
+   * A read transaction: its queries all see one committed state, so a record read in several
+   * queries is never half of one removed meanwhile by another process.
+   */
+  private snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
   }
 
   private assertWritable(what: string): void {
@@ -1000,9 +1445,131 @@ export class Store {
     this.q('DELETE FROM images WHERE id = ?').run(id);
   }
 
-  /** Images that must not be removed or counted reclaimable. Containers (a later issue) fill this. */
+  /** Images that must not be removed or counted reclaimable: those containers were created from. */
   private imagesInUse(): Digest[] {
-    return [];
+    return this.q('SELECT DISTINCT image_id FROM containers').pluck().all() as Digest[];
+  }
+
+  /** Containers created from image `id`, oldest first. */
+  private containersUsingImage(id: Digest): { id: string; state: string }[] {
+    return this.q('SELECT id, state FROM containers WHERE image_id = ? ORDER BY created_at, id').all(id) as {
+      id: string;
+      state: string;
+    }[];
+  }
+
+  private containerRow(id: string): ContainerRow | undefined {
+    return this.q('SELECT * FROM containers WHERE id = ?').get(id) as ContainerRow | undefined;
+  }
+
+  private containerRecord(id: string): ContainerRecord | undefined {
+    const row = this.containerRow(id);
+    if (!row) return undefined;
+    const volumes = this.q(
+      'SELECT volume_name FROM container_volumes WHERE container_id = ? ORDER BY volume_name',
+    )
+      .pluck()
+      .all(id) as string[];
+    const layers = this.q('SELECT diff_id FROM container_layers WHERE container_id = ? ORDER BY position')
+      .pluck()
+      .all(id) as Digest[];
+    return containerRecord(row, volumes, layers);
+  }
+
+  /** Full id first, then name, then a unique id prefix of at least 3 hex (docker's order). */
+  private findContainerId(ref: string): string | undefined {
+    if (typeof ref !== 'string') return undefined;
+    if (isContainerId(ref) && this.q('SELECT 1 FROM containers WHERE id = ?').get(ref)) return ref;
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    const byName = this.q('SELECT id FROM containers WHERE name = ?').pluck().get(name) as string | undefined;
+    if (byName !== undefined) return byName;
+    if (!/^[a-f0-9]{3,63}$/.test(ref)) return undefined;
+    const ids = this.q('SELECT id FROM containers WHERE id GLOB ? LIMIT 2')
+      .pluck()
+      .all(`${ref}*`) as string[];
+    if (ids.length > 1) {
+      throw new ConflictError(`container id prefix "${ref}" is ambiguous: it matches several containers`);
+    }
+    return ids[0];
+  }
+
+  private requireContainerId(ref: string, verb: string): string {
+    const id = this.findContainerId(ref);
+    if (id === undefined) throw new NotFoundError(`cannot ${verb} container "${ref}": no such container`);
+    return id;
+  }
+
+  /** upper (0755: overlay shows its mode as the container's /), work, merged, userdata. */
+  private makeContainerSubdirs(id: string): void {
+    const dir = this.containerDir(id);
+    mkdirSync(join(dir, 'upper'), { recursive: true, mode: 0o755 });
+    for (const sub of ['work', 'merged', 'userdata']) {
+      mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+    }
+  }
+
+  /** A fresh name under tmp/ that sweepTemp removes if this process dies before it does. */
+  private trashPath(): string {
+    return join(this.tmpDir, `trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  private unmountBelow(dir: string, what: string): void {
+    for (const m of mountsBelow(dir)) {
+      try {
+        unmountAll(m);
+      } catch (err) {
+        throw new IOError(`cannot unmount "${m}" of ${what}`, { cause: err });
+      }
+    }
+  }
+
+  /** Unmount and delete a dir no record owns (debris of a crash). */
+  private discardDir(dir: string): void {
+    this.unmountBelow(dir, `"${dir}"`);
+    const trash = this.trashPath();
+    renameSync(dir, trash);
+    rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** Insert the volume row unless present, and make its dirs; returns the dir if this call made it. */
+  private ensureVolume(
+    name: string,
+    labels: Record<string, string>,
+    options: Record<string, string>,
+  ): string | undefined {
+    if (!this.q('SELECT 1 FROM volumes WHERE name = ?').get(name)) {
+      this.q('INSERT INTO volumes (name, created_at, labels_json, options_json) VALUES (?, ?, ?, ?)').run(
+        name,
+        new Date().toISOString(),
+        JSON.stringify(labels),
+        JSON.stringify(options),
+      );
+    }
+    const dir = join(this.root, 'volumes', name);
+    const made = !existsSync(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(join(dir, '_data'), { recursive: true, mode: 0o755 });
+    return made ? dir : undefined;
+  }
+
+  /** Delete a volume's row and move its dir to `trash`; false if it had no dir. */
+  private dropVolume(name: string, trash: string): boolean {
+    this.q('DELETE FROM volumes WHERE name = ?').run(name);
+    const dir = join(this.root, 'volumes', name);
+    if (!existsSync(dir)) return false;
+    renameSync(dir, trash);
+    return true;
+  }
+
+  private volumeRecord(name: string): VolumeRecord | undefined {
+    const row = this.q('SELECT * FROM volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+    if (!row) return undefined;
+    const users = this.q(
+      'SELECT container_id FROM container_volumes WHERE volume_name = ? ORDER BY container_id',
+    )
+      .pluck()
+      .all(name) as string[];
+    return volumeRecord(row, join(this.root, 'volumes', name, '_data'), users);
   }
 
   /** gc's decisions, inside its transaction. Files go into `trashDir`; the caller deletes it. */
@@ -1020,9 +1587,14 @@ export class Store {
       new Set(this.q('SELECT key FROM lease_resources WHERE kind = ?').pluck().all(kind) as string[]);
     const leasedLayers = leased('layer');
     const leasedBlobs = leased('blob');
+    // layers a container's rootfs was mounted from, even if no image lists them any more
+    const containerLayers = new Set(
+      this.q('SELECT DISTINCT diff_id FROM container_layers').pluck().all() as string[],
+    );
 
     for (const row of this.q('SELECT * FROM layers WHERE refcount = 0').all() as LayerRow[]) {
-      if (leasedLayers.has(row.diff_id) || now - row.touched_at < graceMs) continue;
+      if (leasedLayers.has(row.diff_id) || containerLayers.has(row.diff_id)) continue;
+      if (now - row.touched_at < graceMs) continue;
       this.q('DELETE FROM layers WHERE diff_id = ?').run(row.diff_id);
       unlinkIfExists(join(this.root, 'l', row.short_id));
       const dir = join(this.root, 'layers', digestHex(row.diff_id));
@@ -1039,6 +1611,22 @@ export class Store {
     const shorts = new Set(this.q('SELECT short_id FROM layers').pluck().all() as string[]);
     for (const name of listDir(join(this.root, 'l'))) {
       if (!name.startsWith('.') && !shorts.has(name)) unlinkIfExists(join(this.root, 'l', name));
+    }
+
+    // container dirs without a row: a crash inside createContainer's transaction
+    const containers = new Set(this.q('SELECT id FROM containers').pluck().all() as string[]);
+    for (const name of listDir(join(this.root, 'containers'))) {
+      if (containers.has(name)) continue;
+      const dir = join(this.root, 'containers', name);
+      this.unmountBelow(dir, `"${dir}"`);
+      renameSync(dir, join(trashDir, `container-${name}`));
+    }
+    // the same for volumes, but only empty ones: a volume's content is never guessed to be debris
+    const volumes = new Set(this.q('SELECT name FROM volumes').pluck().all() as string[]);
+    for (const name of listDir(join(this.root, 'volumes'))) {
+      const dir = join(this.root, 'volumes', name);
+      if (volumes.has(name) || listDir(join(dir, '_data')).length > 0) continue;
+      renameSync(dir, join(trashDir, `volume-${name}`));
     }
 
     const referenced = new Set(

@@ -1,7 +1,15 @@
 // store/: bytes and records on disk. Content-addressed blobs (ingest → verify → commit), unpacked
-// layers keyed by diffID with short l/ links for overlay, image records in SQLite, and the leases
-// and gc that let several berth processes share one root without corrupting it.
+// layers keyed by diffID with short l/ links for overlay, image, container and volume records in
+// SQLite, container rootfs mounts, and the leases and gc that let several berth processes share
+// one root without corrupting it.
 
+export {
+  ACTIVE_CONTAINER_STATES,
+  type ContainerPatch,
+  type ContainerRecord,
+  type NewContainer,
+  type VolumeRecord,
+} from './_containers.js';
 export type { Ingest } from './_ingest.js';
 export { SCHEMA_VERSION } from './_schema.js';
 export {

@@ -2,6 +2,7 @@
 // on glibc. koffi ships prebuilt binaries in its npm package, so no compiler is needed at
 // install time, and each call is a direct libc call without spawning a helper process.
 
+import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { IOError } from '../errors/index.js';
@@ -21,6 +22,9 @@ interface LibC {
   ) => number;
   umount2: (target: string, flags: number) => number;
   flock: (fd: number, op: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
+  shutdown: (fd: number, how: number) => number;
   errno: () => number;
 }
 
@@ -53,6 +57,9 @@ function lib(): LibC {
     ) as LibC['mount'],
     umount2: c.func('int umount2(const char *target, int flags)') as LibC['umount2'],
     flock: c.func('int flock(int fd, int op)') as LibC['flock'],
+    socket: c.func('int socket(int domain, int type, int protocol)') as LibC['socket'],
+    connect: c.func('int connect(int fd, const void *addr, uint32_t len)') as LibC['connect'],
+    shutdown: c.func('int shutdown(int fd, int how)') as LibC['shutdown'],
     errno: koffi.errno,
   };
   return libc;
@@ -171,4 +178,53 @@ export function tryFlock(fd: number, exclusive: boolean): boolean {
 
 export function unflock(fd: number): void {
   lib().flock(fd, LOCK_UN);
+}
+
+const AF_UNIX = 1;
+const SOCK_SEQPACKET = 5;
+const SOCK_CLOEXEC = 0o2000000;
+const SUN_PATH_MAX = 108;
+export const SHUT_RD = 0;
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+
+/**
+ * Connect a blocking AF_UNIX SOCK_SEQPACKET socket (Node's net only speaks SOCK_STREAM) and
+ * return its fd. Paths longer than sun_path are reached through /proc/self/fd/<dir fd>/<name>,
+ * so a deep state directory still works.
+ */
+export function connectUnixSeqpacket(path: string): number {
+  const l = lib();
+  let dirFd = -1;
+  let target = path;
+  if (Buffer.byteLength(path) >= SUN_PATH_MAX) {
+    const slash = path.lastIndexOf('/');
+    dirFd = openSync(path.slice(0, slash) || '/', 'r');
+    target = `/proc/self/fd/${dirFd}/${path.slice(slash + 1)}`;
+  }
+  try {
+    const name = Buffer.from(target);
+    if (name.length >= SUN_PATH_MAX) throw new IOError(`socket path too long: ${path}`);
+    const addr = Buffer.alloc(2 + name.length + 1);
+    addr.writeUInt16LE(AF_UNIX, 0);
+    name.copy(addr, 2);
+    const fd = l.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw sysError('socket', path);
+    if (l.connect(fd, addr, addr.length) !== 0) {
+      const err = sysError('connect', path);
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
+  } finally {
+    if (dirFd >= 0) closeSync(dirFd);
+  }
+}
+
+/** shutdown(2): SHUT_WR sends end-of-file to the peer; SHUT_RDWR also wakes a blocked read. */
+export function shutdownSocket(fd: number, how: number): void {
+  if (lib().shutdown(fd, how) !== 0) {
+    const err = sysError('shutdown', `fd ${fd}`);
+    if (err.code !== 'ENOTCONN') throw err;
+  }
 }

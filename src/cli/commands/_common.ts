@@ -1,5 +1,7 @@
+import { describeError } from '../../errors/index.js';
 import type { FlagSpec } from '../args.js';
 import { type FlagValues, str } from '../args.js';
+import type { CommandContext } from '../context.js';
 
 export const TLS_VERIFY_FLAG: FlagSpec = {
   name: 'tls-verify',
@@ -36,4 +38,23 @@ export function interruptSignal(): AbortSignal {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   return ac.signal;
+}
+
+/** Apply `fn` to each named container, printing the name on success and one line per failure. */
+export async function forEachName(
+  ctx: CommandContext,
+  names: string[],
+  fn: (name: string) => Promise<unknown>,
+): Promise<number> {
+  let failed = false;
+  for (const name of names) {
+    try {
+      await fn(name);
+      ctx.stdout.write(`${name}\n`);
+    } catch (err) {
+      failed = true;
+      ctx.stderr.write(`Error: ${describeError(err)}\n`);
+    }
+  }
+  return failed ? 1 : 0;
 }

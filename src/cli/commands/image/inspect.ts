@@ -11,18 +11,18 @@ export const spec: CommandSpec = {
   flags: [FORMAT_FLAG],
 };
 
-/** Shared by `inspect` and `image inspect`: a JSON array, or one templated line per object. */
-export async function inspectImages(
+/** Print a JSON array of inspected objects, or one templated line per object. */
+export async function printInspect(
   ctx: CommandContext,
   refs: string[],
   format: string | undefined,
+  inspect: (ref: string) => Promise<unknown>,
 ): Promise<number> {
-  const engine = await ctx.engine();
   const found: unknown[] = [];
   let failed = false;
   for (const r of refs) {
     try {
-      found.push(await engine.inspectImage(r));
+      found.push(await inspect(r));
     } catch (err) {
       failed = true;
       ctx.stderr.write(`Error: ${describeError(err)}\n`);
@@ -34,6 +34,15 @@ export async function inspectImages(
     ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
   }
   return failed ? 1 : 0;
+}
+
+export async function inspectImages(
+  ctx: CommandContext,
+  refs: string[],
+  format: string | undefined,
+): Promise<number> {
+  const engine = await ctx.engine();
+  return printInspect(ctx, refs, format, (r) => engine.inspectImage(r));
 }
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {

@@ -1,0 +1,72 @@
+import type { Engine } from '../../../engine/index.js';
+import { describeError } from '../../../errors/index.js';
+import type { CommandContext } from '../../context.js';
+
+/** docker's exit code for a command that could not be launched (126) or found (127). */
+export function launchExitCode(err: unknown): number | undefined {
+  const code =
+    err && typeof err === 'object' && 'exitCode' in err ? (err as { exitCode: unknown }).exitCode : undefined;
+  return code === 126 || code === 127 ? code : undefined;
+}
+
+/** Report a failure of run/start the docker way: 126/127 for launch failures, else 125. */
+export function runFailure(ctx: CommandContext, err: unknown): number {
+  ctx.stderr.write(`Error: ${describeError(err)}\n`);
+  return launchExitCode(err) ?? 125;
+}
+
+/** Forward SIGINT/SIGTERM to the container while attached (not with a TTY: ^C is input there). */
+export function forwardSignals(engine: Engine, id: string): () => void {
+  const forward = (sig: NodeJS.Signals) => {
+    engine.containers.kill(id, sig).catch(() => {});
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return () => {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  };
+}
+
+/** Stream the container's output from its log until it exits; returns its exit code. */
+export async function streamUntilExit(ctx: CommandContext, engine: Engine, id: string): Promise<number> {
+  const ac = new AbortController();
+  const waiting = engine.containers.wait(id).finally(() => setTimeout(() => ac.abort(), 300));
+  // observed now, awaited after the output: a failure must not count as unhandled meanwhile
+  waiting.catch(() => {});
+  const entries = engine.containers.logs(id, { follow: true, signal: ac.signal });
+  for await (const e of entries) {
+    const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
+    out.write(e.partial ? e.line : Buffer.concat([e.line, Buffer.from('\n')]));
+  }
+  return waiting;
+}
+
+/** Attach the terminal/stdin to a created container's conmon socket; resolves on exit. */
+export async function attachStdio(
+  ctx: CommandContext,
+  engine: Engine,
+  id: string,
+  options: { tty: boolean; stdin: boolean },
+): Promise<{ done: Promise<void> }> {
+  const streams = await engine.containers.attach(id);
+  streams.stdout.pipe(ctx.stdout, { end: false });
+  streams.stderr.pipe(ctx.stderr, { end: false });
+  if (options.stdin) {
+    if (options.tty && process.stdin.isTTY) process.stdin.setRawMode(true);
+    process.stdin.pipe(streams.stdin);
+  }
+  if (options.tty && ctx.stdout.isTTY) {
+    const resize = () => engine.containers.resize(id, { rows: ctx.stdout.rows, cols: ctx.stdout.columns });
+    resize();
+    process.on('SIGWINCH', resize);
+  }
+  const done = streams.done.finally(() => {
+    if (options.stdin) {
+      process.stdin.unpipe(streams.stdin);
+      if (options.tty && process.stdin.isTTY) process.stdin.setRawMode(false);
+      process.stdin.pause();
+    }
+  });
+  return { done };
+}

@@ -1,0 +1,64 @@
+import { bool, type CommandSpec, type ParsedArgs } from '../../args.js';
+import type { CommandContext } from '../../context.js';
+import { attachStdio, forwardSignals, runFailure, streamUntilExit } from './_attach.js';
+
+export const spec: CommandSpec = {
+  usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Start one or more stopped containers',
+  args: { min: 1, max: Number.POSITIVE_INFINITY },
+  flags: [
+    { name: 'attach', short: 'a', type: 'bool', description: 'Attach STDOUT/STDERR and forward signals' },
+    { name: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
+  ],
+};
+
+export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Promise<number> {
+  const engine = await ctx.engine();
+  const attach = bool(flags, 'attach') || bool(flags, 'interactive');
+  if (attach && args.length > 1) {
+    ctx.stderr.write('Error: you cannot start and attach multiple containers at once\n');
+    return 1;
+  }
+  if (attach) {
+    const rec = engine.containers.get(args[0]!);
+    const o = engine.containers.config(rec).options;
+    const interactive = bool(flags, 'interactive') && o.interactive === true;
+    let attached: { done: Promise<void> } | undefined;
+    try {
+      await engine.containers.start(rec.id, {
+        beforeStart:
+          interactive || o.tty
+            ? async () => {
+                attached = await attachStdio(ctx, engine, rec.id, {
+                  tty: o.tty === true,
+                  stdin: interactive,
+                });
+              }
+            : undefined,
+      });
+    } catch (err) {
+      return runFailure(ctx, err);
+    }
+    const stop = o.tty ? () => {} : forwardSignals(engine, rec.id);
+    try {
+      if (attached) {
+        await attached.done;
+        return await engine.containers.wait(rec.id);
+      }
+      return await streamUntilExit(ctx, engine, rec.id);
+    } finally {
+      stop();
+    }
+  }
+  let failed = false;
+  for (const name of args) {
+    try {
+      await engine.containers.start(name);
+      ctx.stdout.write(`${name}\n`);
+    } catch (err) {
+      failed = true;
+      runFailure(ctx, err);
+    }
+  }
+  return failed ? 1 : 0;
+}

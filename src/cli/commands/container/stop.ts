@@ -1,0 +1,26 @@
+import { flags as parse } from '../../../engine/index.js';
+import { type CommandSpec, type ParsedArgs, str } from '../../args.js';
+import type { CommandContext } from '../../context.js';
+import { forEachName } from '../_common.js';
+
+export const spec: CommandSpec = {
+  usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Stop one or more running containers (stop signal, then SIGKILL after the timeout)',
+  args: { min: 1, max: Number.POSITIVE_INFINITY },
+  flags: [
+    {
+      name: 'time',
+      short: 't',
+      type: 'string',
+      value: 'int',
+      description: 'Seconds to wait before killing the container',
+    },
+  ],
+};
+
+export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
+  const t = str(flags, 'time');
+  const timeout = t === undefined ? undefined : parse.parseInteger(t, '--time', { min: 0 });
+  const engine = await ctx.engine();
+  return forEachName(ctx, args, (n) => engine.containers.stop(n, timeout));
+}

@@ -1,0 +1,29 @@
+import { NotFoundError } from '../../../errors/index.js';
+import { type CommandSpec, type ParsedArgs, str } from '../../args.js';
+import type { CommandContext } from '../../context.js';
+import { FORMAT_FLAG } from '../_common.js';
+import { printInspect } from '../image/inspect.js';
+
+export const spec: CommandSpec = {
+  usage: 'volume inspect [OPTIONS] VOLUME [VOLUME...]',
+  description: 'Display detailed information on one or more volumes',
+  args: { min: 1, max: Number.POSITIVE_INFINITY },
+  flags: [FORMAT_FLAG],
+};
+
+export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
+  const engine = await ctx.engine();
+  return printInspect(ctx, args, str(flags, 'format'), async (name) => {
+    const v = engine.store.getVolume(name);
+    if (!v) throw new NotFoundError(`no such volume: ${name}`);
+    return {
+      CreatedAt: v.createdAt,
+      Driver: 'local',
+      Labels: v.labels,
+      Mountpoint: v.path,
+      Name: v.name,
+      Options: v.options,
+      Scope: 'local',
+    };
+  });
+}

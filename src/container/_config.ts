@@ -1,0 +1,57 @@
+import type { MountSpec, RestartPolicy } from './_options.js';
+
+/** Everything `create`/`run` accepts, already parsed and typed. */
+export interface ContainerCreateOptions {
+  /** The image as the user named it. */
+  image: string;
+  name?: string;
+  /** Arguments after the image (replace the image's Cmd). */
+  command?: string[];
+  /** `--entrypoint`: replaces the image's Entrypoint ('' clears it). */
+  entrypoint?: string;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  tty?: boolean;
+  interactive?: boolean;
+  hostname?: string;
+  mounts?: MountSpec[];
+  readOnly?: boolean;
+  memory?: number;
+  memorySwap?: number;
+  cpuShares?: number;
+  cpus?: { quota: number; period: number };
+  pidsLimit?: number;
+  ulimits?: { name: string; soft: number; hard: number }[];
+  capAdd?: string[];
+  capDrop?: string[];
+  seccomp?: 'default' | 'unconfined' | { file: string };
+  noNewPrivileges?: boolean;
+  privileged?: boolean;
+  init?: boolean;
+  restart?: RestartPolicy;
+  stopSignal?: string;
+  stopTimeout?: number;
+  labels?: Record<string, string>;
+  runtime?: string;
+  /** none | host | container:NAME (bridge networks come later). */
+  network?: string;
+  autoRemove?: boolean;
+}
+
+/** What the store keeps for a container (its config_json). */
+export interface StoredContainerConfig {
+  options: ContainerCreateOptions;
+  imageId: string;
+  /** The reference shown by `ps` (the user's words, normalized). */
+  imageName: string;
+  /** Final argv: entrypoint + cmd after overrides. */
+  args: string[];
+  env: string[];
+  workdir: string;
+  hostname: string;
+  stopSignal: string;
+  stopTimeout: number;
+  /** Set once `stop` was asked for, so `unless-stopped` and `always` do not restart it. */
+  stoppedByUser?: boolean;
+}

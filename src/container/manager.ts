@@ -1,0 +1,587 @@
+// The container lifecycle without a daemon. Each command is one berth process: it reads the
+// record, drives runc/crun through conmon, and writes the new state in one store transaction.
+// conmon outlives the command and calls `berth container cleanup ID` when the container exits;
+// cleanup records the exit, tears down the rootfs, and applies the restart policy or --rm.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { ConflictError, hasCode, InvalidArgumentError, NotFoundError } from '../errors/index.js';
+import { readImageConfig } from '../image/index.js';
+import { writeEtcFiles } from '../network/index.js';
+import {
+  assertOperation,
+  buildRuntimeSpec,
+  type ContainerState,
+  RuntimeDriver,
+  readLogs,
+  type SelectedRuntime,
+  type SpecMount,
+  type SpecNetwork,
+  selectRuntime,
+} from '../runtime/index.js';
+import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
+import { resolveInRoot } from '../util/index.js';
+import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
+import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
+import { parseSignal } from './_options.js';
+import { resolveUser } from './_users.js';
+
+export interface ManagerOptions {
+  store: Store;
+  /** Runtime state root, e.g. /run/berth (tmpfs: gone after a reboot). */
+  runroot: string;
+  /** argv prefix that runs this berth with the same roots, for conmon's exit command. */
+  berthCommand: string[];
+  /** Default runtime when a container names none ('auto'). */
+  defaultRuntime?: string;
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const TINI_PATHS = ['/usr/bin/tini-static', '/usr/bin/tini'];
+
+export class ContainerManager {
+  private readonly drivers = new Map<string, RuntimeDriver>();
+  constructor(private readonly opts: ManagerOptions) {}
+
+  get store(): Store {
+    return this.opts.store;
+  }
+
+  // ---------------------------------------------------------------- paths
+  stateDir(id: string): string {
+    return join(this.opts.runroot, 'containers', id);
+  }
+  userdataDir(id: string): string {
+    return join(this.store.containerDir(id), 'userdata');
+  }
+  logPath(id: string): string {
+    return join(this.userdataDir(id), 'ctr.log');
+  }
+
+  private driverFor(config: StoredContainerConfig): RuntimeDriver {
+    const runtime: SelectedRuntime = selectRuntime(
+      config.options.runtime ?? this.opts.defaultRuntime ?? 'auto',
+    );
+    const key = runtime.path;
+    let d = this.drivers.get(key);
+    if (!d) {
+      d = new RuntimeDriver({ runtime, runtimeRoot: join(this.opts.runroot, runtime.name) });
+      this.drivers.set(key, d);
+    }
+    return d;
+  }
+
+  // ---------------------------------------------------------------- lookup
+  get(idOrName: string): ContainerRecord {
+    const rec = this.store.getContainer(idOrName);
+    if (!rec) throw new NotFoundError(`no such container: ${idOrName}`);
+    return rec;
+  }
+
+  config(rec: ContainerRecord): StoredContainerConfig {
+    return rec.config as StoredContainerConfig;
+  }
+
+  // ---------------------------------------------------------------- create
+  async create(
+    image: ImageRecord,
+    imageName: string,
+    options: ContainerCreateOptions,
+  ): Promise<ContainerRecord> {
+    const imageConfig = (await readImageConfig(this.store, image)).config ?? {};
+    const entrypoint =
+      options.entrypoint === undefined
+        ? (imageConfig.Entrypoint ?? [])
+        : options.entrypoint === ''
+          ? []
+          : [options.entrypoint];
+    const cmd =
+      options.command && options.command.length > 0
+        ? options.command
+        : options.entrypoint !== undefined
+          ? []
+          : (imageConfig.Cmd ?? []);
+    const args = [...entrypoint, ...cmd];
+    if (args.length === 0) {
+      throw new InvalidArgumentError(
+        `no command specified: image "${imageName}" has no Cmd or Entrypoint, give one after the image`,
+      );
+    }
+    if (options.name !== undefined && !isValidContainerName(options.name)) {
+      throw new InvalidArgumentError(
+        `invalid container name "${options.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+      );
+    }
+    if (options.network && !/^(none|host|container:.+)$/.test(options.network)) {
+      throw new InvalidArgumentError(
+        `unsupported --network "${options.network}": use none, host or container:NAME (bridge networks come later)`,
+      );
+    }
+    if (options.memory !== undefined && options.memory < 6 * 1024 * 1024) {
+      throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
+    }
+    if (options.init && !TINI_PATHS.some((p) => existsSync(p))) {
+      throw new InvalidArgumentError('--init needs tini (Debian package tini) on the host');
+    }
+    const id = newContainerId();
+    const hostname = options.hostname ?? (options.network === 'host' ? osHostname() : id.slice(0, 12));
+    const env = mergeEnv(imageConfig.Env ?? [], options.env ?? [], { hostname, tty: options.tty === true });
+    const stored: StoredContainerConfig = {
+      options,
+      imageId: image.id,
+      imageName,
+      args,
+      env,
+      workdir: options.workdir ?? (imageConfig.WorkingDir || '/'),
+      hostname,
+      stopSignal: options.stopSignal ?? imageConfig.StopSignal ?? 'SIGTERM',
+      stopTimeout: options.stopTimeout ?? 10,
+    };
+    parseSignal(stored.stopSignal);
+    const mounts = (options.mounts ?? []).map((m) =>
+      m.type === 'volume' && m.source === '' ? { ...m, source: newContainerId(), anonymous: true } : m,
+    );
+    stored.options = { ...options, mounts };
+    const volumes: string[] = [];
+    for (const m of mounts) {
+      if (m.type === 'volume') {
+        this.store.createVolume(m.source, 'anonymous' in m ? { labels: { 'berth.anonymous': 'true' } } : {});
+        volumes.push(m.source);
+      } else if (m.type === 'bind' && !existsSync(m.source)) {
+        mkdirSync(m.source, { recursive: true });
+      }
+    }
+    for (let attempt = 0; ; attempt++) {
+      const name = options.name ?? randomContainerName();
+      try {
+        return this.store.createContainer({
+          id,
+          name,
+          imageId: image.id,
+          config: stored,
+          labels: options.labels ?? {},
+          volumes,
+        });
+      } catch (err) {
+        if (options.name === undefined && hasCode(err, 'CONFLICT') && attempt < 20) continue;
+        throw err;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+  /** Create the runtime container under conmon and start it. `beforeStart` runs in between (attach). */
+  async start(
+    idOrName: string,
+    hooks: { beforeStart?: (rec: ContainerRecord) => Promise<void>; restarting?: boolean } = {},
+  ): Promise<ContainerRecord> {
+    let rec = this.get(idOrName);
+    if (rec.state === 'running' || rec.state === 'paused') return rec;
+    assertOperation(rec.id, rec.state as ContainerState, 'start');
+    let config = this.config(rec);
+    if (config.stoppedByUser && !hooks.restarting) {
+      // a user's start re-arms the restart policy that their stop suspended
+      config = { ...config, stoppedByUser: false };
+      rec = this.store.updateContainer(rec.id, { config });
+    }
+    const driver = this.driverFor(config);
+    // leftovers of an earlier run (a crash, a reboot) would make create fail
+    await driver.delete(rec.id, { force: true }).catch(() => {});
+    const image = this.store.resolveImage(rec.imageId);
+    const rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
+    try {
+      const bundle = this.userdataDir(rec.id);
+      const stateDir = this.stateDir(rec.id);
+      rmSync(stateDir, { recursive: true, force: true });
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      const spec = await this.buildSpec(rec, config, rootfs, bundle);
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+      const o = config.options;
+      const created = await driver.create(rec.id, {
+        bundle,
+        stateDir,
+        logPath: this.logPath(rec.id),
+        terminal: o.tty === true,
+        stdin: o.interactive === true,
+        exitCommand: [...this.opts.berthCommand, 'container', 'cleanup', rec.id],
+      });
+      rec = this.store.updateContainer(rec.id, { conmonPid: created.conmonPid, pid: created.pid });
+      if (hooks.restarting && (this.config(rec) as StoredContainerConfig).stoppedByUser) {
+        // `stop` arrived while this restart was being prepared: it wins
+        throw new ConflictError(`container ${rec.name} was stopped while restarting`);
+      }
+      if (hooks.beforeStart) await hooks.beforeStart(rec);
+      await driver.start(rec.id);
+      return this.store.updateContainer(rec.id, {
+        state: 'running',
+        startedAt: new Date().toISOString(),
+        finishedAt: null,
+        exitCode: null,
+      });
+    } catch (err) {
+      await driver.delete(rec.id, { force: true }).catch(() => {});
+      this.safeUnmount(rec.id);
+      throw err;
+    }
+  }
+
+  private async buildSpec(
+    rec: ContainerRecord,
+    config: StoredContainerConfig,
+    rootfs: string,
+    bundle: string,
+  ) {
+    const o = config.options;
+    const user = resolveUser(rootfs, o.user);
+    // docker creates a missing working directory
+    const cwd = resolveInRoot(rootfs, config.workdir);
+    if (!existsSync(cwd)) {
+      mkdirSync(cwd, { recursive: true, mode: 0o755 });
+    }
+    const network = await this.specNetwork(o.network);
+    const etc = await writeEtcFiles(bundle, {
+      hostname: config.hostname,
+      network: o.network === 'host' ? 'host' : 'none',
+    });
+    const mounts: SpecMount[] = [
+      { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'rprivate'] },
+      { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'rprivate'] },
+      {
+        destination: '/etc/resolv.conf',
+        type: 'bind',
+        source: etc.resolvConf,
+        options: ['rbind', 'rprivate'],
+      },
+    ];
+    for (const m of o.mounts ?? []) {
+      const ro = m.readOnly ? ['ro'] : ['rw'];
+      if (m.type === 'tmpfs') {
+        mounts.push({
+          destination: m.target,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['nosuid', 'nodev', ...m.options, ...ro],
+        });
+      } else {
+        const source = m.type === 'volume' ? this.store.volumePath(m.source) : m.source;
+        mounts.push({
+          destination: m.target,
+          type: 'bind',
+          source,
+          options: ['rbind', ...(m.options.length ? m.options : ['rprivate']), ...ro],
+        });
+      }
+    }
+    let args = config.args;
+    if (o.init) {
+      const tini = TINI_PATHS.find((p) => existsSync(p))!;
+      mounts.push({ destination: '/sbin/berth-init', type: 'bind', source: tini, options: ['rbind', 'ro'] });
+      args = ['/sbin/berth-init', '--', ...args];
+    }
+    let seccomp: 'default' | 'unconfined' | { profile: unknown } = 'default';
+    if (o.seccomp === 'unconfined') seccomp = 'unconfined';
+    else if (o.seccomp && typeof o.seccomp === 'object') {
+      try {
+        seccomp = { profile: JSON.parse(readFileSync(o.seccomp.file, 'utf8')) };
+      } catch (err) {
+        throw new InvalidArgumentError(`cannot read seccomp profile "${o.seccomp.file}"`, { cause: err });
+      }
+    }
+    return buildRuntimeSpec({
+      rootfs,
+      readonlyRootfs: o.readOnly === true,
+      args,
+      env: config.env,
+      cwd: config.workdir,
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      terminal: o.tty === true,
+      hostname: config.hostname,
+      capAdd: o.capAdd ?? [],
+      capDrop: o.capDrop ?? [],
+      privileged: o.privileged === true,
+      seccomp,
+      noNewPrivileges: o.noNewPrivileges === true,
+      ulimits: o.ulimits ?? [],
+      resources: {
+        ...(o.memory !== undefined ? { memory: o.memory } : {}),
+        ...(o.memorySwap !== undefined ? { memorySwap: o.memorySwap } : {}),
+        ...(o.cpuShares !== undefined ? { cpuShares: o.cpuShares } : {}),
+        ...(o.cpus ? { cpuQuota: o.cpus.quota, cpuPeriod: o.cpus.period } : {}),
+        ...(o.pidsLimit !== undefined ? { pidsLimit: o.pidsLimit } : {}),
+      },
+      cgroupsPath: `/berth/${rec.id}`,
+      network,
+      mounts,
+      annotations: { 'org.opencontainers.image.ref.name': config.imageName },
+    });
+  }
+
+  private async specNetwork(mode: string | undefined): Promise<SpecNetwork> {
+    if (!mode || mode === 'none') return { mode: 'none' };
+    if (mode === 'host') return { mode: 'host' };
+    const other = this.get(mode.slice('container:'.length));
+    if (other.state !== 'running' || !other.pid) {
+      throw new ConflictError(`cannot join the network of container ${other.name}: it is not running`);
+    }
+    return { mode: 'path', path: `/proc/${other.pid}/ns/net` };
+  }
+
+  // ---------------------------------------------------------------- exit handling
+  /**
+   * Record the exit of a container whose process is gone, tear down its runtime state and
+   * rootfs, then restart it or remove it as its policy says. Safe to call more than once and
+   * from several processes: only the caller that moves the state out of running does the work.
+   */
+  async cleanup(idOrName: string): Promise<ContainerRecord | undefined> {
+    const rec = this.store.getContainer(idOrName);
+    if (!rec) return undefined;
+    const config = this.config(rec);
+    const driver = this.driverFor(config);
+    if (rec.state !== 'running' && rec.state !== 'paused') return rec;
+    const state = await driver.state(rec.id).catch(() => undefined);
+    if (state && (state.status === 'running' || state.status === 'paused')) return rec;
+    const code = driver.exitCode(this.stateDir(rec.id), rec.id) ?? 137;
+    let updated: ContainerRecord;
+    try {
+      updated = this.store.updateContainer(
+        rec.id,
+        { state: 'exited', exitCode: code, finishedAt: new Date().toISOString(), pid: null },
+        { expectState: ['running', 'paused'] },
+      );
+    } catch (err) {
+      // another berth (conmon's exit command, a concurrent wait or rm) got there first
+      if (hasCode(err, 'CONFLICT', 'NOT_FOUND')) return this.store.getContainer(rec.id);
+      throw err;
+    }
+    await driver.delete(rec.id, { force: true }).catch(() => {});
+    this.safeUnmount(rec.id);
+    const o = config.options;
+    const policy = o.restart ?? { name: 'no' };
+    // read again: a `stop` in another process may have marked it after we loaded the record
+    const fresh = this.store.getContainer(rec.id)?.config as StoredContainerConfig | undefined;
+    const restart =
+      !fresh?.stoppedByUser &&
+      (policy.name === 'always' ||
+        policy.name === 'unless-stopped' ||
+        (policy.name === 'on-failure' &&
+          code !== 0 &&
+          (policy.maxRetries === 0 || updated.restartCount < policy.maxRetries)));
+    if (restart) {
+      this.store.updateContainer(rec.id, { restartCount: updated.restartCount + 1 });
+      try {
+        return await this.start(rec.id, { restarting: true });
+      } catch (err) {
+        // stopped or removed while we restarted it: that decision stands
+        if (hasCode(err, 'CONFLICT', 'NOT_FOUND')) return this.store.getContainer(rec.id);
+        throw err;
+      }
+    }
+    if (o.autoRemove) {
+      // several cleaners can race here (conmon's exit command, wait, ps); one removal is enough
+      await this.remove(rec.id, { force: true, volumes: true }).catch((err) => {
+        if (!hasCode(err, 'NOT_FOUND')) throw err;
+      });
+      return undefined;
+    }
+    return updated;
+  }
+
+  /** Bring records in line with reality (a killed conmon, a host reboot): running but gone → cleanup. */
+  async reconcile(rec: ContainerRecord): Promise<ContainerRecord | undefined> {
+    if (rec.state === 'exited' && this.config(rec).options.autoRemove) {
+      // --rm whose cleanup did not finish (its process died): finish it now
+      await this.remove(rec.id, { force: true, volumes: true }).catch((err) => {
+        if (!hasCode(err, 'NOT_FOUND')) throw err;
+      });
+      return undefined;
+    }
+    if (rec.state !== 'running' && rec.state !== 'paused') return rec;
+    const state = await this.driverFor(this.config(rec))
+      .state(rec.id)
+      .catch(() => undefined);
+    if (state && state.status !== 'stopped') return rec;
+    return this.cleanup(rec.id);
+  }
+
+  private safeUnmount(id: string): void {
+    try {
+      this.store.unmountContainerRootfs(id);
+    } catch {
+      // already gone
+    }
+  }
+
+  // ---------------------------------------------------------------- stop / kill / wait
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
+    const rec = this.get(idOrName);
+    if (rec.state !== 'running' && rec.state !== 'paused') {
+      throw new ConflictError(`cannot kill container ${rec.name}: it is not running`);
+    }
+    await this.driverFor(this.config(rec)).kill(rec.id, parseSignal(signal));
+    return rec;
+  }
+
+  async stop(idOrName: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+    let rec = this.get(idOrName);
+    const config = this.config(rec);
+    // mark first, even when it is down right now: a restart policy may be about to bring it back
+    rec = this.store.updateContainer(rec.id, { config: { ...config, stoppedByUser: true } });
+    if (rec.state !== 'running' && rec.state !== 'paused') {
+      await new Promise((r) => setTimeout(r, 300));
+      rec = this.get(rec.id);
+      if (rec.state !== 'running' && rec.state !== 'paused') return rec;
+    }
+    const driver = this.driverFor(config);
+    const timeout = (timeoutSeconds ?? config.stopTimeout) * 1000;
+    if (rec.state === 'paused') await driver.resume(rec.id).catch(() => {});
+    // a restart already under way in another process (its cleanup read the record before our
+    // mark) can bring it back once; stop again until it stays down
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await driver.kill(rec.id, parseSignal(config.stopSignal)).catch(() => {});
+      if (!(await this.waitGone(rec, timeout))) {
+        await driver.kill(rec.id, 9, { all: true }).catch(() => {});
+        await this.waitGone(rec, 10_000);
+      }
+      let after = await this.cleanup(rec.id);
+      if (after && after.state === 'exited') {
+        // a restart in flight flips it back to running within a moment: look once more
+        await new Promise((r) => setTimeout(r, 300));
+        after = this.store.getContainer(rec.id);
+      }
+      if (!after || (after.state !== 'running' && after.state !== 'paused')) return after ?? rec;
+    }
+    return this.get(rec.id);
+  }
+
+  private async waitGone(rec: ContainerRecord, ms: number): Promise<boolean> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), ms);
+    try {
+      await this.driverFor(this.config(rec)).waitExit(this.stateDir(rec.id), rec.id, ac.signal);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Wait for the container to exit; returns its exit code (after cleanup ran). */
+  async wait(idOrName: string, signal?: AbortSignal): Promise<number> {
+    const rec = this.get(idOrName);
+    if (rec.state === 'running' || rec.state === 'paused') {
+      // the code comes from conmon's exit file before cleanup, which may remove the container (--rm)
+      const code = await this.driverFor(this.config(rec)).waitExit(this.stateDir(rec.id), rec.id, signal);
+      const after = await this.cleanup(rec.id);
+      if (after) await this.reconcile(after);
+      return code;
+    }
+    return rec.exitCode ?? 0;
+  }
+
+  /** Connect to a created or running container's stdio through conmon. */
+  async attach(idOrName: string) {
+    const rec = this.get(idOrName);
+    return this.driverFor(this.config(rec)).attach(this.stateDir(rec.id), rec.id);
+  }
+
+  resize(idOrName: string, size: { rows: number; cols: number }): void {
+    const rec = this.get(idOrName);
+    this.driverFor(this.config(rec)).resize(this.stateDir(rec.id), rec.id, size);
+  }
+
+  async pause(idOrName: string): Promise<void> {
+    const rec = this.get(idOrName);
+    assertOperation(rec.id, rec.state as ContainerState, 'pause');
+    await this.driverFor(this.config(rec)).pause(rec.id);
+    this.store.updateContainer(rec.id, { state: 'paused' }, { expectState: ['running'] });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const rec = this.get(idOrName);
+    assertOperation(rec.id, rec.state as ContainerState, 'unpause');
+    await this.driverFor(this.config(rec)).resume(rec.id);
+    this.store.updateContainer(rec.id, { state: 'running' }, { expectState: ['paused'] });
+  }
+
+  // ---------------------------------------------------------------- remove
+  async remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<string> {
+    let rec = this.get(idOrName);
+    if (rec.state === 'running' || rec.state === 'paused') {
+      if (!options.force) {
+        throw new ConflictError(
+          `cannot remove container "${rec.name}": container is running: stop the container before removing or force remove`,
+        );
+      }
+      const driver = this.driverFor(this.config(rec));
+      rec = this.store.updateContainer(rec.id, { config: { ...this.config(rec), stoppedByUser: true } });
+      await driver.kill(rec.id, 9, { all: true }).catch(() => {});
+      await this.waitGone(rec, 10_000);
+      await this.cleanup(rec.id);
+      if (!this.store.getContainer(rec.id)) return rec.id;
+    }
+    await this.driverFor(this.config(rec))
+      .delete(rec.id, { force: true })
+      .catch(() => {});
+    this.safeUnmount(rec.id);
+    const anonymous = (this.config(rec).options.mounts ?? []).filter(
+      (m) => m.type === 'volume' && 'anonymous' in m,
+    );
+    this.store.removeContainer(rec.id);
+    rmSync(this.stateDir(rec.id), { recursive: true, force: true });
+    if (options.volumes) {
+      for (const m of anonymous) {
+        try {
+          this.store.removeVolume(m.source);
+        } catch (err) {
+          if (!hasCode(err, 'NOT_FOUND', 'CONFLICT')) throw err;
+        }
+      }
+    }
+    return rec.id;
+  }
+
+  // ---------------------------------------------------------------- logs
+  logs(
+    idOrName: string,
+    options: { follow?: boolean; since?: Date; tail?: number; signal?: AbortSignal } = {},
+  ) {
+    const rec = this.get(idOrName);
+    const path = this.logPath(rec.id);
+    if (!existsSync(path)) {
+      return (async function* () {})();
+    }
+    const follow = options.follow === true && (rec.state === 'running' || rec.state === 'paused');
+    const ac = new AbortController();
+    if (follow) {
+      options.signal?.addEventListener('abort', () => ac.abort());
+      // stop following once the container exits
+      this.wait(rec.id, ac.signal)
+        .catch(() => {})
+        .finally(() => setTimeout(() => ac.abort(), 200));
+    }
+    return readLogs(path, {
+      follow,
+      ...(options.since ? { since: options.since } : {}),
+      ...(options.tail !== undefined ? { tail: options.tail } : {}),
+      signal: ac.signal,
+    });
+  }
+
+  async rename(idOrName: string, newName: string): Promise<void> {
+    if (!isValidContainerName(newName)) throw new InvalidArgumentError(`invalid container name "${newName}"`);
+    this.store.renameContainer(idOrName, newName);
+  }
+}
+
+function mergeEnv(image: string[], user: string[], extra: { hostname: string; tty: boolean }): string[] {
+  const out = new Map<string, string>();
+  const put = (kv: string) => out.set(kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')), kv);
+  put(DEFAULT_PATH);
+  for (const e of image) put(e);
+  put(`HOSTNAME=${extra.hostname}`);
+  if (extra.tty) put('TERM=xterm');
+  for (const e of user) put(e);
+  return [...out.values()];
+}

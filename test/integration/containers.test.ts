@@ -1,0 +1,435 @@
+// The container lifecycle through the CLI, with real runc/crun, conmon and overlayfs on a
+// busybox image (plus the security probe) imported from a rootfs the test builds.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BERTH_BIN, Berth } from '../helpers/berth.js';
+import { makeBusyboxBundle } from '../helpers/bundle.js';
+
+const work = mkdtempSync(join(tmpdir(), 'berth-ctr-it-'));
+const b = new Berth();
+const IMG = 'local/bb:test';
+
+before(async () => {
+  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
+  mkdirSync(join(bundle.rootfs, 'data'), { recursive: true });
+  writeFileSync(join(bundle.rootfs, 'data', 'from-image'), 'image content\n');
+  execFileSync('tar', ['--numeric-owner', '-C', bundle.rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
+  await b.ok([
+    'import',
+    '--change',
+    'CMD ["sh"]',
+    '--change',
+    'ENV FROM_IMAGE=yes',
+    join(work, 'rootfs.tar'),
+    IMG,
+  ]);
+});
+
+after(async () => {
+  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) await b.run(['rm', '-f', ...ids]);
+  b.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('run', () => {
+  test("output, and the container's own exit code", async () => {
+    const r = await b.run(['run', '--rm', IMG, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  test('127 for a missing command, 126 for one that cannot be run, 125 for a bad flag value', async () => {
+    const before = (await b.ok(['ps', '-aq'])).trim();
+    const missing = await b.run(['run', '--rm', IMG, 'no-such-command']);
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /not found/);
+    assert.equal((await b.ok(['ps', '-aq'])).trim(), before, '--rm removes a container that could not start');
+    const notExec = await b.run(['run', '--rm', IMG, '/data']);
+    assert.equal(notExec.code, 126);
+    const bad = await b.run(['run', '--memory', 'lots', IMG, 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /invalid --memory "lots"/);
+    const low = await b.run(['run', '--memory', '1m', IMG, 'true']);
+    assert.equal(low.code, 125);
+    assert.match(low.stderr, /Minimum memory limit allowed is 6MB/);
+    const unknown = await b.run(['run', 'no/such-image:1', 'true']);
+    assert.equal(unknown.code, 125);
+  });
+
+  test('env, workdir, user, hostname, entrypoint and labels reach the container', async () => {
+    const out = await b.ok([
+      'run',
+      '--rm',
+      '-e',
+      'A=1',
+      '-w',
+      '/srv/app',
+      '-u',
+      'nobody',
+      '--hostname',
+      'box1',
+      '--label',
+      'k=v',
+      IMG,
+      'sh',
+      '-c',
+      'echo $A $FROM_IMAGE; pwd; id -u; hostname',
+    ]);
+    assert.equal(out, '1 yes\n/srv/app\n65534\nbox1\n');
+    const ep = await b.ok(['run', '--rm', '--entrypoint', 'echo', IMG, 'via', 'entrypoint']);
+    assert.equal(ep, 'via entrypoint\n');
+    const bad = await b.run(['run', '--rm', '-u', 'ghost', IMG, 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /unable to find user ghost/);
+  });
+
+  test('stdin with -i reaches the container', async () => {
+    const out = await b.ok(['run', '--rm', '-i', IMG, 'sh', '-c', 'tr a-z A-Z'], { input: 'hello berth\n' });
+    assert.equal(out, 'HELLO BERTH\n');
+  });
+
+  test('--rm removes the container; without it the exited container stays', async () => {
+    await b.ok(['run', '--rm', '--name', 'gone', IMG, 'true']);
+    assert.equal((await b.run(['inspect', '--type', 'container', 'gone'])).code, 1);
+    await b.ok(['run', '--name', 'stays', IMG, 'true']);
+    const [info] = JSON.parse(await b.ok(['inspect', 'stays']));
+    assert.equal(info.State.Status, 'exited');
+    assert.equal(info.State.ExitCode, 0);
+    await b.ok(['rm', 'stays']);
+  });
+});
+
+describe('detached lifecycle', () => {
+  test('run -d, ps, logs (after berth exited), pause, stop, start, kill, wait, rename, rm', async () => {
+    const id = (
+      await b.ok([
+        'run',
+        '-d',
+        '--name',
+        'ticker',
+        IMG,
+        'sh',
+        '-c',
+        'trap "exit 0" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done',
+      ])
+    ).trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    await sleep(600);
+    const ps = await b.ok(['ps']);
+    assert.match(ps, /ticker/);
+    assert.match(ps, /Up /);
+    const logs = await b.ok(['logs', 'ticker']);
+    assert.match(logs, /^tick 0$/m);
+    const tail = await b.ok(['logs', '--tail', '1', 'ticker']);
+    assert.equal(tail.trim().split('\n').length, 1);
+    const ts = await b.ok(['logs', '-t', '--tail', '1', 'ticker']);
+    assert.match(ts, /^\d{4}-\d\d-\d\dT\S+ tick \d+$/m);
+    await b.ok(['pause', 'ticker']);
+    assert.equal(JSON.parse(await b.ok(['inspect', 'ticker']))[0].State.Status, 'paused');
+    await b.ok(['unpause', 'ticker']);
+    await b.ok(['stop', '-t', '5', 'ticker']);
+    const [stopped] = JSON.parse(await b.ok(['inspect', 'ticker']));
+    assert.equal(stopped.State.Status, 'exited');
+    assert.equal(stopped.State.ExitCode, 0, 'the TERM trap exited cleanly');
+    await b.ok(['start', 'ticker']);
+    await b.ok(['kill', '-s', 'KILL', 'ticker']);
+    assert.equal((await b.ok(['wait', 'ticker'])).trim(), '137');
+    await b.ok(['rename', 'ticker', 'ticker2']);
+    assert.equal((await b.run(['rm', 'ticker'])).code, 1);
+    await b.ok(['rm', 'ticker2']);
+    assert.equal((await b.ok(['ps', '-aq', '--filter', 'name=ticker'])).trim(), '');
+  });
+
+  test('rm of a running container needs -f', async () => {
+    await b.ok(['run', '-d', '--name', 'busy', IMG, 'sleep', '60']);
+    const r = await b.run(['rm', 'busy']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /container is running/);
+    await b.ok(['rm', '-f', 'busy']);
+  });
+
+  test('ps filters: status, name, label, ancestor', async () => {
+    await b.ok(['create', '--name', 'f-created', '--label', 'team=a', IMG, 'true']);
+    await b.ok(['run', '--name', 'f-exited', IMG, 'true']);
+    const names = async (...f: string[]) =>
+      (await b.ok(['ps', '-a', '--format', '{{.Names}}', ...f.flatMap((x) => ['--filter', x])]))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+    assert.deepEqual(await names('status=created', 'name=^f-'), ['f-created']);
+    assert.deepEqual(await names('status=exited', 'name=^f-'), ['f-exited']);
+    assert.deepEqual(await names('label=team=a'), ['f-created']);
+    assert.deepEqual(await names(`ancestor=${IMG}`, 'name=^f-'), ['f-created', 'f-exited']);
+    await b.ok(['rm', 'f-created', 'f-exited']);
+  });
+});
+
+describe('restart policies without a daemon', () => {
+  test('on-failure:2 restarts twice, then stays exited', async () => {
+    await b.ok([
+      'run',
+      '-d',
+      '--name',
+      'flaky',
+      '--restart',
+      'on-failure:2',
+      IMG,
+      'sh',
+      '-c',
+      'echo run; exit 4',
+    ]);
+    const deadline = Date.now() + 30_000;
+    let info: { State: { Status: string; ExitCode: number }; RestartCount: number } | undefined;
+    while (Date.now() < deadline) {
+      [info] = JSON.parse(await b.ok(['inspect', 'flaky']));
+      if (info!.State.Status === 'exited' && info!.RestartCount === 2) break;
+      await sleep(200);
+    }
+    assert.equal(info!.RestartCount, 2);
+    assert.equal(info!.State.ExitCode, 4);
+    assert.equal((await b.ok(['logs', 'flaky'])).trim().split('\n').length, 3);
+    await b.ok(['rm', 'flaky']);
+  });
+
+  test('always restarts after the process exits, but not after stop', async () => {
+    await b.ok([
+      'run',
+      '-d',
+      '--name',
+      'phoenix',
+      '--restart',
+      'always',
+      IMG,
+      'sh',
+      '-c',
+      'sleep 0.3; exit 1',
+    ]);
+    const deadline = Date.now() + 30_000;
+    let count = 0;
+    while (Date.now() < deadline && count < 2) {
+      count = JSON.parse(await b.ok(['inspect', 'phoenix']))[0].RestartCount;
+      await sleep(200);
+    }
+    try {
+      assert.ok(count >= 2, `restarted ${count} times`);
+      await b.ok(['stop', '-t', '1', 'phoenix']);
+      await sleep(1000);
+      const [info] = JSON.parse(await b.ok(['inspect', 'phoenix']));
+      assert.equal(info.State.Status, 'exited');
+    } finally {
+      await b.run(['rm', '-f', 'phoenix']);
+    }
+  });
+});
+
+describe('volumes and mounts', () => {
+  test('a named volume persists across containers and is seeded by nothing but what we write', async () => {
+    await b.ok(['run', '--rm', '-v', 'shared:/vol', IMG, 'sh', '-c', 'echo kept > /vol/f']);
+    assert.equal(await b.ok(['run', '--rm', '-v', 'shared:/vol:ro', IMG, 'cat', '/vol/f']), 'kept\n');
+    const ro = await b.run(['run', '--rm', '-v', 'shared:/vol:ro', IMG, 'sh', '-c', 'echo x > /vol/g']);
+    assert.notEqual(ro.code, 0);
+    assert.match(await b.ok(['volume', 'ls']), /shared/);
+    const [v] = JSON.parse(await b.ok(['volume', 'inspect', 'shared']));
+    assert.equal(readFileSync(join(v.Mountpoint, 'f'), 'utf8'), 'kept\n');
+    await b.ok(['volume', 'rm', 'shared']);
+  });
+
+  test('bind mounts, tmpfs and --read-only', async () => {
+    const host = join(work, 'bind');
+    mkdirSync(host);
+    writeFileSync(join(host, 'in'), 'from host\n');
+    const out = await b.ok([
+      'run',
+      '--rm',
+      '-v',
+      `${host}:/mnt/h`,
+      '--tmpfs',
+      '/scratch:size=1m',
+      '--read-only',
+      IMG,
+      'sh',
+      '-c',
+      'cat /mnt/h/in; echo back > /mnt/h/out; echo t > /scratch/t && cat /scratch/t; touch /nope 2>/dev/null || echo rootfs-ro',
+    ]);
+    assert.equal(out, 'from host\nt\nrootfs-ro\n');
+    assert.equal(readFileSync(join(host, 'out'), 'utf8'), 'back\n');
+    const bad = await b.run(['run', '--rm', '-v', '/a:relative', IMG, 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /must be absolute/);
+  });
+
+  test('an anonymous volume goes with rm -v', async () => {
+    await b.ok(['run', '--name', 'anon', '-v', '/anon', IMG, 'true']);
+    const before = (await b.ok(['volume', 'ls', '-q'])).trim().split('\n').filter(Boolean);
+    assert.equal(before.length, 1);
+    await b.ok(['rm', '-v', 'anon']);
+    assert.equal((await b.ok(['volume', 'ls', '-q'])).trim(), '');
+  });
+});
+
+describe('security defaults and limits', () => {
+  const probes = (extra: string[]) =>
+    b.ok([
+      'run',
+      '--rm',
+      ...extra,
+      IMG,
+      'sh',
+      '-c',
+      'for p in capeff seccomp-mode mount unshare-user keyctl read-kcore write-proc-sys; do echo "$p $(/bin/probe $p 2>&1)"; done; ls /proc | grep -c "^[0-9]"',
+    ]);
+
+  test('a default container: 14 capabilities, seccomp filter, and the probes fail', async () => {
+    const out = await probes([]);
+    assert.match(out, /^capeff .*00000000a80425fb/m);
+    assert.match(out, /^seccomp-mode .*2/m);
+    for (const p of ['mount', 'unshare-user', 'keyctl', 'read-kcore', 'write-proc-sys']) {
+      assert.match(out, new RegExp(`^${p} ERR`, 'm'), `${p} must fail:\n${out}`);
+    }
+    const pids = Number(out.trim().split('\n').at(-1));
+    assert.ok(pids < 10, `only the container's processes are visible (${pids})`);
+  });
+
+  test('--privileged lifts them', async () => {
+    const out = await probes(['--privileged']);
+    assert.doesNotMatch(out, /^capeff .*00000000a80425fb/m);
+    assert.match(out, /^seccomp-mode .*0/m);
+    assert.match(out, /^mount OK/m);
+    assert.match(out, /^write-proc-sys OK/m);
+  });
+
+  test('--cap-drop ALL and --security-opt seccomp=unconfined', async () => {
+    const out = await b.ok([
+      'run',
+      '--rm',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'seccomp=unconfined',
+      IMG,
+      'sh',
+      '-c',
+      '/bin/probe capeff; /bin/probe seccomp-mode',
+    ]);
+    assert.match(out, /0000000000000000/);
+    assert.match(out, /0/);
+  });
+
+  test('pids limit stops a fork bomb; a memory hog is OOM-killed with 137; limits are visible inside', async () => {
+    const forks = await b.run(['run', '--rm', '--pids-limit', '20', IMG, '/bin/probe', 'forks', '100']);
+    const n = Number(/(\d+)/.exec(forks.stdout)?.[1]);
+    assert.ok(n < 25, `forks stopped at the limit (${forks.stdout.trim()})`);
+    const hog = await b.run([
+      'run',
+      '--rm',
+      '--memory',
+      '32m',
+      '--memory-swap',
+      '32m',
+      IMG,
+      '/bin/probe',
+      'hog',
+      '200',
+    ]);
+    assert.equal(hog.code, 137);
+    const limit = await b.ok([
+      'run',
+      '--rm',
+      '--memory',
+      '32m',
+      IMG,
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
+    ]);
+    assert.equal(limit.trim(), '33554432');
+  });
+
+  test('ulimits above the host hard limit are refused; within it they apply', async () => {
+    const bad = await b.run(['run', '--rm', '--ulimit', 'nofile=30000000', IMG, 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /hard limit/);
+    assert.equal(
+      (await b.ok(['run', '--rm', '--ulimit', 'nofile=512:1024', IMG, 'sh', '-c', 'ulimit -n'])).trim(),
+      '512',
+    );
+  });
+});
+
+describe('many berth processes at once', () => {
+  test('20 parallel run --rm with ps and rm in a loop leave nothing behind', async () => {
+    const runs = Array.from({ length: 20 }, (_, i) =>
+      b.run(['run', '--rm', '--name', `par${i}`, IMG, 'sh', '-c', `echo ${i}`]),
+    );
+    let looping = true;
+    const loop = (async () => {
+      while (looping) {
+        await b.run(['ps', '-a']);
+        await b.run(['rm', '-f', 'par3']);
+      }
+    })();
+    const results = await Promise.all(runs);
+    looping = false;
+    await loop;
+    for (const [i, r] of results.entries()) {
+      if (i === 3) continue; // raced with rm -f on purpose
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${i}\n`);
+    }
+    await sleep(500);
+    assert.equal((await b.ok(['ps', '-aq', '--filter', 'name=^par'])).trim(), '');
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    assert.ok(!mounts.includes(join(b.root, 'containers')), 'no rootfs left mounted');
+    // every container dir on disk belongs to a container berth still lists
+    const ctrDir = join(b.root, 'containers');
+    const known = (await b.ok(['ps', '-aq', '--no-trunc'])).trim().split('\n').filter(Boolean).sort();
+    assert.deepEqual((existsSync(ctrDir) ? readdirSync(ctrDir) : []).sort(), known);
+    // pgrep never matches itself; exit status 1 means no process matched
+    const conmons = spawnSync('pgrep', ['-f', `conmon .*${b.runroot}/containers/`], { encoding: 'utf8' });
+    assert.equal(conmons.status, 1, `no conmon left: ${conmons.stdout}`);
+  });
+
+  test('kill -9 of berth during start leaves nothing ps -a / rm cannot clean', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        BERTH_BIN,
+        '--root',
+        b.root,
+        '--runroot',
+        b.runroot,
+        'run',
+        '-d',
+        '--name',
+        'crashy',
+        IMG,
+        'sleep',
+        '30',
+      ],
+      { stdio: 'ignore' },
+    );
+    await sleep(150);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    await b.run(['ps', '-a']);
+    await b.run(['rm', '-f', 'crashy']);
+    assert.equal((await b.ok(['ps', '-aq', '--filter', 'name=crashy'])).trim(), '');
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(b.root, 'containers')));
+  });
+});
