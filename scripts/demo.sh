@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 1: set everything up, then the main job: import a busybox root
-# filesystem as an image and list it. (Later issues extend this to build and run.)
+# filesystem as an image, list it, and run containers from it (building from a Dockerfile
+# comes with `berth build`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,4 +19,10 @@ berth import --change 'CMD ["/bin/sh"]' --change 'ENV DEMO=1' -m 'busybox from t
 berth images
 berth history demo/busybox
 berth image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} layers={{len .RootFS.Layers}} cmd={{json .Config.Cmd}}' demo/busybox
+berth run --rm demo/busybox sh -c 'echo "hello from a berth container: $(hostname), uid $(id -u), DEMO=$DEMO"'
+berth run -d --name demo-ticker --restart on-failure:1 demo/busybox sh -c 'for i in 1 2 3; do echo tick $i; sleep 0.2; done'
+berth wait demo-ticker
+berth logs demo-ticker
+berth ps -a
+berth rm demo-ticker
 berth system df

@@ -328,15 +328,28 @@ export class Engine {
 
   diskUsage() {
     const du = this.store.diskUsage();
+    const containers = this.store.listContainers();
+    const running = containers.filter((c) => c.state === 'running' || c.state === 'paused');
+    const volumesInUse = new Set(containers.flatMap((c) => c.volumes));
     return {
       images: {
         total: du.images.count,
-        active: 0,
+        active: new Set(containers.map((c) => c.imageId)).size,
         size: du.images.size,
         reclaimable: du.images.reclaimable,
       },
-      containers: { total: 0, active: 0, size: 0, reclaimable: 0 },
-      volumes: { total: 0, active: 0, size: 0, reclaimable: 0 },
+      containers: {
+        total: du.containers.count,
+        active: running.length,
+        size: du.containers.size,
+        reclaimable: du.containers.reclaimable,
+      },
+      volumes: {
+        total: du.volumes.count,
+        active: volumesInUse.size,
+        size: du.volumes.size,
+        reclaimable: du.volumes.reclaimable,
+      },
       buildCache: { total: 0, active: 0, size: 0, reclaimable: 0 },
     };
   }
@@ -363,7 +376,7 @@ export class Engine {
       DockerRootDir: this.options.root,
       RunRoot: this.options.runroot,
       Images: images.length,
-      Containers: 0,
+      Containers: this.store.listContainers().length,
       CgroupVersion: cg.mode === 'v2' ? '2' : '1',
       CgroupMode: cg.mode,
       CgroupV2Controllers: cg.v2Controllers,
