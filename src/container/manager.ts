@@ -187,7 +187,7 @@ export class ContainerManager {
     }
     const driver = this.driverFor(config);
     // leftovers of an earlier run (a crash, a reboot) would make create fail
-    await driver.delete(rec.id, { force: true }).catch(() => {});
+    if (rec.startedAt || rec.conmonPid) await driver.delete(rec.id, { force: true }).catch(() => {});
     const image = this.store.resolveImage(rec.imageId);
     const rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
     try {
@@ -559,7 +559,7 @@ export class ContainerManager {
       // stop following once the container exits
       this.wait(rec.id, ac.signal)
         .catch(() => {})
-        .finally(() => setTimeout(() => ac.abort(), 200));
+        .finally(() => ac.abort());
     }
     return readLogs(path, {
       follow,

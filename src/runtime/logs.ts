@@ -110,9 +110,11 @@ export async function* readLogs(logPath: string, options: ReadLogsOptions = {}):
     let pending = Buffer.alloc(0);
     const buf = Buffer.alloc(CHUNK);
     // without follow, read what was there when we looked: lines appended since would break --tail
-    const end = options.follow ? Number.POSITIVE_INFINITY : first.size;
+    let end = options.follow ? Number.POSITIVE_INFINITY : first.size;
     for (;;) {
-      if (signal?.aborted) return;
+      // an abort while following ends the stream at what the file holds now, so output written
+      // just before the container exited is not lost
+      if (signal?.aborted && end === Number.POSITIVE_INFINITY) end = (await fh.stat()).size;
       const want = Math.min(buf.length, end - pos);
       if (want <= 0) return;
       const { bytesRead } = await fh.read(buf, 0, want, pos);
@@ -131,7 +133,7 @@ export async function* readLogs(logPath: string, options: ReadLogsOptions = {}):
         pending = Buffer.from(data);
         continue;
       }
-      if (!options.follow) return;
+      if (!options.follow || signal?.aborted) return;
       // At the end: was the file rotated under us?
       const current = await stat(logPath).catch(() => undefined);
       if (current && (current.ino !== ino || current.size < pos)) {

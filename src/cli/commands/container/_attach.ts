@@ -31,7 +31,9 @@ export function forwardSignals(engine: Engine, id: string): () => void {
 /** Stream the container's output from its log until it exits; returns its exit code. */
 export async function streamUntilExit(ctx: CommandContext, engine: Engine, id: string): Promise<number> {
   const ac = new AbortController();
-  const waiting = engine.containers.wait(id).finally(() => setTimeout(() => ac.abort(), 300));
+  // conmon has written all output to the log before the exit file, so the follower can stop
+  // at the end of the file as soon as the container has exited
+  const waiting = engine.containers.wait(id).finally(() => ac.abort());
   // observed now, awaited after the output: a failure must not count as unhandled meanwhile
   waiting.catch(() => {});
   const entries = engine.containers.logs(id, { follow: true, signal: ac.signal });
