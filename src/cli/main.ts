@@ -177,6 +177,26 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Common',
     load: () => import('./commands/container/pause.js'),
   },
+  cp: {
+    summary: 'Copy files/folders between a container and the local filesystem',
+    group: 'Common',
+    load: () => import('./commands/container/cp.js'),
+  },
+  diff: {
+    summary: "Inspect changes to files or directories on a container's filesystem",
+    group: 'Common',
+    load: () => import('./commands/container/diff.js'),
+  },
+  commit: {
+    summary: "Create a new image from a container's changes",
+    group: 'Common',
+    load: () => import('./commands/container/commit.js'),
+  },
+  export: {
+    summary: "Export a container's filesystem as a tar archive",
+    group: 'Common',
+    load: () => import('./commands/container/export.js'),
+  },
   unpause: {
     summary: 'Unpause all processes within one or more containers',
     group: 'Common',
@@ -186,6 +206,31 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Rename a container',
     group: 'Common',
     load: () => import('./commands/container/rename.js'),
+  },
+  exec: {
+    summary: 'Execute a command in a running container',
+    group: 'Common',
+    load: () => import('./commands/container/exec.js'),
+  },
+  attach: {
+    summary: 'Attach local standard input, output, and error streams to a running container',
+    group: 'Common',
+    load: () => import('./commands/container/attach.js'),
+  },
+  top: {
+    summary: 'Display the running processes of a container',
+    group: 'Common',
+    load: () => import('./commands/container/top.js'),
+  },
+  stats: {
+    summary: 'Display a live stream of container(s) resource usage statistics',
+    group: 'Common',
+    load: () => import('./commands/container/stats.js'),
+  },
+  port: {
+    summary: 'List port mappings or a specific mapping for the container',
+    group: 'Common',
+    load: () => import('./commands/container/port.js'),
   },
   'container run': {
     summary: 'Create and run a new container',
@@ -258,6 +303,31 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Container',
     load: () => import('./commands/container/rename.js'),
   },
+  'container exec': {
+    summary: 'Run a command in a running container',
+    group: 'Container',
+    load: () => import('./commands/container/exec.js'),
+  },
+  'container attach': {
+    summary: 'Attach to a running container',
+    group: 'Container',
+    load: () => import('./commands/container/attach.js'),
+  },
+  'container top': {
+    summary: 'Display the running processes of a container',
+    group: 'Container',
+    load: () => import('./commands/container/top.js'),
+  },
+  'container stats': {
+    summary: 'Display resource usage statistics',
+    group: 'Container',
+    load: () => import('./commands/container/stats.js'),
+  },
+  'container port': {
+    summary: 'List port mappings of a container',
+    group: 'Container',
+    load: () => import('./commands/container/port.js'),
+  },
   'container inspect': {
     summary: 'Display detailed information on containers',
     group: 'Container',
@@ -267,6 +337,26 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Remove all stopped containers',
     group: 'Container',
     load: () => import('./commands/container/prune.js'),
+  },
+  'container cp': {
+    summary: 'Copy files/folders between a container and the local filesystem',
+    group: 'Container',
+    load: () => import('./commands/container/cp.js'),
+  },
+  'container diff': {
+    summary: "Inspect changes to files or directories on a container's filesystem",
+    group: 'Container',
+    load: () => import('./commands/container/diff.js'),
+  },
+  'container commit': {
+    summary: "Create a new image from a container's changes",
+    group: 'Container',
+    load: () => import('./commands/container/commit.js'),
+  },
+  'container export': {
+    summary: "Export a container's filesystem as a tar archive",
+    group: 'Container',
+    load: () => import('./commands/container/export.js'),
   },
   'container cleanup': {
     summary: 'Record a container exit (run by conmon)',

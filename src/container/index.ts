@@ -5,4 +5,18 @@
 export type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 export * from './_options.js';
 export { type ResolvedUser, resolveUser } from './_users.js';
+export { type ExecRequest, type ExecSession, startExec } from './exec.js';
+export {
+  type CommitOptions,
+  type ContainerChange,
+  type CopyOptions,
+  commitContainer,
+  containerChanges,
+  containerPathToTar,
+  copyFromContainer,
+  copyToContainer,
+  exportContainer,
+  tarToContainerPath,
+} from './fs.js';
 export { ContainerManager, type ManagerOptions } from './manager.js';
+export { type ContainerStats, containerPids, containerStats, containerTop, type TopResult } from './stats.js';

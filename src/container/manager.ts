@@ -59,7 +59,7 @@ export class ContainerManager {
     return join(this.userdataDir(id), 'ctr.log');
   }
 
-  private driverFor(config: StoredContainerConfig): RuntimeDriver {
+  driverFor(config: StoredContainerConfig): RuntimeDriver {
     const runtime: SelectedRuntime = selectRuntime(
       config.options.runtime ?? this.opts.defaultRuntime ?? 'auto',
     );
@@ -174,7 +174,14 @@ export class ContainerManager {
   /** Create the runtime container under conmon and start it. `beforeStart` runs in between (attach). */
   async start(
     idOrName: string,
-    hooks: { beforeStart?: (rec: ContainerRecord) => Promise<void>; restarting?: boolean } = {},
+    hooks: {
+      beforeStart?: (rec: ContainerRecord) => Promise<void>;
+      restarting?: boolean;
+      /** The caller stays attached and cleans up itself (run --rm without a restart policy):
+       * conmon then needs no exit command, which saves a second berth process per run. If the
+       * caller dies, the next `ps`/`wait`/`rm` finishes the job (reconcile). */
+      callerCleansUp?: boolean;
+    } = {},
   ): Promise<ContainerRecord> {
     let rec = this.get(idOrName);
     if (rec.state === 'running' || rec.state === 'paused') return rec;
@@ -204,7 +211,9 @@ export class ContainerManager {
         logPath: this.logPath(rec.id),
         terminal: o.tty === true,
         stdin: o.interactive === true,
-        exitCommand: [...this.opts.berthCommand, 'container', 'cleanup', rec.id],
+        ...(hooks.callerCleansUp
+          ? {}
+          : { exitCommand: [...this.opts.berthCommand, 'container', 'cleanup', rec.id] }),
       });
       rec = this.store.updateContainer(rec.id, { conmonPid: created.conmonPid, pid: created.pid });
       if (hooks.restarting && (this.config(rec) as StoredContainerConfig).stoppedByUser) {
@@ -333,14 +342,17 @@ export class ContainerManager {
    * rootfs, then restart it or remove it as its policy says. Safe to call more than once and
    * from several processes: only the caller that moves the state out of running does the work.
    */
-  async cleanup(idOrName: string): Promise<ContainerRecord | undefined> {
+  async cleanup(idOrName: string, options: { exited?: boolean } = {}): Promise<ContainerRecord | undefined> {
     const rec = this.store.getContainer(idOrName);
     if (!rec) return undefined;
     const config = this.config(rec);
     const driver = this.driverFor(config);
     if (rec.state !== 'running' && rec.state !== 'paused') return rec;
-    const state = await driver.state(rec.id).catch(() => undefined);
-    if (state && (state.status === 'running' || state.status === 'paused')) return rec;
+    // `exited`: the caller saw conmon's exit file, so asking the runtime again is a wasted spawn
+    if (!options.exited) {
+      const state = await driver.state(rec.id).catch(() => undefined);
+      if (state && (state.status === 'running' || state.status === 'paused')) return rec;
+    }
     const code = driver.exitCode(this.stateDir(rec.id), rec.id) ?? 137;
     let updated: ContainerRecord;
     try {
@@ -379,7 +391,7 @@ export class ContainerManager {
     }
     if (o.autoRemove) {
       // several cleaners can race here (conmon's exit command, wait, ps); one removal is enough
-      await this.remove(rec.id, { force: true, volumes: true }).catch((err) => {
+      await this.remove(rec.id, { force: true, volumes: true, runtimeDeleted: true }).catch((err) => {
         if (!hasCode(err, 'NOT_FOUND')) throw err;
       });
       return undefined;
@@ -473,7 +485,7 @@ export class ContainerManager {
     if (rec.state === 'running' || rec.state === 'paused') {
       // the code comes from conmon's exit file before cleanup, which may remove the container (--rm)
       const code = await this.driverFor(this.config(rec)).waitExit(this.stateDir(rec.id), rec.id, signal);
-      const after = await this.cleanup(rec.id);
+      const after = await this.cleanup(rec.id, { exited: true });
       if (after) await this.reconcile(after);
       return code;
     }
@@ -506,7 +518,14 @@ export class ContainerManager {
   }
 
   // ---------------------------------------------------------------- remove
-  async remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<string> {
+  async remove(
+    idOrName: string,
+    options: {
+      force?: boolean;
+      volumes?: boolean /** cleanup just deleted it */;
+      runtimeDeleted?: boolean;
+    } = {},
+  ): Promise<string> {
     let rec = this.get(idOrName);
     if (rec.state === 'running' || rec.state === 'paused') {
       if (!options.force) {
@@ -521,10 +540,12 @@ export class ContainerManager {
       await this.cleanup(rec.id);
       if (!this.store.getContainer(rec.id)) return rec.id;
     }
-    await this.driverFor(this.config(rec))
-      .delete(rec.id, { force: true })
-      .catch(() => {});
-    this.safeUnmount(rec.id);
+    if (!options.runtimeDeleted) {
+      await this.driverFor(this.config(rec))
+        .delete(rec.id, { force: true })
+        .catch(() => {});
+      this.safeUnmount(rec.id);
+    }
     const anonymous = (this.config(rec).options.mounts ?? []).filter(
       (m) => m.type === 'volume' && 'anonymous' in m,
     );

@@ -2,7 +2,27 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type ContainerCreateOptions, ContainerManager } from '../container/index.js';
+import {
+  type CommitOptions,
+  type ContainerChange,
+  type ContainerCreateOptions,
+  ContainerManager,
+  type ContainerStats,
+  type CopyOptions,
+  commitContainer,
+  containerChanges,
+  containerPathToTar,
+  containerStats,
+  containerTop,
+  copyFromContainer,
+  copyToContainer,
+  type ExecRequest,
+  type ExecSession,
+  exportContainer,
+  startExec,
+  type TopResult,
+  tarToContainerPath,
+} from '../container/index.js';
 import { describeError, InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import {
   familiarRepoDigest,
@@ -142,6 +162,21 @@ export class Engine {
     return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
+  /** `exec`: start a process in a running container (see container/exec.ts). */
+  execInContainer(idOrName: string, request: ExecRequest): ExecSession {
+    return startExec(this.containers, idOrName, request);
+  }
+
+  /** `top`: the processes of a running container as ps columns. */
+  topContainer(idOrName: string, psArgs: string[] = []): TopResult {
+    return containerTop(this.containers, idOrName, psArgs);
+  }
+
+  /** `stats`: one resource-usage report per container (CPU % over `intervalMs`). */
+  containerStats(idsOrNames: string[], options: { intervalMs?: number } = {}): Promise<ContainerStats[]> {
+    return containerStats(this.containers, idsOrNames, options);
+  }
+
   close(): void {
     this.storeHandle?.close();
     this.storeHandle = undefined;
@@ -255,6 +290,66 @@ export class Engine {
   }
 
   /** Save images as docker-archive / oci-archive to a file or stream, or as an OCI layout dir. */
+  // ---------------------------------------------------------------- container filesystem
+  /** `cp CONTAINER:SRC DEST`; a Writable DEST gets a tar of SRC (`-`). */
+  async copyFromContainer(
+    container: string,
+    src: string,
+    dest: string | Writable,
+    options: CopyOptions = {},
+  ): Promise<void> {
+    if (typeof dest === 'string') {
+      await copyFromContainer(this.containers, container, { src, dest }, options);
+    } else {
+      await containerPathToTar(this.containers, container, src, dest, options);
+    }
+  }
+
+  /** `cp SRC CONTAINER:DEST`; an AsyncIterable SRC is a tar to extract into DEST (`-`). */
+  async copyToContainer(
+    src: string | AsyncIterable<Buffer>,
+    container: string,
+    dest: string,
+    options: CopyOptions = {},
+  ): Promise<void> {
+    if (typeof src === 'string') {
+      await copyToContainer(this.containers, container, { src, dest }, options);
+    } else {
+      await tarToContainerPath(this.containers, container, dest, src, options);
+    }
+  }
+
+  containerChanges(container: string): ContainerChange[] {
+    return containerChanges(this.containers, container);
+  }
+
+  async commitContainer(container: string, options: CommitOptions = {}): Promise<ImageRecord> {
+    return commitContainer(this.containers, container, options);
+  }
+
+  /** `export`: the container's filesystem as a tar, to a file (written atomically) or a stream. */
+  async exportContainer(container: string, output: string | Writable): Promise<void> {
+    if (typeof output !== 'string') {
+      await exportContainer(this.containers, container, output);
+      return;
+    }
+    const tmp = tempSibling(output);
+    try {
+      const file = createWriteStream(tmp, { mode: 0o644 });
+      await exportContainer(this.containers, container, file);
+      await new Promise<void>((resolve, reject) => {
+        file.on('error', reject);
+        file.end(resolve);
+      });
+      const { rename } = await import('node:fs/promises');
+      await rename(tmp, output);
+    } catch (err) {
+      const { rm } = await import('node:fs/promises');
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
   async saveImages(
     references: string[],
     options: { format: SaveFormat; output: string | Writable },

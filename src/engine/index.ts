@@ -1,7 +1,17 @@
 // engine/: the facade every front end (CLI, API, ...) uses, and the one place that wires the
 // drivers together: store root, registry client, runtime detection.
 
-export type { ContainerCreateOptions, StoredContainerConfig } from '../container/index.js';
+export type {
+  CommitOptions,
+  ContainerChange,
+  ContainerCreateOptions,
+  ContainerStats,
+  CopyOptions,
+  ExecRequest,
+  ExecSession,
+  StoredContainerConfig,
+  TopResult,
+} from '../container/index.js';
 // name helpers front ends need to print what the engine returns
 export { familiarTag } from '../image/index.js';
 export type { ContainerRecord, VolumeRecord } from '../store/index.js';

@@ -59,7 +59,12 @@ export async function attachStdio(
     process.stdin.pipe(streams.stdin);
   }
   if (options.tty && ctx.stdout.isTTY) {
-    const resize = () => engine.containers.resize(id, { rows: ctx.stdout.rows, cols: ctx.stdout.columns });
+    const resize = () => {
+      // a pseudo-terminal without a size (e.g. under `script`) reports 0x0: keep the default
+      if (ctx.stdout.rows > 0 && ctx.stdout.columns > 0) {
+        engine.containers.resize(id, { rows: ctx.stdout.rows, cols: ctx.stdout.columns });
+      }
+    };
     resize();
     process.on('SIGWINCH', resize);
   }

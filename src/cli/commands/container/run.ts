@@ -66,6 +66,7 @@ async function runCommand(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
   let attached: { done: Promise<void> } | undefined;
   try {
     await engine.containers.start(rec.id, {
+      callerCleansUp: options.autoRemove === true && (options.restart ?? { name: 'no' }).name === 'no',
       beforeStart: interactive
         ? async () => {
             attached = await attachStdio(ctx, engine, rec.id, {
