@@ -381,6 +381,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Volume',
     load: () => import('./commands/volume/prune.js'),
   },
+  'system prune': {
+    summary: 'Remove unused data',
+    group: 'System',
+    load: () => import('./commands/system/prune.js'),
+  },
   'system df': {
     summary: 'Show berth disk usage',
     group: 'System',

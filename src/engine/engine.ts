@@ -54,6 +54,7 @@ import {
 import { detectCgroups, findRuntimes } from '../runtime/index.js';
 import { type ContainerRecord, type ImageRecord, Store } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
+import { loadBerthConfig } from './config.js';
 
 export interface EngineOptions {
   root: string;
@@ -124,7 +125,7 @@ export class Engine {
         '--runroot',
         this.options.runroot,
       ],
-      ...(this.options.defaultRuntime ? { defaultRuntime: this.options.defaultRuntime } : {}),
+      defaultRuntime: this.options.defaultRuntime ?? loadBerthConfig().runtime ?? 'auto',
     });
     return this.containerHandle;
   }
@@ -404,7 +405,11 @@ export class Engine {
     options: { all?: boolean } = {},
   ): Promise<{ deleted: string[]; untagged: string[]; reclaimed: number }> {
     const before = this.store.diskUsage();
-    const victims = this.store.listImages(options.all ? {} : { dangling: true });
+    // images that containers use are never pruned, dangling or not (docker's rule)
+    const inUse = new Set(this.store.listContainers().map((c) => c.imageId));
+    const victims = this.store
+      .listImages(options.all ? {} : { dangling: true })
+      .filter((i) => !inUse.has(i.id));
     const deleted: string[] = [];
     const untagged: string[] = [];
     for (const img of victims) {

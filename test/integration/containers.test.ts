@@ -2,6 +2,7 @@
 // busybox image (plus the security probe) imported from a rootfs the test builds.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -431,5 +432,162 @@ describe('many berth processes at once', () => {
     await b.run(['rm', '-f', 'crashy']);
     assert.equal((await b.ok(['ps', '-aq', '--filter', 'name=crashy'])).trim(), '');
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(b.root, 'containers')));
+  });
+});
+
+describe('more lifecycle guarantees', () => {
+  test('an attached run forwards SIGINT to the container', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        BERTH_BIN,
+        '--root',
+        b.root,
+        '--runroot',
+        b.runroot,
+        'run',
+        '--rm',
+        IMG,
+        'sh',
+        '-c',
+        'trap "echo got-int; exit 9" INT; echo ready; while :; do sleep 0.1; done',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('ready') && Date.now() < deadline) await sleep(50);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.match(out, /got-int/);
+    assert.equal(code, 9);
+  });
+
+  test('a 64-layer image runs (short lowerdir names keep the mount options small)', async () => {
+    const layout = join(work, 'deep');
+    const blobs = join(layout, 'blobs', 'sha256');
+    mkdirSync(blobs, { recursive: true });
+    const put = (buf: Buffer) => {
+      const hex = createHash('sha256').update(buf).digest('hex');
+      writeFileSync(join(blobs, hex), buf);
+      return { digest: `sha256:${hex}`, size: buf.length };
+    };
+    const layers: { mediaType: string; digest: string; size: number }[] = [];
+    const diffIds: string[] = [];
+    const base = readFileSync(join(work, 'rootfs.tar'));
+    for (let i = 0; i < 64; i++) {
+      let tar = base;
+      if (i > 0) {
+        const dir = join(work, `deep-layer-${i}`);
+        mkdirSync(join(dir, 'layers'), { recursive: true });
+        writeFileSync(join(dir, 'layers', String(i)), `layer ${i}\n`);
+        tar = execFileSync('tar', ['--numeric-owner', '-C', dir, '-cf', '-', 'layers']);
+      }
+      diffIds.push(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
+      layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...put(tar) });
+    }
+    const config = put(
+      Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          config: { Cmd: ['sh'] },
+          rootfs: { type: 'layers', diff_ids: diffIds },
+        }),
+      ),
+    );
+    const manifest = put(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+          layers,
+        }),
+      ),
+    );
+    writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(
+      join(layout, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            ...manifest,
+            annotations: { 'io.containerd.image.name': 'local/deep:64' },
+          },
+        ],
+      }),
+    );
+    await b.ok(['load', '-i', layout]);
+    const out = await b.ok([
+      'run',
+      '--rm',
+      'local/deep:64',
+      'sh',
+      '-c',
+      'ls /layers | wc -l; cat /layers/63',
+    ]);
+    assert.equal(out, '63\nlayer 63\n');
+    await b.ok(['rmi', 'local/deep:64']);
+  });
+
+  test('kill -9 of berth in the middle of create or rm leaves nothing system prune cannot clean', async () => {
+    for (const delay of [60, 120, 200, 300]) {
+      const create = spawn(
+        process.execPath,
+        [BERTH_BIN, '--root', b.root, '--runroot', b.runroot, 'create', IMG, 'true'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      // listen before killing: a fast create may already be done
+      const closed = new Promise((r) => create.on('close', r));
+      await sleep(delay);
+      create.kill('SIGKILL');
+      await closed;
+    }
+    await b.ok(['run', '-d', '--name', 'victim', IMG, 'sleep', '60']);
+    const rm = spawn(
+      process.execPath,
+      [BERTH_BIN, '--root', b.root, '--runroot', b.runroot, 'rm', '-f', 'victim'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const rmClosed = new Promise((r) => rm.on('close', r));
+    await sleep(150);
+    rm.kill('SIGKILL');
+    await rmClosed;
+    await b.run(['rm', '-f', 'victim']);
+    await b.ok(['system', 'prune', '-f']);
+    assert.equal((await b.ok(['ps', '-aq'])).trim(), '');
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(join(b.root, 'containers')));
+    const ctrDir = join(b.root, 'containers');
+    assert.deepEqual(existsSync(ctrDir) ? readdirSync(ctrDir) : [], []);
+  });
+
+  test('system prune keeps running containers and the images they use', async () => {
+    await b.ok(['run', '-d', '--name', 'keeper', IMG, 'sleep', '60']);
+    await b.ok(['create', '--name', 'dropme', IMG, 'true']);
+    const out = await b.ok(['system', 'prune', '-f', '-a']);
+    assert.match(out, /Deleted Containers:/);
+    assert.deepEqual((await b.ok(['ps', '-a', '--format', '{{.Names}}'])).trim().split('\n'), ['keeper']);
+    assert.match(await b.ok(['images']), /local\/bb/);
+    await b.ok(['rm', '-f', 'keeper']);
+  });
+
+  test('the default runtime comes from BERTH_RUNTIME / the config file', async () => {
+    const r = await b.run(['run', '--rm', IMG, 'true'], { env: { BERTH_RUNTIME: 'no-such-runtime' } });
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /no-such-runtime/);
+    const conf = join(work, 'berth.json');
+    writeFileSync(conf, JSON.stringify({ runtime: 'runc' }));
+    const ok = await b.ok(['run', '--rm', IMG, 'echo', 'via-config'], { env: { BERTH_CONFIG: conf } });
+    assert.equal(ok, 'via-config\n');
   });
 });

@@ -1,0 +1,65 @@
+import { bool, type CommandSpec, type ParsedArgs } from '../../args.js';
+import type { CommandContext } from '../../context.js';
+import { humanSize } from '../../render.js';
+
+export const spec: CommandSpec = {
+  usage: 'system prune [OPTIONS]',
+  description:
+    'Remove stopped containers, dangling images (all unused ones with -a) and, with --volumes, unused anonymous volumes',
+  args: { min: 0, max: 0 },
+  flags: [
+    {
+      name: 'all',
+      short: 'a',
+      type: 'bool',
+      description: 'Remove all unused images, not just dangling ones',
+    },
+    { name: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
+    { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+};
+
+export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
+  if (!bool(flags, 'force') && process.stdin.isTTY) {
+    ctx.stdout.write(
+      'WARNING! This will remove:\n  - all stopped containers\n' +
+        (bool(flags, 'volumes') ? '  - all anonymous volumes not used by at least one container\n' : '') +
+        (bool(flags, 'all')
+          ? '  - all images without at least one container associated to them\n'
+          : '  - all dangling images\n') +
+        '\nAre you sure you want to continue? [y/N] ',
+    );
+    const answer = await new Promise<string>((resolve) =>
+      process.stdin.once('data', (d) => resolve(String(d))),
+    );
+    process.stdin.pause();
+    if (!/^y(es)?$/i.test(answer.trim())) return 0;
+  }
+  const engine = await ctx.engine();
+  // listing reconciles first: containers whose berth or conmon died are recorded as exited
+  const stopped = (await engine.listContainers({ all: true })).filter(
+    (c) => c.state === 'exited' || c.state === 'created',
+  );
+  if (stopped.length > 0) ctx.stdout.write('Deleted Containers:\n');
+  for (const c of stopped) {
+    await engine.containers.remove(c.id, { volumes: bool(flags, 'volumes') });
+    ctx.stdout.write(`${c.id}\n`);
+  }
+  if (stopped.length > 0) ctx.stdout.write('\n');
+  let reclaimed = 0;
+  if (bool(flags, 'volumes')) {
+    const v = engine.store.pruneVolumes({ filter: (vol) => vol.labels['berth.anonymous'] === 'true' });
+    if (v.names.length > 0) ctx.stdout.write(`Deleted Volumes:\n${v.names.join('\n')}\n\n`);
+    reclaimed += v.bytes;
+  }
+  const images = await engine.pruneImages({ all: bool(flags, 'all') });
+  if (images.untagged.length + images.deleted.length > 0) {
+    ctx.stdout.write('Deleted Images:\n');
+    for (const u of images.untagged) ctx.stdout.write(`untagged: ${u}\n`);
+    for (const d of images.deleted) ctx.stdout.write(`deleted: ${d}\n`);
+    ctx.stdout.write('\n');
+  }
+  reclaimed += images.reclaimed;
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+  return 0;
+}
