@@ -46,7 +46,7 @@ import {
   NotFoundError,
   UnsafePathError,
 } from '../errors/index.js';
-import { applyChanges, fullTagName, readImageConfig } from '../image/index.js';
+import { applyChanges, creationTime, fullTagName, readImageConfig } from '../image/index.js';
 import {
   type ContainerConfig,
   canonicalJson,
@@ -760,13 +760,6 @@ export interface CommitOptions {
   /** Pause a running container while its changes are read (docker's default). */
   pause?: boolean;
   created?: Date;
-}
-
-function creationTime(explicit?: Date): string {
-  if (explicit) return explicit.toISOString();
-  const sde = process.env.SOURCE_DATE_EPOCH;
-  if (sde && /^\d+$/.test(sde)) return new Date(Number(sde) * 1000).toISOString();
-  return new Date().toISOString();
 }
 
 /** `commit`: the container's image plus one layer of its upper dir, with the container's config. */

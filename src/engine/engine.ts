@@ -178,6 +178,16 @@ export class Engine {
     return containerStats(this.containers, idsOrNames, options);
   }
 
+  /** Remove every stopped (exited or never started) container; returns their IDs. */
+  async pruneContainers(options: { volumes?: boolean } = {}): Promise<string[]> {
+    // listing reconciles first: containers whose berth or conmon died are recorded as exited
+    const stopped = (await this.listContainers({ all: true })).filter(
+      (c) => c.state === 'exited' || c.state === 'created',
+    );
+    for (const c of stopped) await this.containers.remove(c.id, { volumes: options.volumes === true });
+    return stopped.map((c) => c.id);
+  }
+
   close(): void {
     this.storeHandle?.close();
     this.storeHandle = undefined;

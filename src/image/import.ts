@@ -34,7 +34,8 @@ export interface ImportOptions {
   created?: Date;
 }
 
-function creationTime(explicit?: Date): string {
+/** An image's creation time: the explicit one, else SOURCE_DATE_EPOCH, else now. */
+export function creationTime(explicit?: Date): string {
   if (explicit) return explicit.toISOString();
   const sde = process.env.SOURCE_DATE_EPOCH;
   if (sde && /^\d+$/.test(sde)) return new Date(Number(sde) * 1000).toISOString();

@@ -3,7 +3,7 @@
 
 export { applyChanges } from './_changes.js';
 export { familiarRepoDigest, familiarTag, fullTagName } from './_names.js';
-export { type ImportOptions, importImage } from './import.js';
+export { creationTime, type ImportOptions, importImage } from './import.js';
 export {
   type HistoryRow,
   type ImageInspect,

@@ -58,3 +58,14 @@ export async function forEachName(
   }
   return failed ? 1 : 0;
 }
+
+/** docker's "Are you sure?" for prune commands: skipped with -f or when stdin is not a terminal. */
+export async function confirmPrune(ctx: CommandContext, force: boolean, warning: string): Promise<boolean> {
+  if (force || !process.stdin.isTTY) return true;
+  ctx.stdout.write(`WARNING! This will remove ${warning}.\nAre you sure you want to continue? [y/N] `);
+  const answer = await new Promise<string>((resolve) =>
+    process.stdin.once('data', (d) => resolve(String(d))),
+  );
+  process.stdin.pause();
+  return /^y(es)?$/i.test(answer.trim());
+}

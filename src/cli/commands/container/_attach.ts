@@ -77,3 +77,41 @@ export async function attachStdio(
   });
   return { done };
 }
+
+/**
+ * Start a created container attached the way `run` and `start -a` are: through conmon's socket
+ * when there is a terminal or stdin, else by following its log; signals are forwarded unless a
+ * TTY carries them. Returns the container's exit code, or docker's code for a start failure.
+ */
+export async function startAttached(
+  ctx: CommandContext,
+  engine: Engine,
+  id: string,
+  options: { tty: boolean; stdin: boolean; callerCleansUp?: boolean; onStartFailure?: () => Promise<void> },
+): Promise<number> {
+  let attached: { done: Promise<void> } | undefined;
+  try {
+    await engine.containers.start(id, {
+      ...(options.callerCleansUp ? { callerCleansUp: true } : {}),
+      beforeStart:
+        options.tty || options.stdin
+          ? async () => {
+              attached = await attachStdio(ctx, engine, id, { tty: options.tty, stdin: options.stdin });
+            }
+          : undefined,
+    });
+  } catch (err) {
+    await options.onStartFailure?.();
+    return runFailure(ctx, err);
+  }
+  const stopForwarding = options.tty ? () => {} : forwardSignals(engine, id);
+  try {
+    if (attached) {
+      await attached.done;
+      return await engine.containers.wait(id);
+    }
+    return await streamUntilExit(ctx, engine, id);
+  } finally {
+    stopForwarding();
+  }
+}

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { type ContainerCreateOptions, flags as parse } from '../../../engine/index.js';
+import { type ContainerCreateOptions, type ContainerRecord, flags as parse } from '../../../engine/index.js';
 import { InvalidArgumentError } from '../../../errors/index.js';
+import { parsePlatform } from '../../../oci/index.js';
 import { bool, type FlagSpec, type FlagValues, list, str } from '../../args.js';
+import type { CommandContext } from '../../context.js';
+import { createProgressRenderer } from '../../progress.js';
 
 /** The flags `create` and `run` share, as docker names them. */
 export const CREATE_FLAGS: FlagSpec[] = [
@@ -225,4 +228,19 @@ export function pullPolicy(flags: FlagValues): 'missing' | 'always' | 'never' {
   if (p !== 'missing' && p !== 'always' && p !== 'never')
     throw new InvalidArgumentError(`invalid --pull "${p}": missing, always or never`);
   return p;
+}
+
+/** `create` and `run`: parse the flags, then create the container (pulling the image if the
+ * --pull policy says so, with progress on stderr). Throws for the caller's runFailure. */
+export async function createFromFlags(ctx: CommandContext, flags: FlagValues, args: string[]) {
+  const options = createOptionsFromFlags(flags, args);
+  const engine = await ctx.engine();
+  const platform = str(flags, 'platform');
+  const progress = createProgressRenderer(ctx.stderr);
+  const rec: ContainerRecord = await engine.createContainer(options, {
+    pull: pullPolicy(flags),
+    onProgress: (e) => progress.emit(e),
+    ...(platform ? { platform: parsePlatform(platform) } : {}),
+  });
+  return { engine, options, rec };
 }

@@ -1,9 +1,7 @@
-import { parsePlatform } from '../../../oci/index.js';
-import { type CommandSpec, type ParsedArgs, str } from '../../args.js';
+import type { CommandSpec, ParsedArgs } from '../../args.js';
 import type { CommandContext } from '../../context.js';
-import { createProgressRenderer } from '../../progress.js';
 import { runFailure } from './_attach.js';
-import { CREATE_FLAGS, createOptionsFromFlags, pullPolicy } from './_create-flags.js';
+import { CREATE_FLAGS, createFromFlags } from './_create-flags.js';
 
 export const spec: CommandSpec = {
   usage: 'create [OPTIONS] IMAGE [COMMAND] [ARG...]',
@@ -23,19 +21,7 @@ export async function run(ctx: CommandContext, parsed: ParsedArgs): Promise<numb
 }
 
 async function runCommand(ctx: CommandContext, { flags, args }: ParsedArgs): Promise<number> {
-  const options = createOptionsFromFlags(flags, args);
-  const engine = await ctx.engine();
-  const platform = str(flags, 'platform');
-  try {
-    const progress = createProgressRenderer(ctx.stderr);
-    const rec = await engine.createContainer(options, {
-      pull: pullPolicy(flags),
-      onProgress: (e) => progress.emit(e),
-      ...(platform ? { platform: parsePlatform(platform) } : {}),
-    });
-    ctx.stdout.write(`${rec.id}\n`);
-    return 0;
-  } catch (err) {
-    return runFailure(ctx, err);
-  }
+  const { rec } = await createFromFlags(ctx, flags, args);
+  ctx.stdout.write(`${rec.id}\n`);
+  return 0;
 }

@@ -1,6 +1,6 @@
 import { bool, type CommandSpec, type ParsedArgs } from '../../args.js';
 import type { CommandContext } from '../../context.js';
-import { attachStdio, forwardSignals, runFailure, streamUntilExit } from './_attach.js';
+import { runFailure, startAttached } from './_attach.js';
 
 export const spec: CommandSpec = {
   usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
@@ -22,33 +22,10 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
   if (attach) {
     const rec = engine.containers.get(args[0]!);
     const o = engine.containers.config(rec).options;
-    const interactive = bool(flags, 'interactive') && o.interactive === true;
-    let attached: { done: Promise<void> } | undefined;
-    try {
-      await engine.containers.start(rec.id, {
-        beforeStart:
-          interactive || o.tty
-            ? async () => {
-                attached = await attachStdio(ctx, engine, rec.id, {
-                  tty: o.tty === true,
-                  stdin: interactive,
-                });
-              }
-            : undefined,
-      });
-    } catch (err) {
-      return runFailure(ctx, err);
-    }
-    const stop = o.tty ? () => {} : forwardSignals(engine, rec.id);
-    try {
-      if (attached) {
-        await attached.done;
-        return await engine.containers.wait(rec.id);
-      }
-      return await streamUntilExit(ctx, engine, rec.id);
-    } finally {
-      stop();
-    }
+    return startAttached(ctx, engine, rec.id, {
+      tty: o.tty === true,
+      stdin: bool(flags, 'interactive') && o.interactive === true,
+    });
   }
   let failed = false;
   for (const name of args) {

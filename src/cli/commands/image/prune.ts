@@ -1,6 +1,7 @@
 import { bool, type CommandSpec, type ParsedArgs } from '../../args.js';
 import type { CommandContext } from '../../context.js';
 import { humanSize } from '../../render.js';
+import { confirmPrune } from '../_common.js';
 
 export const spec: CommandSpec = {
   usage: 'image prune [OPTIONS]',
@@ -18,17 +19,10 @@ export const spec: CommandSpec = {
 };
 
 export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
-  if (!bool(flags, 'force') && process.stdin.isTTY) {
-    const what = bool(flags, 'all')
-      ? 'all images without at least one container associated to them'
-      : 'all dangling images';
-    ctx.stdout.write(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `);
-    const answer = await new Promise<string>((resolve) => {
-      process.stdin.once('data', (d) => resolve(String(d)));
-    });
-    process.stdin.pause();
-    if (!/^y(es)?$/i.test(answer.trim())) return 0;
-  }
+  const what = bool(flags, 'all')
+    ? 'all images without at least one container associated to them'
+    : 'all dangling images';
+  if (!(await confirmPrune(ctx, bool(flags, 'force'), what))) return 0;
   const engine = await ctx.engine();
   const r = await engine.pruneImages({ all: bool(flags, 'all') });
   if (r.untagged.length + r.deleted.length > 0) {

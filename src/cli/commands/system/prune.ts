@@ -1,6 +1,7 @@
 import { bool, type CommandSpec, type ParsedArgs } from '../../args.js';
 import type { CommandContext } from '../../context.js';
 import { humanSize } from '../../render.js';
+import { confirmPrune } from '../_common.js';
 
 export const spec: CommandSpec = {
   usage: 'system prune [OPTIONS]',
@@ -20,32 +21,17 @@ export const spec: CommandSpec = {
 };
 
 export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
-  if (!bool(flags, 'force') && process.stdin.isTTY) {
-    ctx.stdout.write(
-      'WARNING! This will remove:\n  - all stopped containers\n' +
-        (bool(flags, 'volumes') ? '  - all anonymous volumes not used by at least one container\n' : '') +
-        (bool(flags, 'all')
-          ? '  - all images without at least one container associated to them\n'
-          : '  - all dangling images\n') +
-        '\nAre you sure you want to continue? [y/N] ',
-    );
-    const answer = await new Promise<string>((resolve) =>
-      process.stdin.once('data', (d) => resolve(String(d))),
-    );
-    process.stdin.pause();
-    if (!/^y(es)?$/i.test(answer.trim())) return 0;
-  }
+  const what = [
+    'all stopped containers',
+    ...(bool(flags, 'volumes') ? ['all anonymous volumes not used by at least one container'] : []),
+    bool(flags, 'all')
+      ? 'all images without at least one container associated to them'
+      : 'all dangling images',
+  ].join(', ');
+  if (!(await confirmPrune(ctx, bool(flags, 'force'), what))) return 0;
   const engine = await ctx.engine();
-  // listing reconciles first: containers whose berth or conmon died are recorded as exited
-  const stopped = (await engine.listContainers({ all: true })).filter(
-    (c) => c.state === 'exited' || c.state === 'created',
-  );
-  if (stopped.length > 0) ctx.stdout.write('Deleted Containers:\n');
-  for (const c of stopped) {
-    await engine.containers.remove(c.id, { volumes: bool(flags, 'volumes') });
-    ctx.stdout.write(`${c.id}\n`);
-  }
-  if (stopped.length > 0) ctx.stdout.write('\n');
+  const removed = await engine.pruneContainers({ volumes: bool(flags, 'volumes') });
+  if (removed.length > 0) ctx.stdout.write(`Deleted Containers:\n${removed.join('\n')}\n\n`);
   let reclaimed = 0;
   if (bool(flags, 'volumes')) {
     const v = engine.store.pruneVolumes({ filter: (vol) => vol.labels['berth.anonymous'] === 'true' });
