@@ -15,7 +15,7 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
 chmod 1777 "$work/rootfs/tmp"
 tar --numeric-owner --sort=name --mtime=@0 -C "$work/rootfs" -czf "$work/rootfs.tar.gz" .
 set -x
-berth import --change 'CMD ["/bin/sh"]' --change 'ENV DEMO=1' -m 'busybox from the host' "$work/rootfs.tar.gz" demo/busybox:latest
+SOURCE_DATE_EPOCH=$(stat -c %Y /bin/busybox) berth import --change 'CMD ["/bin/sh"]' --change 'ENV DEMO=1' -m 'busybox from the host' "$work/rootfs.tar.gz" demo/busybox:latest
 berth images
 berth history demo/busybox
 berth image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} layers={{len .RootFS.Layers}} cmd={{json .Config.Cmd}}' demo/busybox
