@@ -46,18 +46,21 @@ import {
   NotFoundError,
   UnsafePathError,
 } from '../errors/index.js';
-import { applyChanges, creationTime, fullTagName, readImageConfig } from '../image/index.js';
+import {
+  applyChanges,
+  creationTime,
+  fullTagName,
+  readImageConfig,
+  storeImageWithLayer,
+} from '../image/index.js';
 import {
   type ContainerConfig,
-  canonicalJson,
   type Digest,
   type ImageConfig,
-  type ImageManifest,
   MediaType,
   parseReference,
-  sha256Digest,
 } from '../oci/index.js';
-import type { ContainerRecord, ImageRecord, NewImage } from '../store/index.js';
+import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import {
   lgetxattr,
   makedev,
@@ -843,54 +846,24 @@ export async function commitContainer(
         },
       ],
     };
-    const configBytes = Buffer.from(canonicalJson(config));
-    const configDigest = sha256Digest(configBytes);
-    const layers = [
-      ...image.layerBlobs,
+    return await storeImageWithLayer(
+      store,
+      config,
       {
-        diffId: unpacked.diffId,
-        blobDigest,
-        mediaType: MediaType.ociLayerGzip as string,
-        compressedSize: blobSize,
+        base: image.layerBlobs,
+        top: {
+          blobPath,
+          blobDigest,
+          blobSize,
+          mediaType: MediaType.ociLayerGzip,
+          staging: rootfs,
+          diffId: unpacked.diffId,
+          unpackedBytes: unpacked.unpackedBytes,
+          tarSize: unpacked.size,
+        },
       },
-    ];
-    const manifest: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
-      layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.blobDigest, size: l.compressedSize })),
-    };
-    const manifestBytes = Buffer.from(canonicalJson(manifest));
-    const manifestDigest = sha256Digest(manifestBytes);
-    const record: NewImage = {
-      id: configDigest,
-      manifestDigest,
-      manifestMediaType: MediaType.ociManifest,
-      configMediaType: MediaType.ociConfig,
-      layers,
-      names: name ? [name] : [],
-      repoDigests: [],
-      created,
-      platform: image.platform,
-    };
-    return await store.withLease(async (lease) => {
-      lease.addBlob(blobDigest);
-      lease.addBlob(configDigest);
-      lease.addBlob(manifestDigest);
-      lease.addLayer(unpacked.diffId);
-      await store.adoptBlobFile(blobPath, blobDigest);
-      await store.putBlob(configBytes, configDigest);
-      await store.putBlob(manifestBytes, manifestDigest);
-      await store.commitLayer(rootfs, {
-        diffId: unpacked.diffId,
-        size: unpacked.unpackedBytes,
-        tarSize: unpacked.size,
-        blobDigest,
-        mediaType: MediaType.ociLayerGzip,
-        compressedSize: blobSize,
-      });
-      return store.commitImage(record);
-    });
+      name ? [name] : [],
+    );
   } finally {
     await removeAll(work);
     await removeAll(rootfs);

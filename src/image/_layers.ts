@@ -1,8 +1,8 @@
 import { unpackLayer } from '../archive/index.js';
 import { InvalidManifestError } from '../errors/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../oci/index.js';
-import { layerCompression } from '../oci/index.js';
-import type { NewImage, Store } from '../store/index.js';
+import { canonicalJson, layerCompression, MediaType, sha256Digest } from '../oci/index.js';
+import type { ImageLayerRef, ImageRecord, NewImage, Store } from '../store/index.js';
 import { removeAll } from '../util/index.js';
 
 /** A manifest and its config must agree on the number of layers. */
@@ -74,4 +74,69 @@ export function imageRecord(
       ...(config.variant ? { variant: config.variant } : {}),
     },
   };
+}
+
+/** A layer made locally (import, commit): its blob file, unpacked staging dir and digests. */
+export interface LocalLayer {
+  blobPath: string;
+  blobDigest: Digest;
+  blobSize: number;
+  mediaType: string;
+  /** Staging dir holding the unpacked layer; it becomes the layer dir. */
+  staging: string;
+  diffId: Digest;
+  unpackedBytes: number;
+  tarSize: number;
+}
+
+/**
+ * Store an image made of `base` layers (already in the store) plus one new local layer, with
+ * `config` (whose diff_ids list them all, base first): canonical config and OCI manifest,
+ * then blobs, layer and records under one lease.
+ */
+export async function storeImageWithLayer(
+  store: Store,
+  config: ImageConfig,
+  layers: { base: ImageLayerRef[]; top: LocalLayer },
+  names: string[],
+): Promise<ImageRecord> {
+  const { top } = layers;
+  const configBytes = Buffer.from(canonicalJson(config));
+  const configDigest = sha256Digest(configBytes);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+    layers: [
+      ...layers.base.map((l) => ({ mediaType: l.mediaType, digest: l.blobDigest, size: l.compressedSize })),
+      { mediaType: top.mediaType, digest: top.blobDigest, size: top.blobSize },
+    ],
+  };
+  const manifestBytes = Buffer.from(canonicalJson(manifest));
+  const manifestDigest = sha256Digest(manifestBytes);
+  return store.withLease(async (lease) => {
+    lease.addBlob(top.blobDigest);
+    lease.addBlob(configDigest);
+    lease.addBlob(manifestDigest);
+    lease.addLayer(top.diffId);
+    await store.adoptBlobFile(top.blobPath, top.blobDigest);
+    await store.putBlob(configBytes, configDigest);
+    await store.putBlob(manifestBytes, manifestDigest);
+    await store.commitLayer(top.staging, {
+      diffId: top.diffId,
+      size: top.unpackedBytes,
+      tarSize: top.tarSize,
+      blobDigest: top.blobDigest,
+      mediaType: top.mediaType,
+      compressedSize: top.blobSize,
+    });
+    return store.commitImage(
+      imageRecord(manifest, config, {
+        manifestDigest,
+        manifestMediaType: MediaType.ociManifest,
+        names,
+        repoDigests: [],
+      }),
+    );
+  });
 }

@@ -5,21 +5,18 @@ import { pipeline } from 'node:stream/promises';
 import { compressStream, unpackLayer } from '../archive/index.js';
 import {
   type ContainerConfig,
-  canonicalJson,
   type Digest,
   hostPlatform,
   type ImageConfig,
-  type ImageManifest,
   MediaType,
   type Platform,
   parseReference,
-  sha256Digest,
   sniffCompression,
 } from '../oci/index.js';
 import type { ImageRecord, Store } from '../store/index.js';
 import { removeAll } from '../util/index.js';
 import { applyChanges } from './_changes.js';
-import { imageRecord } from './_layers.js';
+import { storeImageWithLayer } from './_layers.js';
 import { fullTagName } from './_names.js';
 
 export interface ImportOptions {
@@ -125,41 +122,24 @@ export async function importImage(
         },
       ],
     };
-    const configBytes = Buffer.from(canonicalJson(config));
-    const configDigest = sha256Digest(configBytes);
-    const manifest: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
-      layers: [{ mediaType, digest: blobDigest, size: blobSize }],
-    };
-    const manifestBytes = Buffer.from(canonicalJson(manifest));
-    const manifestDigest = sha256Digest(manifestBytes);
-    return await store.withLease(async (lease) => {
-      lease.addBlob(blobDigest);
-      lease.addBlob(configDigest);
-      lease.addBlob(manifestDigest);
-      lease.addLayer(unpacked.diffId);
-      await store.adoptBlobFile(blobPath, blobDigest);
-      await store.putBlob(configBytes, configDigest);
-      await store.putBlob(manifestBytes, manifestDigest);
-      await store.commitLayer(rootfs, {
-        diffId: unpacked.diffId,
-        size: unpacked.unpackedBytes,
-        tarSize: unpacked.size,
-        blobDigest,
-        mediaType,
-        compressedSize: blobSize,
-      });
-      return store.commitImage(
-        imageRecord(manifest, config, {
-          manifestDigest,
-          manifestMediaType: MediaType.ociManifest,
-          names: name ? [name] : [],
-          repoDigests: [],
-        }),
-      );
-    });
+    return await storeImageWithLayer(
+      store,
+      config,
+      {
+        base: [],
+        top: {
+          blobPath,
+          blobDigest,
+          blobSize,
+          mediaType,
+          staging: rootfs,
+          diffId: unpacked.diffId,
+          unpackedBytes: unpacked.unpackedBytes,
+          tarSize: unpacked.size,
+        },
+      },
+      name ? [name] : [],
+    );
   } finally {
     await removeAll(work);
     await removeAll(rootfs);

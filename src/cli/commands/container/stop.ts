@@ -1,21 +1,13 @@
 import { flags as parse } from '../../../engine/index.js';
 import { type CommandSpec, type ParsedArgs, str } from '../../args.js';
 import type { CommandContext } from '../../context.js';
-import { forEachName } from '../_common.js';
+import { forEachName, STOP_TIME_FLAG } from '../_common.js';
 
 export const spec: CommandSpec = {
   usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Stop one or more running containers (stop signal, then SIGKILL after the timeout)',
   args: { min: 1, max: Number.POSITIVE_INFINITY },
-  flags: [
-    {
-      name: 'time',
-      short: 't',
-      type: 'string',
-      value: 'int',
-      description: 'Seconds to wait before killing the container',
-    },
-  ],
+  flags: [STOP_TIME_FLAG],
 };
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
