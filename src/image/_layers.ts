@@ -1,4 +1,4 @@
-import { unpackLayer } from '../archive/index.js';
+import { type UnpackResult, unpackLayer } from '../archive/index.js';
 import { InvalidManifestError } from '../errors/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../oci/index.js';
 import { canonicalJson, layerCompression, MediaType, sha256Digest } from '../oci/index.js';
@@ -84,9 +84,8 @@ export interface LocalLayer {
   mediaType: string;
   /** Staging dir holding the unpacked layer; it becomes the layer dir. */
   staging: string;
-  diffId: Digest;
-  unpackedBytes: number;
-  tarSize: number;
+  /** What unpacking it into `staging` reported (diffID and sizes). */
+  unpacked: UnpackResult;
 }
 
 /**
@@ -118,14 +117,14 @@ export async function storeImageWithLayer(
     lease.addBlob(top.blobDigest);
     lease.addBlob(configDigest);
     lease.addBlob(manifestDigest);
-    lease.addLayer(top.diffId);
+    lease.addLayer(top.unpacked.diffId);
     await store.adoptBlobFile(top.blobPath, top.blobDigest);
     await store.putBlob(configBytes, configDigest);
     await store.putBlob(manifestBytes, manifestDigest);
     await store.commitLayer(top.staging, {
-      diffId: top.diffId,
-      size: top.unpackedBytes,
-      tarSize: top.tarSize,
+      diffId: top.unpacked.diffId,
+      size: top.unpacked.unpackedBytes,
+      tarSize: top.unpacked.size,
       blobDigest: top.blobDigest,
       mediaType: top.mediaType,
       compressedSize: top.blobSize,

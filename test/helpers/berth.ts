@@ -1,5 +1,5 @@
 // Runs the bundled berth CLI as a child process against a private storage root.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,6 +47,33 @@ export class Berth {
       throw new Error(`berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
     }
     return r.stdout;
+  }
+
+  /**
+   * Start berth in the background (for tests that kill it mid-command). `closed` is listened
+   * for at once, so a command that finishes before the test kills it is not missed.
+   */
+  start(args: string[]) {
+    const child = spawn(
+      process.execPath,
+      [BERTH_BIN, '--root', this.root, '--runroot', this.runroot, ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { child, closed };
+  }
+
+  /** Tar a root filesystem dir (system tar, numeric owners) into `tarPath` and import it as `name`. */
+  async importRootfs(
+    rootfs: string,
+    tarPath: string,
+    name: string,
+    changes: string[] = ['CMD ["sh"]'],
+  ): Promise<void> {
+    execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tarPath, '.']);
+    await this.ok(['import', ...changes.flatMap((c) => ['--change', c]), tarPath, name]);
   }
 
   cleanup(): void {

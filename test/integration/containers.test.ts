@@ -1,7 +1,7 @@
 // The container lifecycle through the CLI, with real runc/crun, conmon and overlayfs on a
 // busybox image (plus the security probe) imported from a rootfs the test builds.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BERTH_BIN, Berth } from '../helpers/berth.js';
+import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-ctr-it-'));
@@ -27,16 +27,7 @@ before(async () => {
   const bundle = await makeBusyboxBundle(join(work, 'bundle'));
   mkdirSync(join(bundle.rootfs, 'data'), { recursive: true });
   writeFileSync(join(bundle.rootfs, 'data', 'from-image'), 'image content\n');
-  execFileSync('tar', ['--numeric-owner', '-C', bundle.rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
-  await b.ok([
-    'import',
-    '--change',
-    'CMD ["sh"]',
-    '--change',
-    'ENV FROM_IMAGE=yes',
-    join(work, 'rootfs.tar'),
-    IMG,
-  ]);
+  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG, ['CMD ["sh"]', 'ENV FROM_IMAGE=yes']);
 });
 
 after(async () => {
@@ -407,27 +398,10 @@ describe('many berth processes at once', () => {
   });
 
   test('kill -9 of berth during start leaves nothing ps -a / rm cannot clean', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        BERTH_BIN,
-        '--root',
-        b.root,
-        '--runroot',
-        b.runroot,
-        'run',
-        '-d',
-        '--name',
-        'crashy',
-        IMG,
-        'sleep',
-        '30',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { child, closed } = b.start(['run', '-d', '--name', 'crashy', IMG, 'sleep', '30']);
     await sleep(150);
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
+    await closed;
     await b.run(['ps', '-a']);
     await b.run(['rm', '-f', 'crashy']);
     assert.equal((await b.ok(['ps', '-aq', '--filter', 'name=crashy'])).trim(), '');
@@ -437,23 +411,14 @@ describe('many berth processes at once', () => {
 
 describe('more lifecycle guarantees', () => {
   test('an attached run forwards SIGINT to the container', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        BERTH_BIN,
-        '--root',
-        b.root,
-        '--runroot',
-        b.runroot,
-        'run',
-        '--rm',
-        IMG,
-        'sh',
-        '-c',
-        'trap "echo got-int; exit 9" INT; echo ready; while :; do sleep 0.1; done',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const { child, closed } = b.start([
+      'run',
+      '--rm',
+      IMG,
+      'sh',
+      '-c',
+      'trap "echo got-int; exit 9" INT; echo ready; while :; do sleep 0.1; done',
+    ]);
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -461,7 +426,7 @@ describe('more lifecycle guarantees', () => {
     const deadline = Date.now() + 20_000;
     while (!out.includes('ready') && Date.now() < deadline) await sleep(50);
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const code = await closed;
     assert.match(out, /got-int/);
     assert.equal(code, 9);
   });
@@ -538,28 +503,13 @@ describe('more lifecycle guarantees', () => {
 
   test('kill -9 of berth in the middle of create or rm leaves nothing system prune cannot clean', async () => {
     for (const delay of [60, 120, 200, 300]) {
-      const create = spawn(
-        process.execPath,
-        [BERTH_BIN, '--root', b.root, '--runroot', b.runroot, 'create', IMG, 'true'],
-        {
-          stdio: 'ignore',
-        },
-      );
-      // listen before killing: a fast create may already be done
-      const closed = new Promise((r) => create.on('close', r));
+      const { child: create, closed } = b.start(['create', IMG, 'true']);
       await sleep(delay);
       create.kill('SIGKILL');
       await closed;
     }
     await b.ok(['run', '-d', '--name', 'victim', IMG, 'sleep', '60']);
-    const rm = spawn(
-      process.execPath,
-      [BERTH_BIN, '--root', b.root, '--runroot', b.runroot, 'rm', '-f', 'victim'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const rmClosed = new Promise((r) => rm.on('close', r));
+    const { child: rm, closed: rmClosed } = b.start(['rm', '-f', 'victim']);
     await sleep(150);
     rm.kill('SIGKILL');
     await rmClosed;

@@ -1,7 +1,6 @@
 // exec, attach, top, stats and port through the CLI, with real runc/crun, conmon and overlayfs
 // on a busybox image the test builds and imports.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,16 +15,7 @@ const IMG = 'local/bb:exec';
 
 before(async () => {
   const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  execFileSync('tar', ['--numeric-owner', '-C', bundle.rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
-  await b.ok([
-    'import',
-    '--change',
-    'CMD ["sh"]',
-    '--change',
-    'ENV FROM_IMAGE=yes',
-    join(work, 'rootfs.tar'),
-    IMG,
-  ]);
+  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG, ['CMD ["sh"]', 'ENV FROM_IMAGE=yes']);
   await b.ok(['run', '-d', '--name', 'box', IMG, 'sleep', '600']);
 });
 

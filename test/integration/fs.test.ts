@@ -38,8 +38,7 @@ before(async () => {
   writeFileSync(join(bundle.rootfs, 'opq', 'b'), 'b\n');
   mkdirSync(join(bundle.rootfs, 'etc'), { recursive: true });
   writeFileSync(join(bundle.rootfs, 'etc', 'passwd'), IMAGE_PASSWD);
-  execFileSync('tar', ['--numeric-owner', '-C', bundle.rootfs, '-cf', join(work, 'rootfs.tar'), '.']);
-  await b.ok(['import', '--change', 'CMD ["sh"]', join(work, 'rootfs.tar'), IMG]);
+  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
 });
 
 after(async () => {

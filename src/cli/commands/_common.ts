@@ -15,14 +15,6 @@ export const AUTHFILE_FLAG: FlagSpec = {
   value: 'PATH',
   description: 'Credentials file (default $REGISTRY_AUTH_FILE or ~/.docker/config.json)',
 };
-/** `stop`/`restart -t`: seconds before SIGKILL. */
-export const STOP_TIME_FLAG: FlagSpec = {
-  name: 'time',
-  short: 't',
-  type: 'string',
-  value: 'int',
-  description: 'Seconds to wait before killing the container',
-};
 export const FORMAT_FLAG: FlagSpec = {
   name: 'format',
   type: 'string',

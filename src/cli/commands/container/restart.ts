@@ -1,7 +1,7 @@
-import { flags as parse } from '../../../engine/index.js';
-import { type CommandSpec, type ParsedArgs, str } from '../../args.js';
+import type { CommandSpec, ParsedArgs } from '../../args.js';
 import type { CommandContext } from '../../context.js';
-import { forEachName, STOP_TIME_FLAG } from '../_common.js';
+import { forEachName } from '../_common.js';
+import { STOP_TIME_FLAG, stopTimeout } from './_stop-flags.js';
 
 export const spec: CommandSpec = {
   usage: 'restart [OPTIONS] CONTAINER [CONTAINER...]',
@@ -11,8 +11,7 @@ export const spec: CommandSpec = {
 };
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
-  const t = str(flags, 'time');
-  const timeout = t === undefined ? undefined : parse.parseInteger(t, '--time', { min: 0 });
+  const timeout = stopTimeout(flags);
   const engine = await ctx.engine();
   return forEachName(ctx, args, async (n) => {
     await engine.containers.stop(n, timeout);
