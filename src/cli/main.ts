@@ -121,6 +121,21 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Image',
     load: () => import('./commands/image/import.js'),
   },
+  build: {
+    summary: 'Build an image from a Dockerfile',
+    group: 'Common',
+    load: () => import('./commands/image/build.js'),
+  },
+  'image build': {
+    summary: 'Build an image from a Dockerfile',
+    group: 'Image',
+    load: () => import('./commands/image/build.js'),
+  },
+  'builder prune': {
+    summary: 'Remove the build cache',
+    group: 'Image',
+    load: () => import('./commands/builder/prune.js'),
+  },
   'image prune': {
     summary: 'Remove unused images',
     group: 'Image',
@@ -398,7 +413,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
 };
 
-const GROUP_NOUNS = new Set(['image', 'container', 'volume', 'system']);
+const GROUP_NOUNS = new Set(['image', 'container', 'volume', 'system', 'builder']);
 
 function topLevelHelp(): string {
   const lines = [

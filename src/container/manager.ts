@@ -142,7 +142,12 @@ export class ContainerManager {
     const mounts = (options.mounts ?? []).map((m) =>
       m.type === 'volume' && m.source === '' ? { ...m, source: newContainerId(), anonymous: true } : m,
     );
-    stored.options = { ...options, mounts };
+    // the image's USER applies unless -u overrides it, as in docker
+    stored.options = {
+      ...options,
+      mounts,
+      ...(options.user === undefined && imageConfig.User ? { user: imageConfig.User } : {}),
+    };
     const volumes: string[] = [];
     for (const m of mounts) {
       if (m.type === 'volume') {

@@ -2,6 +2,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { BuildRequest, BuildResult } from '../build/index.js';
 import {
   type CommitOptions,
   type ContainerChange,
@@ -43,7 +44,7 @@ import {
   saveImagesStream,
   saveImagesToDir,
 } from '../image/index.js';
-import { familiarName, type Platform, parseReference, shortId } from '../oci/index.js';
+import { familiarName, type Platform, parsePlatform, parseReference, shortId } from '../oci/index.js';
 import {
   authFilePath,
   loadRegistriesConfig,
@@ -150,6 +151,41 @@ export class Engine {
       image = pulled.image;
     }
     return this.containers.create(image, options.image, options);
+  }
+
+  /**
+   * `build`: a Dockerfile into an image. Base images are found in the store or pulled (always
+   * with `pull`). The build module loads only here, so other commands never parse it.
+   */
+  async build(
+    request: BuildRequest,
+    extra: { onPullProgress?: PullOptions['onProgress'] } = {},
+  ): Promise<BuildResult> {
+    const { buildImage } = await import('../build/index.js');
+    return buildImage(
+      {
+        store: this.store,
+        containers: this.containers,
+        runroot: this.options.runroot,
+        resolveImage: async (reference, options) => {
+          const existing = options.pull ? undefined : this.findImage(reference);
+          if (existing) return existing;
+          const pulled = await this.pull(reference, {
+            ...(extra.onPullProgress ? { onProgress: extra.onPullProgress } : {}),
+            ...(options.platform ? { platform: parsePlatform(options.platform), platformExplicit: true } : {}),
+          });
+          return pulled.image;
+        },
+      },
+      request,
+    );
+  }
+
+  /** Forget the build cache and collect what only it kept; returns the number of entries. */
+  async pruneBuildCache(): Promise<{ entries: number; bytes: number }> {
+    const entries = this.store.pruneBuildCache();
+    const gc = await this.store.gc({ graceMs: 0 });
+    return { entries, bytes: gc.bytes };
   }
 
   /** Containers as `ps` sees them, with records of dead containers brought up to date first. */

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'LOCKED'
   | 'INTERRUPTED'
   | 'RUNTIME'
+  | 'BUILD_FAILED'
   | 'INTERNAL';
 
 export interface BerthErrorOptions {
@@ -145,6 +146,15 @@ export class RuntimeError extends BerthError {
     super('RUNTIME', message, options);
   }
 }
+/** A build step (a RUN command, a COPY) failed; the message names the step. */
+export class BuildFailedError extends BerthError {
+  /** The RUN command's exit code, when a command failed. */
+  readonly exitCode: number | undefined;
+  constructor(message: string, options: BerthErrorOptions & { exitCode?: number } = {}) {
+    super('BUILD_FAILED', message, options);
+    this.exitCode = options.exitCode;
+  }
+}
 export class InternalError extends BerthError {
   constructor(message: string, options: BerthErrorOptions = {}) {
     super('INTERNAL', message, options);
@@ -175,6 +185,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   LOCKED: 1,
   INTERRUPTED: 130,
   RUNTIME: 125,
+  BUILD_FAILED: 1,
   INTERNAL: 125,
 };
 
@@ -198,6 +209,7 @@ const HTTP_STATUSES: Record<ErrorCode, number> = {
   LOCKED: 409,
   INTERRUPTED: 500,
   RUNTIME: 500,
+  BUILD_FAILED: 500,
   INTERNAL: 500,
 };
 

@@ -139,3 +139,40 @@ export async function storeImageWithLayer(
     );
   });
 }
+
+/**
+ * Store an image whose layers are all in the store already (a build result): canonical config
+ * and OCI manifest blobs, then the image record with `names`. The caller's lease (if any) keeps
+ * the layers alive until the record commits.
+ */
+export async function storeImage(
+  store: Store,
+  config: ImageConfig,
+  layers: ImageLayerRef[],
+  names: string[],
+): Promise<ImageRecord> {
+  const configBytes = Buffer.from(canonicalJson(config));
+  const configDigest = sha256Digest(configBytes);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.blobDigest, size: l.compressedSize })),
+  };
+  const manifestBytes = Buffer.from(canonicalJson(manifest));
+  const manifestDigest = sha256Digest(manifestBytes);
+  return store.withLease(async (lease) => {
+    lease.addBlob(configDigest);
+    lease.addBlob(manifestDigest);
+    await store.putBlob(configBytes, configDigest);
+    await store.putBlob(manifestBytes, manifestDigest);
+    return store.commitImage(
+      imageRecord(manifest, config, {
+        manifestDigest,
+        manifestMediaType: MediaType.ociManifest,
+        names,
+        repoDigests: [],
+      }),
+    );
+  });
+}

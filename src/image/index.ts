@@ -2,7 +2,7 @@
 // and OCI forms, import of rootfs tarballs, and the docker-shaped views (inspect, history).
 
 export { applyChanges } from './_changes.js';
-export { type LocalLayer, storeImageWithLayer } from './_layers.js';
+export { type LocalLayer, storeImage, storeImageWithLayer } from './_layers.js';
 export { familiarRepoDigest, familiarTag, fullTagName } from './_names.js';
 export { creationTime, type ImportOptions, importImage } from './import.js';
 export {

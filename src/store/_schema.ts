@@ -36,6 +36,12 @@ interface Migration {
  *   image references them any more.
  * - volumes / container_volumes: named volumes and which containers use them. No cascade from
  *   volumes: removing one must check its users first.
+ *
+ * Schema v3 adds the build cache:
+ * - build_cache: a build step's cache key (sha256 over the parent state, the instruction after
+ *   substitution and its inputs) → the layer it produced, or no layer for steps that only change
+ *   the config. gc keeps those layers and blobs; `builder prune` and `system prune` drop rows.
+ *   Times are ms since the epoch.
  */
 const MIGRATIONS: Migration[] = [
   {
@@ -147,6 +153,25 @@ const MIGRATIONS: Migration[] = [
           PRIMARY KEY (container_id, volume_name)
         );
         CREATE INDEX container_volumes_volume ON container_volumes(volume_name);
+      `);
+    },
+  },
+  {
+    version: 3,
+    description: 'build cache',
+    up(db) {
+      db.exec(`
+        CREATE TABLE build_cache (
+          key TEXT PRIMARY KEY,
+          diff_id TEXT,
+          blob_digest TEXT,
+          media_type TEXT,
+          compressed_size INTEGER,
+          created_by TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          used_at INTEGER NOT NULL
+        );
+        CREATE INDEX build_cache_diff ON build_cache(diff_id);
       `);
     },
   },

@@ -166,6 +166,14 @@ export interface ImageRecord {
   addedAt: string;
 }
 
+/** A build step's cached result: the layer it added, or none for a config-only step. */
+export interface BuildCacheEntry {
+  key: string;
+  layer?: ImageLayerRef;
+  /** The history `created_by` of the step. */
+  createdBy: string;
+}
+
 export interface GcResult {
   blobs: number;
   layers: number;
@@ -194,6 +202,15 @@ interface ImageRow {
   architecture: string;
   variant: string | null;
   added_at: string;
+}
+
+interface BuildCacheRow {
+  key: string;
+  diff_id: string | null;
+  blob_digest: string | null;
+  media_type: string | null;
+  compressed_size: number | null;
+  created_by: string;
 }
 
 interface LayerRow {
@@ -977,6 +994,80 @@ export class Store {
     return join(this.root, 'containers', checkContainerId(id));
   }
 
+  // ---------------------------------------------------------------- build cache
+
+  getBuildCache(key: string): BuildCacheEntry | undefined {
+    const row = this.q('SELECT * FROM build_cache WHERE key = ?').get(key) as BuildCacheRow | undefined;
+    if (!row) return undefined;
+    return {
+      key: row.key,
+      createdBy: row.created_by,
+      ...(row.diff_id
+        ? {
+            layer: {
+              diffId: row.diff_id as Digest,
+              blobDigest: row.blob_digest as Digest,
+              mediaType: row.media_type ?? '',
+              compressedSize: row.compressed_size ?? 0,
+            },
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * Record a step's result. The layer and its blob must be in the store already (the caller
+   * holds a lease on them until this commits); from then on gc keeps them for the cache.
+   */
+  putBuildCache(entry: BuildCacheEntry): void {
+    this.assertWritable('write the build cache');
+    if (!/^sha256:[a-f0-9]{64}$/.test(entry.key)) throw new InvalidArgumentError(`invalid cache key "${entry.key}"`);
+    const l = entry.layer;
+    if (l) {
+      parseDigest(l.diffId);
+      parseDigest(l.blobDigest);
+      checkSize(l.compressedSize, `compressed size for layer ${l.diffId}`);
+    }
+    this.tx(() => {
+      if (l && (!this.getLayer(l.diffId) || !this.hasBlob(l.blobDigest))) {
+        throw new NotFoundError(`cannot cache build step: layer ${l.diffId} is not in the store`);
+      }
+      const now = Date.now();
+      this.q(
+        `INSERT INTO build_cache (key, diff_id, blob_digest, media_type, compressed_size, created_by, created_at, used_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET diff_id = excluded.diff_id, blob_digest = excluded.blob_digest,
+           media_type = excluded.media_type, compressed_size = excluded.compressed_size,
+           created_by = excluded.created_by, used_at = excluded.used_at`,
+      ).run(
+        entry.key,
+        l?.diffId ?? null,
+        l?.blobDigest ?? null,
+        l?.mediaType ?? null,
+        l?.compressedSize ?? null,
+        entry.createdBy,
+        now,
+        now,
+      );
+    });
+  }
+
+  /** Forget one entry (a poisoned one: its layer is missing or corrupt). */
+  dropBuildCache(key: string): void {
+    this.assertWritable('write the build cache');
+    this.tx(() => this.q('DELETE FROM build_cache WHERE key = ?').run(key));
+  }
+
+  /** Forget the whole build cache (gc then frees what only the cache kept); returns the count. */
+  pruneBuildCache(): number {
+    this.assertWritable('prune the build cache');
+    return this.tx(() => this.q('DELETE FROM build_cache').run().changes);
+  }
+
+  buildCacheCount(): number {
+    return this.q('SELECT COUNT(*) FROM build_cache').pluck().get() as number;
+  }
+
   // ---------------------------------------------------------------- rootfs mounts
 
   /**
@@ -1589,7 +1680,11 @@ export class Store {
     const leasedBlobs = leased('blob');
     // layers a container's rootfs was mounted from, even if no image lists them any more
     const containerLayers = new Set(
-      this.q('SELECT DISTINCT diff_id FROM container_layers').pluck().all() as string[],
+      this.q(
+        'SELECT DISTINCT diff_id FROM container_layers UNION SELECT diff_id FROM build_cache WHERE diff_id IS NOT NULL',
+      )
+        .pluck()
+        .all() as string[],
     );
 
     for (const row of this.q('SELECT * FROM layers WHERE refcount = 0').all() as LayerRow[]) {
@@ -1631,7 +1726,8 @@ export class Store {
 
     const referenced = new Set(
       this.q(
-        'SELECT id FROM images UNION SELECT digest FROM manifests UNION SELECT blob_digest FROM image_layers',
+        `SELECT id FROM images UNION SELECT digest FROM manifests UNION SELECT blob_digest FROM image_layers
+         UNION SELECT blob_digest FROM build_cache WHERE blob_digest IS NOT NULL`,
       )
         .pluck()
         .all() as string[],

@@ -13,6 +13,7 @@ export {
 export type { Ingest } from './_ingest.js';
 export { SCHEMA_VERSION } from './_schema.js';
 export {
+  type BuildCacheEntry,
   DEFAULT_GC_GRACE_MS,
   type DiskUsage,
   type GcResult,

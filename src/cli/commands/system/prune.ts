@@ -27,6 +27,7 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
     bool(flags, 'all')
       ? 'all images without at least one container associated to them'
       : 'all dangling images',
+    'all build cache',
   ].join(', ');
   if (!(await confirmPrune(ctx, bool(flags, 'force'), what))) return 0;
   const engine = await ctx.engine();
@@ -46,6 +47,9 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
     ctx.stdout.write('\n');
   }
   reclaimed += images.reclaimed;
+  const cache = await engine.pruneBuildCache();
+  if (cache.entries > 0) ctx.stdout.write(`Deleted build cache entries: ${cache.entries}\n\n`);
+  reclaimed += cache.bytes;
   ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
   return 0;
 }

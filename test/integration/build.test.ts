@@ -1,0 +1,441 @@
+// `berth build` end to end with real runc, conmon and overlayfs on a local busybox image:
+// multi-stage, cache hits and misses, a poisoned cache, secrets, reproducibility across
+// context copies and stores, .dockerignore, heredocs, hostile input, and podman interop.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { Berth, hasCommand, runProcess } from '../helpers/berth.js';
+import { makeBusyboxBundle } from '../helpers/bundle.js';
+
+const work = mkdtempSync(join(tmpdir(), 'berth-build-it-'));
+const b = new Berth();
+const BASE = 'local/bb:base';
+let baseTar = '';
+
+before(async () => {
+  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
+  baseTar = join(work, 'rootfs.tar');
+  await b.importRootfs(bundle.rootfs, baseTar, BASE, ['CMD ["sh"]']);
+});
+
+after(async () => {
+  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) await b.run(['rm', '-f', ...ids]);
+  b.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A context dir with `files` (path → content) and a Dockerfile. */
+function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
+  const dir = join(work, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(join(dir, p, '..'), { recursive: true });
+    writeFileSync(join(dir, p), content);
+  }
+  return dir;
+}
+
+async function build(
+  who: Berth,
+  args: string[],
+  options: { env?: Record<string, string>; input?: string | Buffer } = {},
+): Promise<{ id: string; stderr: string }> {
+  const r = await who.run(['build', ...args], options);
+  if (r.code !== 0) throw new Error(`build ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+  return { id: r.stdout.trim().split('\n').pop()!, stderr: r.stderr };
+}
+
+async function inspectConfig(who: Berth, ref: string) {
+  return JSON.parse(await who.ok(['image', 'inspect', ref]))[0] as {
+    Id: string;
+    Config: Record<string, unknown> & { Env?: string[]; Labels?: Record<string, string> };
+    RootFS: { Layers: string[] };
+  };
+}
+
+/** Every file's bytes in every layer of a saved image, gunzipped, concatenated. */
+function layerBytes(archive: string): Buffer {
+  const dir = mkdtempSync(join(work, 'saved-'));
+  execFileSync('tar', ['-xf', archive, '-C', dir]);
+  const blobs = join(dir, 'blobs', 'sha256');
+  const parts: Buffer[] = [];
+  for (const name of readdirSync(blobs)) {
+    const raw = readFileSync(join(blobs, name));
+    parts.push(raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return Buffer.concat(parts);
+}
+
+const MULTI = `# syntax=docker/dockerfile:1
+ARG BASE=${BASE}
+FROM \${BASE} AS builder
+ARG GREETING=hello
+WORKDIR /src
+COPY app/ ./
+RUN echo "\${GREETING} from builder" > /src/built.txt && echo ran-builder-step
+RUN <<EOF
+set -e
+echo heredoc-ran > /src/heredoc.txt
+EOF
+
+FROM ${BASE}
+LABEL org.example.stage=final
+ENV APP_HOME=/app \\
+    MODE=prod
+WORKDIR $APP_HOME
+COPY --from=builder /src/built.txt /src/heredoc.txt ./
+COPY --chmod=0755 <<EOF /app/run.sh
+#!/bin/sh
+echo "mode=$MODE"
+EOF
+COPY app/data.txt data/
+EXPOSE 8080/tcp 9000
+USER nobody
+CMD ["/app/run.sh"]
+`;
+
+describe('build', () => {
+  test('multi-stage with COPY --from, heredocs, ARG/ENV/WORKDIR/USER metadata; the image runs', async () => {
+    const dir = context('multi', MULTI, { 'app/data.txt': 'data v1\n', 'app/sub/x.txt': 'x\n' });
+    const { id, stderr } = await build(b, ['-t', 'local/multi:1', dir]);
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.match(stderr, /ran-builder-step/);
+    assert.match(stderr, /\[builder 2\/\d+\]/);
+    const out = await b.ok(['run', '--rm', 'local/multi:1']);
+    assert.equal(out, 'mode=prod\n');
+    const files = await b.ok([
+      'run',
+      '--rm',
+      'local/multi:1',
+      'sh',
+      '-c',
+      'cat /app/built.txt /app/heredoc.txt /app/data/data.txt; id -u; test ! -e /src && echo no-src; stat -c %a /app/run.sh',
+    ]);
+    assert.equal(files, 'hello from builder\nheredoc-ran\ndata v1\n65534\nno-src\n755\n');
+    const cfg = await inspectConfig(b, 'local/multi:1');
+    assert.equal(cfg.Config.WorkingDir, '/app');
+    assert.equal(cfg.Config.User, 'nobody');
+    assert.deepEqual(cfg.Config.Cmd, ['/app/run.sh']);
+    assert.ok(cfg.Config.Env?.includes('APP_HOME=/app'));
+    assert.ok(cfg.Config.Env?.includes('MODE=prod'));
+    assert.equal(cfg.Config.Labels?.['org.example.stage'], 'final');
+    assert.deepEqual(Object.keys(cfg.Config.ExposedPorts as object).sort(), ['8080/tcp', '9000/tcp']);
+    // no build containers or intermediate images are left
+    assert.equal((await b.ok(['ps', '-aq'])).trim(), '');
+    const dangling = (await b.ok(['images', '-q', '-f', 'dangling=true'])).trim();
+    assert.equal(dangling, '');
+    const history = await b.ok(['history', '--no-trunc', 'local/multi:1']);
+    assert.match(history, /COPY --from=builder/);
+  });
+
+  test('a rebuild with nothing changed runs no RUN step; changing a copied file reruns only from there', async () => {
+    const df = `FROM ${BASE}
+RUN echo step-one && echo step-one > /one
+COPY input.txt /input.txt
+RUN echo step-two && cat /input.txt > /two
+`;
+    const dir = context('cache', df, { 'input.txt': 'v1\n' });
+    const first = await build(b, ['-t', 'local/cache:1', dir]);
+    assert.match(first.stderr, /^#\d+ \d+\.\d+ step-one$/m);
+    const again = await build(b, ['-t', 'local/cache:1', dir]);
+    assert.equal(again.id, first.id);
+    // RUN output lines look like `#2 0.123 step-one`
+    assert.doesNotMatch(again.stderr, /^#\d+ \d+\.\d+ step-(one|two)$/m);
+    assert.equal(again.stderr.match(/CACHED/g)?.length, 3);
+    writeFileSync(join(dir, 'input.txt'), 'v2\n');
+    const changed = await build(b, ['-t', 'local/cache:2', dir]);
+    assert.notEqual(changed.id, first.id);
+    assert.doesNotMatch(changed.stderr, /^#\d+ \d+\.\d+ step-one$/m);
+    assert.match(changed.stderr, /^#\d+ \d+\.\d+ step-two$/m);
+    assert.equal(await b.ok(['run', '--rm', 'local/cache:2', 'cat', '/two']), 'v2\n');
+    const nocache = await build(b, ['--no-cache', '-t', 'local/cache:3', dir]);
+    assert.match(nocache.stderr, /^#\d+ \d+\.\d+ step-one$/m);
+    assert.equal(nocache.id, changed.id, 'the same inputs give the same image without the cache');
+  });
+
+  test('a poisoned cache entry (its layer damaged) is detected and rebuilt', async () => {
+    const df = `FROM ${BASE}\nRUN echo poison-step && echo content > /p\n`;
+    const dir = context('poison', df);
+    const first = await build(b, ['-t', 'local/poison:1', dir]);
+    const cfg = await inspectConfig(b, 'local/poison:1');
+    const top = cfg.RootFS.Layers.at(-1)!;
+    // remove the image so only the cache holds the layer, then corrupt the layer's blob
+    await b.ok(['rmi', 'local/poison:1']);
+    const blobs = join(b.root, 'blobs', 'sha256');
+    let corrupted = 0;
+    for (const name of readdirSync(blobs)) {
+      const raw = readFileSync(join(blobs, name));
+      if (raw[0] !== 0x1f || raw[1] !== 0x8b) continue;
+      const tar = gunzipSync(raw);
+      if (`sha256:${require_sha(tar)}` === top) {
+        writeFileSync(join(blobs, name), Buffer.concat([raw.subarray(0, raw.length - 8), Buffer.alloc(8)]));
+        corrupted++;
+      }
+    }
+    assert.equal(corrupted, 1);
+    const second = await build(b, ['-t', 'local/poison:1', dir]);
+    assert.match(second.stderr, /damaged/);
+    assert.match(second.stderr, /poison-step/);
+    assert.equal(second.id, first.id);
+    assert.equal(await b.ok(['run', '--rm', 'local/poison:1', 'cat', '/p']), 'content\n');
+  });
+
+  test('secrets are mounted for RUN and never land in a layer, the config or the history', async () => {
+    const secret = `s3cr3t-${Date.now()}-value`;
+    const secretFile = join(work, 'token.txt');
+    writeFileSync(secretFile, secret);
+    const df = `FROM ${BASE}
+RUN --mount=type=secret,id=token test "$(cat /run/secrets/token)" = "${secret.slice(0, 6)}$(cat /run/secrets/token | cut -c7-)" && wc -c < /run/secrets/token > /len
+RUN --mount=type=secret,id=token,target=/tmp/tk,mode=0400 stat -c %a /tmp/tk > /mode
+`;
+    const dir = context('secret', df);
+    const { stderr } = await build(b, ['--secret', `id=token,src=${secretFile}`, '-t', 'local/secret:1', dir]);
+    assert.doesNotMatch(stderr, /possible secret/);
+    assert.equal((await b.ok(['run', '--rm', 'local/secret:1', 'cat', '/len'])).trim(), String(secret.length));
+    assert.equal((await b.ok(['run', '--rm', 'local/secret:1', 'cat', '/mode'])).trim(), '400');
+    const saved = join(work, 'secret.tar');
+    await b.ok(['save', '--format', 'oci-archive', '-o', saved, 'local/secret:1']);
+    const bytes = layerBytes(saved);
+    assert.ok(bytes.length > 0);
+    assert.equal(bytes.includes(Buffer.from(secret)), false, 'the secret is in a layer, config or manifest');
+    const runNoSecret = await b.run(['build', '--no-cache', '-t', 'local/secret:2', dir]);
+    assert.notEqual(runNoSecret.code, 0);
+    // like BuildKit, a secret is optional unless required=true: the RUN sees no file and fails
+    assert.match(runNoSecret.stderr, /\/run\/secrets\/token/);
+    const required = context('secret-required', `FROM ${BASE}\nRUN --mount=type=secret,id=other,required=true true\n`);
+    const r = await b.run(['build', required]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /secret "other" not found/);
+  });
+
+  test('the secret-leak guard warns, and --strict-secrets fails, when a layer holds a secret', async () => {
+    const secret = 'leaky-secret-value-123456';
+    const secretFile = join(work, 'leak.txt');
+    writeFileSync(secretFile, secret);
+    const df = `FROM ${BASE}\nRUN --mount=type=secret,id=k cp /run/secrets/k /leaked\n`;
+    const dir = context('leak', df);
+    const warned = await build(b, ['--secret', `id=k,src=${secretFile}`, '-t', 'local/leak:1', dir]);
+    assert.match(warned.stderr, /possible secret in layer of "RUN --mount=type=secret,id=k cp \/run\/secrets\/k \/leaked": \/leaked/);
+    assert.equal(warned.stderr.includes(secret), false, 'the warning must not print the secret');
+    const strict = await b.run(['build', '--no-cache', '--strict-secrets', '--secret', `id=k,src=${secretFile}`, '-t', 'local/leak:2', dir]);
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /--strict-secrets/);
+    const pem = context('pem', `FROM ${BASE}\nCOPY id_rsa /root/.ssh/id_rsa\n`, {
+      id_rsa: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+    });
+    const keyWarn = await build(b, ['-t', 'local/leak:3', pem]);
+    assert.match(keyWarn.stderr, /root\/\.ssh\/id_rsa \(private-key/);
+  });
+
+  test('reproducible: two context copies with different mtimes and paths, in two stores, give one digest', async () => {
+    const df = `FROM ${BASE}
+COPY . /ctx
+RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
+`;
+    const one = context('repro-a/nested/ctx', df, { 'a.txt': 'A\n', 'dir/b.txt': 'B\n' });
+    const two = join(work, 'elsewhere', 'copy');
+    mkdirSync(join(two, '..'), { recursive: true });
+    cpSync(one, two, { recursive: true });
+    for (const f of ['a.txt', 'dir/b.txt', 'Dockerfile', 'dir']) utimesSync(join(two, f), 1_000_000, 1_234_567);
+    const other = new Berth();
+    try {
+      // the same base image on the "second machine": saved here, loaded there
+      const baseArchive = join(work, 'base.tar');
+      await b.ok(['save', '-o', baseArchive, BASE]);
+      await other.ok(['load', '-i', baseArchive]);
+      assert.equal(
+        (await inspectConfig(other, BASE)).Id,
+        (await inspectConfig(b, BASE)).Id,
+        'the base images must match for the comparison to mean anything',
+      );
+      const r1 = await build(b, ['--no-cache', '-t', 'local/repro:1', one]);
+      const r2 = await build(other, ['--no-cache', '-t', 'local/repro:1', two]);
+      assert.equal(r1.id, r2.id);
+      const epoch = await build(b, ['--no-cache', '--timestamp', '1700000000', one]);
+      assert.notEqual(epoch.id, r1.id);
+      const created = (await inspectConfig(b, epoch.id)) as unknown as { Created: string };
+      assert.equal(created.Created, '2023-11-14T22:13:20Z');
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  test('.dockerignore excludes files, with ! exceptions and **', async () => {
+    const dir = context('ignore', `FROM ${BASE}\nCOPY . /c\nCMD ["find", "/c", "-type", "f"]\n`, {
+      'keep.txt': 'k',
+      'secret.env': 'X=1',
+      'logs/a.log': 'a',
+      'logs/important.log': 'i',
+      'deep/x/y/z.tmp': 't',
+      'deep/x/y/ok.txt': 'o',
+    });
+    writeFileSync(join(dir, '.dockerignore'), '# comment\n*.env\nlogs/*.log\n!logs/important.log\n**/*.tmp\n');
+    await build(b, ['-t', 'local/ignore:1', dir]);
+    const listed = (await b.ok(['run', '--rm', 'local/ignore:1'])).trim().split('\n').sort();
+    assert.deepEqual(listed, [
+      '/c/.dockerignore',
+      '/c/Dockerfile',
+      '/c/deep/x/y/ok.txt',
+      '/c/keep.txt',
+      '/c/logs/important.log',
+    ]);
+  });
+
+  test('a cache mount persists across builds; tmpfs mounts leave nothing; --network none isolates', async () => {
+    const df = `FROM ${BASE}
+RUN --mount=type=cache,target=/cache echo x >> /cache/count && wc -l < /cache/count > /seen
+RUN --mount=type=tmpfs,target=/scratch echo tmp > /scratch/f && test -f /scratch/f
+RUN --network=none sh -c 'ls /sys/class/net > /ifaces'
+`;
+    const dir = context('mounts', df);
+    await build(b, ['-t', 'local/mounts:1', dir]);
+    await build(b, ['--no-cache', '-t', 'local/mounts:2', dir]);
+    assert.equal((await b.ok(['run', '--rm', 'local/mounts:2', 'cat', '/seen'])).trim(), '2');
+    assert.equal((await b.ok(['run', '--rm', 'local/mounts:2', 'cat', '/ifaces'])).trim(), 'lo');
+    const r = await b.run(['run', '--rm', 'local/mounts:2', 'sh', '-c', 'ls -A /cache /scratch 2>&1; true']);
+    assert.match(r.stdout, /No such file/);
+  });
+
+  test('build - (tar on stdin), -f, Containerfile, --target, --output, --iidfile, -q', async () => {
+    const dir = context('forms', `FROM ${BASE} AS one\nRUN echo one > /one\nFROM one AS two\nRUN echo two > /two\n`);
+    rmSync(join(dir, 'Dockerfile'));
+    writeFileSync(
+      join(dir, 'Containerfile'),
+      `FROM ${BASE} AS one\nRUN echo one > /which\nFROM one AS two\nRUN echo two > /which\n`,
+    );
+    const q = await b.run(['build', '-q', '--target', 'one', '-t', 'local/forms:one', dir]);
+    assert.equal(q.code, 0, q.stderr);
+    assert.match(q.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(q.stderr, '');
+    assert.equal(await b.ok(['run', '--rm', 'local/forms:one', 'cat', '/which']), 'one\n');
+    const tar = join(work, 'ctx.tar');
+    execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
+    const iid = join(work, 'iid');
+    const stdin = await b.run(['build', '--iidfile', iid, '-t', 'local/forms:two', '-'], { input: readFileSync(tar) });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.equal(readFileSync(iid, 'utf8'), stdin.stdout.trim());
+    assert.equal(await b.ok(['run', '--rm', 'local/forms:two', 'cat', '/which']), 'two\n');
+    const alt = join(work, 'Alt.Dockerfile');
+    writeFileSync(alt, `FROM ${BASE}\nRUN echo alt > /which\n`);
+    await build(b, ['-f', alt, '-t', 'local/forms:alt', dir]);
+    assert.equal(await b.ok(['run', '--rm', 'local/forms:alt', 'cat', '/which']), 'alt\n');
+    const out = join(work, 'out.tar');
+    const exported = await build(b, ['--output', `type=oci,dest=${out}`, '-t', 'local/forms:exported', dir]);
+    assert.ok(existsSync(out));
+    assert.match(execFileSync('tar', ['-tf', out]).toString(), /index\.json/);
+    const listed = await b.ok(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.doesNotMatch(listed, /forms:exported/);
+    assert.match(exported.id, /^sha256:/);
+  });
+
+  test('hostile and bad input: a clear error and nothing left behind', async () => {
+    const before = (await b.ok(['images', '-aq'])).trim();
+    const cases: { name: string; df: string; files?: Record<string, string>; args?: string[]; want: RegExp }[] = [
+      { name: 'syntax', df: `FROM ${BASE}\nRUNN echo hi\n`, want: /Dockerfile:2:1: unknown instruction/ },
+      { name: 'nofrom', df: 'RUN echo hi\n', want: /Dockerfile:1/ },
+      { name: 'target', df: `FROM ${BASE} AS a\n`, args: ['--target', 'nope'], want: /target stage "nope" could not be found/ },
+      { name: 'escape', df: `FROM ${BASE}\nCOPY ../outside /x\n`, want: /outside the build context/ },
+      { name: 'missing', df: `FROM ${BASE}\nCOPY nothere.txt /x\n`, want: /nothere\.txt/ },
+      { name: 'runfails', df: `FROM ${BASE}\nRUN echo last-words && exit 3\n`, want: /exit code: 3/ },
+      { name: 'badmount', df: `FROM ${BASE}\nRUN --mount=type=bind,source=../../etc,target=/x true\n`, want: /outside|escape|unsafe/i },
+      { name: 'nobase', df: 'FROM 127.0.0.1:1/none/such:1\n', want: /none\/such/ },
+    ];
+    for (const c of cases) {
+      const dir = context(`bad-${c.name}`, c.df, c.files ?? {});
+      const r = await b.run(['build', ...(c.args ?? []), dir]);
+      assert.notEqual(r.code, 0, `${c.name} should fail`);
+      assert.match(r.stderr, c.want, `${c.name}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('Error:')).length, 1, c.name);
+    }
+    const fail = await b.run(['build', context('bad-runfails', `FROM ${BASE}\nRUN echo last-words && exit 3\n`)]);
+    assert.match(fail.stderr, /last-words/);
+    // a context symlink pointing out of it: COPY of the link copies the link, never the target
+    const dir = context('symlink', `FROM ${BASE}\nCOPY link /link\nCOPY via/ /via/\n`);
+    symlinkSync('/etc/shadow', join(dir, 'link'));
+    symlinkSync('/etc', join(dir, 'via'));
+    const r = await b.run(['build', dir]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not found|outside/);
+    assert.equal((await b.ok(['ps', '-aq'])).trim(), '');
+    assert.equal((await b.ok(['images', '-aq'])).trim(), before);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    assert.equal(mounts.includes(b.root), false, 'no overlay mount is left');
+  });
+
+  test('interop: a berth-built image runs in podman; a podman-built image is a FROM base in berth', async (t) => {
+    if (!hasCommand('podman')) {
+      t.skip('podman is not installed');
+      return;
+    }
+    const dir = context('interop', `FROM ${BASE}\nRUN echo built-by-berth > /who\nCMD ["cat", "/who"]\n`);
+    await build(b, ['-t', 'localhost/interop:1', dir]);
+    const archive = join(work, 'interop.tar');
+    await b.ok(['save', '-o', archive, 'localhost/interop:1']);
+    const pdir = join(work, 'podman');
+    const podman = (args: string[]) =>
+      runProcess('podman', ['--root', join(pdir, 'root'), '--runroot', join(pdir, 'run'), ...args]);
+    t.after(async () => {
+      await podman(['system', 'reset', '-f']);
+      rmSync(pdir, { recursive: true, force: true });
+    });
+    const loaded = await podman(['load', '-i', archive]);
+    assert.equal(loaded.code, 0, loaded.stderr);
+    try {
+      const ran = await podman(['run', '--rm', '--network', 'none', 'localhost/interop:1']);
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(ran.stdout, 'built-by-berth\n');
+    } finally {
+      await podman(['rmi', '-f', 'localhost/interop:1']);
+    }
+    // podman builds on our busybox rootfs, saves, and berth builds FROM it
+    const pctx = context('podman-ctx', 'FROM localhost/berth-bb-base:1\nRUN echo built-by-podman > /pod\n');
+    const imported = await podman(['import', baseTar, 'localhost/berth-bb-base:1']);
+    assert.equal(imported.code, 0, imported.stderr);
+    try {
+      const pb = await podman(['build', '--network', 'none', '-t', 'localhost/berth-pod:1', pctx]);
+      assert.equal(pb.code, 0, pb.stderr);
+      const parchive = join(work, 'pod.tar');
+      const saved = await podman(['save', '-o', parchive, 'localhost/berth-pod:1']);
+      assert.equal(saved.code, 0, saved.stderr);
+      await b.ok(['load', '-i', parchive]);
+      const on = context('on-podman', 'FROM localhost/berth-pod:1\nRUN cat /pod > /copied\n');
+      await build(b, ['-t', 'local/on-podman:1', on]);
+      assert.equal(await b.ok(['run', '--rm', 'local/on-podman:1', 'cat', '/copied']), 'built-by-podman\n');
+    } finally {
+      await podman(['rmi', '-f', 'localhost/berth-pod:1', 'localhost/berth-bb-base:1']);
+    }
+    const docker = spawnSync('docker', ['info'], { stdio: 'ignore' });
+    if (docker.status === 0) {
+      const dl = spawnSync('docker', ['load', '-i', archive], { encoding: 'utf8' });
+      assert.equal(dl.status, 0, dl.stderr);
+      const dr = spawnSync('docker', ['run', '--rm', '--network', 'none', 'localhost/interop:1'], { encoding: 'utf8' });
+      spawnSync('docker', ['rmi', '-f', 'localhost/interop:1']);
+      assert.equal(dr.stdout, 'built-by-berth\n', dr.stderr);
+    } else {
+      t.diagnostic('dockerd is not running here: the docker half of the interop check did not run');
+    }
+  });
+});
+
+function require_sha(buf: Buffer): string {
+  return execFileSync('sha256sum', { input: buf }).toString().split(' ')[0]!;
+}
