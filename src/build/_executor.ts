@@ -178,7 +178,9 @@ class Build {
     this.emit = req.onEvent ?? (() => {});
     this.epoch = req.sourceDateEpoch ?? 0;
     if (!Number.isSafeInteger(this.epoch) || this.epoch < 0) {
-      throw new InvalidArgumentError(`invalid SOURCE_DATE_EPOCH ${req.sourceDateEpoch}: expected seconds >= 0`);
+      throw new InvalidArgumentError(
+        `invalid SOURCE_DATE_EPOCH ${req.sourceDateEpoch}: expected seconds >= 0`,
+      );
     }
     this.created = new Date(this.epoch * 1000).toISOString().replace('.000Z', 'Z');
     this.escape = df.directives.escape;
@@ -222,7 +224,10 @@ class Build {
       const config = structuredClone(final.config);
       config.created = this.created;
       if (this.req.labels && Object.keys(this.req.labels).length > 0) {
-        config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...this.req.labels } };
+        config.config = {
+          ...config.config,
+          Labels: { ...(config.config?.Labels ?? {}), ...this.req.labels },
+        };
       }
       const image = await storeImage(this.deps.store, config, final.layers, this.req.tags ?? []);
       this.reportUnusedArgs();
@@ -244,7 +249,8 @@ class Build {
     const unused = Object.keys(this.req.buildArgs ?? {}).filter(
       (a) => !this.usedArgs.has(a) && !PROXY_ARGS.includes(a.toUpperCase()),
     );
-    if (unused.length > 0) this.warn(`one or more build args were not consumed: [${unused.sort().join(' ')}]`);
+    if (unused.length > 0)
+      this.warn(`one or more build args were not consumed: [${unused.sort().join(' ')}]`);
   }
 
   private async cleanup(): Promise<void> {
@@ -451,7 +457,9 @@ class Build {
       const cc = (state.config.config ??= {});
       switch (ins.kind) {
         case 'RUN':
-          await this.layerStep(state, id, text, this.runKey(state, ins), () => this.execRun(stage, state, ins, id));
+          await this.layerStep(state, id, text, this.runKey(state, ins), () =>
+            this.execRun(stage, state, ins, id),
+          );
           break;
         case 'COPY':
         case 'ADD':
@@ -499,7 +507,8 @@ class Build {
         case 'VOLUME':
           cc.Volumes = { ...(cc.Volumes ?? {}) };
           for (const p of ins.paths) {
-            if (p.trim() === '') throw new InvalidArgumentError('VOLUME specified can not be an empty string');
+            if (p.trim() === '')
+              throw new InvalidArgumentError('VOLUME specified can not be an empty string');
             cc.Volumes[p] = {};
           }
           this.metaStep(state, text);
@@ -542,7 +551,8 @@ class Build {
     } catch (err) {
       const where = `${this.req.dockerfile.name}:${raw.loc.line}`;
       // a failure in a stage this step waited for is reported once, where it happened
-      if (err instanceof BuildFailedError && err.message.startsWith(`${this.req.dockerfile.name}:`)) throw err;
+      if (err instanceof BuildFailedError && err.message.startsWith(`${this.req.dockerfile.name}:`))
+        throw err;
       const message = `[${pos.label} ${pos.index}/${pos.total}] ${text}: ${describeError(err)}`;
       this.emit({ type: 'failed', id, message, output: outputTails.get(err as object) ?? [] });
       throw new BuildFailedError(`${where}: ${message}`, {
@@ -634,7 +644,9 @@ class Build {
     }
     if (!ok) {
       store.dropBuildCache(key);
-      this.warn(`cache entry for a step was damaged (layer ${l.diffId.slice(7, 19)} missing or corrupt): rebuilding it`);
+      this.warn(
+        `cache entry for a step was damaged (layer ${l.diffId.slice(7, 19)} missing or corrupt): rebuilding it`,
+      );
       return undefined;
     }
     return { layer: l };
@@ -663,7 +675,9 @@ class Build {
       labels: { 'berth.build': this.buildId },
     });
     try {
-      const rootfs = this.deps.store.mountContainerRootfs(rec.id, image.layers, { readOnly: options.readOnly });
+      const rootfs = this.deps.store.mountContainerRootfs(rec.id, image.layers, {
+        readOnly: options.readOnly,
+      });
       try {
         return await fn(rootfs, rec.id);
       } finally {
@@ -698,7 +712,7 @@ class Build {
   private runMounts(state: StageState, ins: RunInstruction): RunMount[] {
     const workdir = state.config.config?.WorkingDir || '/';
     return ins.mounts.map((spec) => {
-      const m = parseRunMount(spec);
+      const m = parseRunMount(spec, { workdir });
       if ('target' in m && m.target && !m.target.startsWith('/')) {
         return { ...m, target: posix.resolve(workdir, m.target) } as RunMount;
       }
@@ -720,7 +734,11 @@ class Build {
     );
   }
 
-  private runArgs(state: StageState, ins: RunInstruction, heredocHost: string): { args: string[]; mounts: MountSpec[] } {
+  private runArgs(
+    state: StageState,
+    ins: RunInstruction,
+    heredocHost: string,
+  ): { args: string[]; mounts: MountSpec[] } {
     const c = ins.command;
     if (c.form === 'exec') return { args: c.args, mounts: [] };
     if (ins.heredocs.length === 0) return { args: [...state.shell, c.text], mounts: [] };
@@ -744,7 +762,12 @@ class Build {
     return { args: [...state.shell, script], mounts: [] };
   }
 
-  private async execRun(stage: Stage, state: StageState, ins: RunInstruction, id: number): Promise<ImageLayerRef | undefined> {
+  private async execRun(
+    stage: Stage,
+    state: StageState,
+    ins: RunInstruction,
+    id: number,
+  ): Promise<ImageLayerRef | undefined> {
     const store = this.deps.store;
     const containers = this.deps.containers;
     const image = await this.materialize(state);
@@ -763,7 +786,7 @@ class Build {
       .map(([k, v]) => `${k}=${v}`);
     try {
       for (const m of this.runMounts(state, ins)) {
-        mounts.push(await this.runMount(stage, state, m, { stepDir, locks, release, stubTargets }));
+        mounts.push(await this.runMount(stage, m, { stepDir, locks, release, stubTargets }));
       }
       const network = ins.network ?? this.req.network ?? 'host';
       if (network !== 'none' && network !== 'host' && network !== 'default') {
@@ -847,7 +870,6 @@ class Build {
 
   private async runMount(
     stage: Stage,
-    state: StageState,
     m: RunMount,
     ctx: { stepDir: string; locks: FileLock[]; release: (() => Promise<void>)[]; stubTargets: string[] },
   ): Promise<MountSpec> {
@@ -862,11 +884,21 @@ class Build {
         const secret = (this.req.secrets ?? []).find((s) => s.id === id);
         const target = m.target ?? `/run/secrets/${id}`;
         if (!secret) {
-          if (m.required) throw new NotFoundError(`secret "${id}" not found: pass it with --secret id=${id},src=FILE`);
+          if (m.required)
+            throw new NotFoundError(`secret "${id}" not found: pass it with --secret id=${id},src=FILE`);
           // an optional secret that was not given: BuildKit mounts nothing
-          return { type: 'tmpfs', source: '', target: `/run/berth-absent-secret-${randomBytes(4).toString('hex')}`, readOnly: true, options: [] };
+          return {
+            type: 'tmpfs',
+            source: '',
+            target: `/run/berth-absent-secret-${randomBytes(4).toString('hex')}`,
+            readOnly: true,
+            options: [],
+          };
         }
-        const file = join(ctx.stepDir, `secret-${createHash('sha256').update(id).digest('hex').slice(0, 16)}`);
+        const file = join(
+          ctx.stepDir,
+          `secret-${createHash('sha256').update(id).digest('hex').slice(0, 16)}`,
+        );
         writeFileSync(file, secret.value, { mode: 0o600 });
         chownSync(file, m.uid, m.gid);
         chmodSync(file, m.mode);
@@ -887,21 +919,29 @@ class Build {
           throw new UnsupportedError('RUN --mount=type=cache with from= or source= is not supported yet');
         }
         const id = m.id ?? m.target;
-        const dir = join(this.deps.store.root, 'build-cache-mounts', createHash('sha256').update(id).digest('hex'));
+        const dir = join(
+          this.deps.store.root,
+          'build-cache-mounts',
+          createHash('sha256').update(id).digest('hex'),
+        );
         if (!existsSync(dir)) {
           mkdirSync(dir, { recursive: true, mode: m.mode ?? 0o755 });
           chownSync(dir, m.uid ?? 0, m.gid ?? 0);
         }
         if (m.sharing !== 'shared') {
           // locked (and private, which berth serializes the same way): one RUN at a time
-          ctx.locks.push(await acquireFileLock(`${dir}.lock`, { what: `cache mount "${id}"`, timeoutMs: 3600_000 }));
+          ctx.locks.push(
+            await acquireFileLock(`${dir}.lock`, { what: `cache mount "${id}"`, timeoutMs: 3600_000 }),
+          );
         }
         ctx.stubTargets.push(m.target);
         return { type: 'bind', source: dir, target: m.target, readOnly: m.readonly, options: [] };
       }
       case 'bind': {
         if (m.readwrite) {
-          throw new UnsupportedError('RUN --mount=type=bind,rw is not supported: bind mounts are read-only in berth');
+          throw new UnsupportedError(
+            'RUN --mount=type=bind,rw is not supported: bind mounts are read-only in berth',
+          );
         }
         ctx.stubTargets.push(m.target);
         if (m.from) {
@@ -929,11 +969,14 @@ class Build {
         }
         // context sources: resolved inside the context (CVE-2024-23651/23652 class)
         const source = resolveInRoot(this.context.root, m.source ?? '/');
-        if (!existsSync(source)) throw new NotFoundError(`RUN --mount source "${m.source}" not found in the build context`);
+        if (!existsSync(source))
+          throw new NotFoundError(`RUN --mount source "${m.source}" not found in the build context`);
         return { type: 'bind', source, target: m.target, readOnly: true, options: [] };
       }
       case 'ssh':
-        throw new UnsupportedError('RUN --mount=type=ssh is not supported: berth has no SSH agent forwarding');
+        throw new UnsupportedError(
+          'RUN --mount=type=ssh is not supported: berth has no SSH agent forwarding',
+        );
       default:
         throw new InvalidArgumentError(`unknown RUN --mount type in "${JSON.stringify(m)}"`);
     }
@@ -1003,7 +1046,11 @@ class Build {
     return p;
   }
 
-  private async execCopy(stage: Stage, state: StageState, ins: CopyInstruction): Promise<ImageLayerRef | undefined> {
+  private async execCopy(
+    stage: Stage,
+    state: StageState,
+    ins: CopyInstruction,
+  ): Promise<ImageLayerRef | undefined> {
     const store = this.deps.store;
     const image = await this.materialize(state);
     const workdir = state.config.config?.WorkingDir || '/';
@@ -1019,7 +1066,11 @@ class Build {
     const produce = async (rootfs: string, fromRoot: string | undefined): Promise<void> => {
       const writer = new RootfsWriter(rootfs);
       const owner = ins.chown ? resolveUser(rootfs, this.ownerSpec(ins)) : { uid: 0, gid: 0 };
-      const opts = { owner: { uid: owner.uid, gid: owner.gid }, mtime: this.epoch, ...(chmod !== undefined ? { chmod } : {}) };
+      const opts = {
+        owner: { uid: owner.uid, gid: owner.gid },
+        mtime: this.epoch,
+        ...(chmod !== undefined ? { chmod } : {}),
+      };
       // gather the top-level sources: [name, items]
       const tops: { name: string; items: CopyItem[]; archive?: string }[] = [];
       for (const src of ins.sources) {
@@ -1027,33 +1078,50 @@ class Build {
           const name = src.replace(/^<<-?/, '').replace(/^["']|["']$/g, '');
           const doc = ins.heredocs.find((d) => d.name === name);
           if (!doc) throw new InvalidArgumentError(`${ins.kind}: heredoc "${name}" has no body`);
-          tops.push({ name, items: [{ hostPath: '', rel: '', type: 'file', mode: 0o644 }], archive: doc.content });
+          tops.push({
+            name,
+            items: [{ hostPath: '', rel: '', type: 'file', mode: 0o644 }],
+            archive: doc.content,
+          });
           continue;
         }
         if (this.isUrl(src)) {
-          if (ins.kind !== 'ADD') throw new InvalidArgumentError(`COPY cannot take a URL ("${src}"): use ADD`);
+          if (ins.kind !== 'ADD')
+            throw new InvalidArgumentError(`COPY cannot take a URL ("${src}"): use ADD`);
           const body = await this.download(src);
           if (ins.checksum) {
             const got = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-            if (got !== ins.checksum) throw new InvalidArgumentError(`ADD ${src}: checksum ${got} does not match ${ins.checksum}`);
+            if (got !== ins.checksum)
+              throw new InvalidArgumentError(`ADD ${src}: checksum ${got} does not match ${ins.checksum}`);
           }
           const base = posix.basename(new URL(src).pathname) || 'index.html';
-          tops.push({ name: base, items: [{ hostPath: '', rel: '', type: 'file', mode: 0o600 }], archive: body.toString('latin1') });
+          tops.push({
+            name: base,
+            items: [{ hostPath: '', rel: '', type: 'file', mode: 0o600 }],
+            archive: body.toString('latin1'),
+          });
           continue;
         }
         if (fromRoot !== undefined) {
           const matched = globInRoot(fromRoot, src);
-          if (matched.length === 0) throw new NotFoundError(`${ins.kind} --from=${ins.from}: "${src}" not found`);
+          if (matched.length === 0)
+            throw new NotFoundError(`${ins.kind} --from=${ins.from}: "${src}" not found`);
           for (const host of matched) tops.push({ name: posix.basename(host), items: walkHost(host) });
           continue;
         }
         const entries = await this.resolveContextSources([src], ins);
+        const excluded = ins.excludes.length > 0 ? new IgnoreMatcher(ins.excludes) : undefined;
         for (const e of entries) {
           const items: CopyItem[] = [];
           const prefix = e.path;
-          for await (const sub of await this.context.walk(e)) {
+          for (const sub of await this.context.walk(e)) {
+            if (excluded?.matches(sub.path)) continue;
             const rel =
-              sub.path === prefix ? '' : prefix === '' || prefix === '.' ? sub.path : sub.path.slice(prefix.length + 1);
+              sub.path === prefix
+                ? ''
+                : prefix === '' || prefix === '.'
+                  ? sub.path
+                  : sub.path.slice(prefix.length + 1);
             items.push({
               hostPath: this.context.hostPath(sub),
               rel,
@@ -1075,7 +1143,12 @@ class Build {
         const first = top.items[0]!;
         if (top.archive !== undefined) {
           const target = destIsDirSyntax || many || writer.isDir(dest) ? posix.join(dest, top.name) : dest;
-          writer.writeFile(target, Buffer.from(top.archive, first.mode === 0o600 ? 'latin1' : 'utf8'), first.mode, opts);
+          writer.writeFile(
+            target,
+            Buffer.from(top.archive, first.mode === 0o600 ? 'latin1' : 'utf8'),
+            first.mode,
+            opts,
+          );
           continue;
         }
         if (first.type === 'dir') {
@@ -1088,7 +1161,12 @@ class Build {
           continue;
         }
         const target = destIsDirSyntax || many || writer.isDir(dest) ? posix.join(dest, top.name) : dest;
-        if (ins.kind === 'ADD' && first.type === 'file' && fromRoot === undefined && (await isArchive(first.hostPath))) {
+        if (
+          ins.kind === 'ADD' &&
+          first.type === 'file' &&
+          fromRoot === undefined &&
+          (await isArchive(first.hostPath))
+        ) {
           const dir = writer.ensureDir(dest, { owner: opts.owner, mtime: this.epoch });
           await extractArchive(first.hostPath, dir);
           continue;

@@ -78,7 +78,9 @@ export class RootfsWriter {
 
   /** Is `containerPath` an existing directory (following links inside the rootfs)? */
   isDir(containerPath: string): boolean {
-    return lstatSync(resolveInRoot(this.root, containerPath), { throwIfNoEntry: false })?.isDirectory() ?? false;
+    return (
+      lstatSync(resolveInRoot(this.root, containerPath), { throwIfNoEntry: false })?.isDirectory() ?? false
+    );
   }
 
   /** Host path for creating `containerPath` itself (parents resolved and created, the last part not followed). */
@@ -98,7 +100,7 @@ export class RootfsWriter {
     const existing = lstatSync(host, { throwIfNoEntry: false });
     if (item.type === 'dir') {
       if (existing && !existing.isDirectory()) rmSync(host, { recursive: true, force: true });
-      if (!existing || !existing.isDirectory()) mkdirSync(host);
+      if (!existing?.isDirectory()) mkdirSync(host);
       this.dirs.set(posix.resolve('/', containerPath), host);
       this.finish(host, item.mode, options, true);
       return;
@@ -145,7 +147,13 @@ export function walkHost(hostPath: string): CopyItem[] {
   const visit = (path: string, rel: string): void => {
     const st = lstatSync(path);
     if (st.isSymbolicLink()) {
-      out.push({ hostPath: path, rel, type: 'symlink', mode: st.mode & 0o7777, linkTarget: readlinkSync(path) });
+      out.push({
+        hostPath: path,
+        rel,
+        type: 'symlink',
+        mode: st.mode & 0o7777,
+        linkTarget: readlinkSync(path),
+      });
     } else if (st.isDirectory()) {
       out.push({ hostPath: path, rel, type: 'dir', mode: st.mode & 0o7777 });
       for (const name of readdirSync(path).sort()) visit(`${path}/${name}`, rel ? `${rel}/${name}` : name);

@@ -4,11 +4,11 @@
 // format (0/0 whiteouts, opaque xattrs), so it is moved into the store instead of unpacking
 // the tar a second time.
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream, lstatSync, readdirSync, renameSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { once } from 'node:events';
 import { compressStream, tarDirectory } from '../archive/index.js';
 import { type Digest, MediaType } from '../oci/index.js';
 import type { ImageLayerRef, Lease, Store } from '../store/index.js';

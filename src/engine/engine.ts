@@ -172,7 +172,9 @@ export class Engine {
           if (existing) return existing;
           const pulled = await this.pull(reference, {
             ...(extra.onPullProgress ? { onProgress: extra.onPullProgress } : {}),
-            ...(options.platform ? { platform: parsePlatform(options.platform), platformExplicit: true } : {}),
+            ...(options.platform
+              ? { platform: parsePlatform(options.platform), platformExplicit: true }
+              : {}),
           });
           return pulled.image;
         },

@@ -1021,7 +1021,8 @@ export class Store {
    */
   putBuildCache(entry: BuildCacheEntry): void {
     this.assertWritable('write the build cache');
-    if (!/^sha256:[a-f0-9]{64}$/.test(entry.key)) throw new InvalidArgumentError(`invalid cache key "${entry.key}"`);
+    if (!/^sha256:[a-f0-9]{64}$/.test(entry.key))
+      throw new InvalidArgumentError(`invalid cache key "${entry.key}"`);
     const l = entry.layer;
     if (l) {
       parseDigest(l.diffId);

@@ -17,8 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { Berth, hasCommand, runProcess } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
 
@@ -208,9 +208,18 @@ RUN --mount=type=secret,id=token test "$(cat /run/secrets/token)" = "${secret.sl
 RUN --mount=type=secret,id=token,target=/tmp/tk,mode=0400 stat -c %a /tmp/tk > /mode
 `;
     const dir = context('secret', df);
-    const { stderr } = await build(b, ['--secret', `id=token,src=${secretFile}`, '-t', 'local/secret:1', dir]);
+    const { stderr } = await build(b, [
+      '--secret',
+      `id=token,src=${secretFile}`,
+      '-t',
+      'local/secret:1',
+      dir,
+    ]);
     assert.doesNotMatch(stderr, /possible secret/);
-    assert.equal((await b.ok(['run', '--rm', 'local/secret:1', 'cat', '/len'])).trim(), String(secret.length));
+    assert.equal(
+      (await b.ok(['run', '--rm', 'local/secret:1', 'cat', '/len'])).trim(),
+      String(secret.length),
+    );
     assert.equal((await b.ok(['run', '--rm', 'local/secret:1', 'cat', '/mode'])).trim(), '400');
     const saved = join(work, 'secret.tar');
     await b.ok(['save', '--format', 'oci-archive', '-o', saved, 'local/secret:1']);
@@ -221,7 +230,10 @@ RUN --mount=type=secret,id=token,target=/tmp/tk,mode=0400 stat -c %a /tmp/tk > /
     assert.notEqual(runNoSecret.code, 0);
     // like BuildKit, a secret is optional unless required=true: the RUN sees no file and fails
     assert.match(runNoSecret.stderr, /\/run\/secrets\/token/);
-    const required = context('secret-required', `FROM ${BASE}\nRUN --mount=type=secret,id=other,required=true true\n`);
+    const required = context(
+      'secret-required',
+      `FROM ${BASE}\nRUN --mount=type=secret,id=other,required=true true\n`,
+    );
     const r = await b.run(['build', required]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /secret "other" not found/);
@@ -234,13 +246,26 @@ RUN --mount=type=secret,id=token,target=/tmp/tk,mode=0400 stat -c %a /tmp/tk > /
     const df = `FROM ${BASE}\nRUN --mount=type=secret,id=k cp /run/secrets/k /leaked\n`;
     const dir = context('leak', df);
     const warned = await build(b, ['--secret', `id=k,src=${secretFile}`, '-t', 'local/leak:1', dir]);
-    assert.match(warned.stderr, /possible secret in layer of "RUN --mount=type=secret,id=k cp \/run\/secrets\/k \/leaked": \/leaked/);
+    assert.match(
+      warned.stderr,
+      /possible secret in layer of "RUN --mount=type=secret,id=k cp \/run\/secrets\/k \/leaked": \/leaked/,
+    );
     assert.equal(warned.stderr.includes(secret), false, 'the warning must not print the secret');
-    const strict = await b.run(['build', '--no-cache', '--strict-secrets', '--secret', `id=k,src=${secretFile}`, '-t', 'local/leak:2', dir]);
+    const strict = await b.run([
+      'build',
+      '--no-cache',
+      '--strict-secrets',
+      '--secret',
+      `id=k,src=${secretFile}`,
+      '-t',
+      'local/leak:2',
+      dir,
+    ]);
     assert.equal(strict.code, 1);
     assert.match(strict.stderr, /--strict-secrets/);
     const pem = context('pem', `FROM ${BASE}\nCOPY id_rsa /root/.ssh/id_rsa\n`, {
-      id_rsa: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+      id_rsa:
+        '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
     });
     const keyWarn = await build(b, ['-t', 'local/leak:3', pem]);
     assert.match(keyWarn.stderr, /root\/\.ssh\/id_rsa \(private-key/);
@@ -255,7 +280,8 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
     const two = join(work, 'elsewhere', 'copy');
     mkdirSync(join(two, '..'), { recursive: true });
     cpSync(one, two, { recursive: true });
-    for (const f of ['a.txt', 'dir/b.txt', 'Dockerfile', 'dir']) utimesSync(join(two, f), 1_000_000, 1_234_567);
+    for (const f of ['a.txt', 'dir/b.txt', 'Dockerfile', 'dir'])
+      utimesSync(join(two, f), 1_000_000, 1_234_567);
     const other = new Berth();
     try {
       // the same base image on the "second machine": saved here, loaded there
@@ -288,7 +314,10 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
       'deep/x/y/z.tmp': 't',
       'deep/x/y/ok.txt': 'o',
     });
-    writeFileSync(join(dir, '.dockerignore'), '# comment\n*.env\nlogs/*.log\n!logs/important.log\n**/*.tmp\n');
+    writeFileSync(
+      join(dir, '.dockerignore'),
+      '# comment\n*.env\nlogs/*.log\n!logs/important.log\n**/*.tmp\n',
+    );
     await build(b, ['-t', 'local/ignore:1', dir]);
     const listed = (await b.ok(['run', '--rm', 'local/ignore:1'])).trim().split('\n').sort();
     assert.deepEqual(listed, [
@@ -316,7 +345,10 @@ RUN --network=none sh -c 'ls /sys/class/net > /ifaces'
   });
 
   test('build - (tar on stdin), -f, Containerfile, --target, --output, --iidfile, -q', async () => {
-    const dir = context('forms', `FROM ${BASE} AS one\nRUN echo one > /one\nFROM one AS two\nRUN echo two > /two\n`);
+    const dir = context(
+      'forms',
+      `FROM ${BASE} AS one\nRUN echo one > /one\nFROM one AS two\nRUN echo two > /two\n`,
+    );
     rmSync(join(dir, 'Dockerfile'));
     writeFileSync(
       join(dir, 'Containerfile'),
@@ -330,7 +362,9 @@ RUN --network=none sh -c 'ls /sys/class/net > /ifaces'
     const tar = join(work, 'ctx.tar');
     execFileSync('tar', ['-C', dir, '-cf', tar, '.']);
     const iid = join(work, 'iid');
-    const stdin = await b.run(['build', '--iidfile', iid, '-t', 'local/forms:two', '-'], { input: readFileSync(tar) });
+    const stdin = await b.run(['build', '--iidfile', iid, '-t', 'local/forms:two', '-'], {
+      input: readFileSync(tar),
+    });
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.equal(readFileSync(iid, 'utf8'), stdin.stdout.trim());
     assert.equal(await b.ok(['run', '--rm', 'local/forms:two', 'cat', '/which']), 'two\n');
@@ -349,14 +383,29 @@ RUN --network=none sh -c 'ls /sys/class/net > /ifaces'
 
   test('hostile and bad input: a clear error and nothing left behind', async () => {
     const before = (await b.ok(['images', '-aq'])).trim();
-    const cases: { name: string; df: string; files?: Record<string, string>; args?: string[]; want: RegExp }[] = [
+    const cases: {
+      name: string;
+      df: string;
+      files?: Record<string, string>;
+      args?: string[];
+      want: RegExp;
+    }[] = [
       { name: 'syntax', df: `FROM ${BASE}\nRUNN echo hi\n`, want: /Dockerfile:2:1: unknown instruction/ },
       { name: 'nofrom', df: 'RUN echo hi\n', want: /Dockerfile:1/ },
-      { name: 'target', df: `FROM ${BASE} AS a\n`, args: ['--target', 'nope'], want: /target stage "nope" could not be found/ },
+      {
+        name: 'target',
+        df: `FROM ${BASE} AS a\n`,
+        args: ['--target', 'nope'],
+        want: /target stage "nope" could not be found/,
+      },
       { name: 'escape', df: `FROM ${BASE}\nCOPY ../outside /x\n`, want: /outside the build context/ },
       { name: 'missing', df: `FROM ${BASE}\nCOPY nothere.txt /x\n`, want: /nothere\.txt/ },
       { name: 'runfails', df: `FROM ${BASE}\nRUN echo last-words && exit 3\n`, want: /exit code: 3/ },
-      { name: 'badmount', df: `FROM ${BASE}\nRUN --mount=type=bind,source=../../etc,target=/x true\n`, want: /outside|escape|unsafe/i },
+      {
+        name: 'badmount',
+        df: `FROM ${BASE}\nRUN --mount=type=bind,source=../../etc,target=/x true\n`,
+        want: /outside|escape|unsafe/i,
+      },
       { name: 'nobase', df: 'FROM 127.0.0.1:1/none/such:1\n', want: /none\/such/ },
     ];
     for (const c of cases) {
@@ -364,9 +413,19 @@ RUN --network=none sh -c 'ls /sys/class/net > /ifaces'
       const r = await b.run(['build', ...(c.args ?? []), dir]);
       assert.notEqual(r.code, 0, `${c.name} should fail`);
       assert.match(r.stderr, c.want, `${c.name}: ${r.stderr}`);
-      assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('Error:')).length, 1, c.name);
+      assert.equal(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('Error:')).length,
+        1,
+        c.name,
+      );
     }
-    const fail = await b.run(['build', context('bad-runfails', `FROM ${BASE}\nRUN echo last-words && exit 3\n`)]);
+    const fail = await b.run([
+      'build',
+      context('bad-runfails', `FROM ${BASE}\nRUN echo last-words && exit 3\n`),
+    ]);
     assert.match(fail.stderr, /last-words/);
     // a context symlink pointing out of it: COPY of the link copies the link, never the target
     const dir = context('symlink', `FROM ${BASE}\nCOPY link /link\nCOPY via/ /via/\n`);
@@ -427,7 +486,9 @@ RUN --network=none sh -c 'ls /sys/class/net > /ifaces'
     if (docker.status === 0) {
       const dl = spawnSync('docker', ['load', '-i', archive], { encoding: 'utf8' });
       assert.equal(dl.status, 0, dl.stderr);
-      const dr = spawnSync('docker', ['run', '--rm', '--network', 'none', 'localhost/interop:1'], { encoding: 'utf8' });
+      const dr = spawnSync('docker', ['run', '--rm', '--network', 'none', 'localhost/interop:1'], {
+        encoding: 'utf8',
+      });
       spawnSync('docker', ['rmi', '-f', 'localhost/interop:1']);
       assert.equal(dr.stdout, 'built-by-berth\n', dr.stderr);
     } else {

@@ -9,7 +9,12 @@ export const spec: CommandSpec = {
   args: { min: 0, max: 0 },
   flags: [
     { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
-    { name: 'all', short: 'a', type: 'bool', description: 'Remove all build cache (the default: berth keeps no partial cache)' },
+    {
+      name: 'all',
+      short: 'a',
+      type: 'bool',
+      description: 'Remove all build cache (the default: berth keeps no partial cache)',
+    },
   ],
 };
 
@@ -17,6 +22,8 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs): Promise<n
   if (!(await confirmPrune(ctx, bool(flags, 'force'), 'all build cache'))) return 0;
   const engine = await ctx.engine();
   const r = await engine.pruneBuildCache();
-  ctx.stdout.write(`Deleted build cache entries: ${r.entries}\nTotal reclaimed space: ${humanSize(r.bytes)}\n`);
+  ctx.stdout.write(
+    `Deleted build cache entries: ${r.entries}\nTotal reclaimed space: ${humanSize(r.bytes)}\n`,
+  );
   return 0;
 }

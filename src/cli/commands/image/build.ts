@@ -1,4 +1,12 @@
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -13,21 +21,68 @@ export const spec: CommandSpec = {
   description: 'Build an image from a Dockerfile (reproducible by default)',
   args: { min: 1, max: 1 },
   flags: [
-    { name: 'tag', short: 't', type: 'list', value: 'list', description: 'Name and optionally a tag (repeatable)' },
-    { name: 'file', short: 'f', type: 'string', value: 'string', description: 'Name of the Dockerfile (default: PATH/Dockerfile, else PATH/Containerfile)' },
+    {
+      name: 'tag',
+      short: 't',
+      type: 'list',
+      value: 'list',
+      description: 'Name and optionally a tag (repeatable)',
+    },
+    {
+      name: 'file',
+      short: 'f',
+      type: 'string',
+      value: 'string',
+      description: 'Name of the Dockerfile (default: PATH/Dockerfile, else PATH/Containerfile)',
+    },
     { name: 'build-arg', type: 'list', value: 'list', description: 'Set build-time variables' },
     { name: 'target', type: 'string', value: 'string', description: 'Set the target build stage to build' },
     { name: 'no-cache', type: 'bool', description: 'Do not use cache when building the image' },
     { name: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the base images' },
-    { name: 'secret', type: 'list', value: 'list', description: 'Secret to expose to the build: id=ID,src=FILE or id=ID,env=VAR' },
+    {
+      name: 'secret',
+      type: 'list',
+      value: 'list',
+      description: 'Secret to expose to the build: id=ID,src=FILE or id=ID,env=VAR',
+    },
     { name: 'label', type: 'list', value: 'list', description: 'Set metadata for an image' },
-    { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
+    {
+      name: 'quiet',
+      short: 'q',
+      type: 'bool',
+      description: 'Suppress the build output and print image ID on success',
+    },
     { name: 'iidfile', type: 'string', value: 'string', description: 'Write the image ID to the file' },
-    { name: 'network', type: 'string', value: 'string', description: 'Networking mode for the RUN instructions: none or host (default host)' },
-    { name: 'output', short: 'o', type: 'string', value: 'string', description: 'Export instead of storing: type=oci|docker,dest=FILE' },
-    { name: 'timestamp', type: 'string', value: 'int', description: 'Seconds since the epoch for every timestamp (default: SOURCE_DATE_EPOCH, else 0)' },
-    { name: 'strict-secrets', type: 'bool', description: 'Fail the build when a layer contains a secret or a private key' },
-    { name: 'runtime', type: 'string', value: 'string', description: 'OCI runtime for RUN steps (runc, crun or a path)' },
+    {
+      name: 'network',
+      type: 'string',
+      value: 'string',
+      description: 'Networking mode for the RUN instructions: none or host (default host)',
+    },
+    {
+      name: 'output',
+      short: 'o',
+      type: 'string',
+      value: 'string',
+      description: 'Export instead of storing: type=oci|docker,dest=FILE',
+    },
+    {
+      name: 'timestamp',
+      type: 'string',
+      value: 'int',
+      description: 'Seconds since the epoch for every timestamp (default: SOURCE_DATE_EPOCH, else 0)',
+    },
+    {
+      name: 'strict-secrets',
+      type: 'bool',
+      description: 'Fail the build when a layer contains a secret or a private key',
+    },
+    {
+      name: 'runtime',
+      type: 'string',
+      value: 'string',
+      description: 'OCI runtime for RUN steps (runc, crun or a path)',
+    },
     { name: 'squash', type: 'bool', description: 'Squash newly built layers into a single new layer' },
   ],
 };
@@ -56,7 +111,8 @@ function parseSecret(text: string): BuildSecret {
   const envName = kv.get('env') ?? (type === 'env' ? src : undefined);
   if (envName !== undefined && type !== 'file') {
     const v = process.env[envName];
-    if (v === undefined) throw new NotFoundError(`--secret ${id}: environment variable ${envName} is not set`);
+    if (v === undefined)
+      throw new NotFoundError(`--secret ${id}: environment variable ${envName} is not set`);
     return { id, value: Buffer.from(v) };
   }
   if (src !== undefined) {
@@ -110,7 +166,8 @@ function parseOutput(text: string): { type: 'oci' | 'docker'; dest: string } {
 function epochFrom(flags: ParsedArgs['flags']): number {
   const raw = str(flags, 'timestamp') ?? process.env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return 0;
-  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`invalid timestamp "${raw}": expected seconds since the epoch`);
+  if (!/^\d+$/.test(raw))
+    throw new InvalidArgumentError(`invalid timestamp "${raw}": expected seconds since the epoch`);
   return Number(raw);
 }
 
@@ -140,7 +197,10 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
   let dockerfileName = 'Dockerfile';
   try {
     if (contextDir === '-') {
-      if (process.stdin.isTTY) throw new UsageError('refusing to read a build context from a terminal; pipe a tar or a Dockerfile in');
+      if (process.stdin.isTTY)
+        throw new UsageError(
+          'refusing to read a build context from a terminal; pipe a tar or a Dockerfile in',
+        );
       tempContext = mkdtempSync(join(tmpdir(), 'berth-context-'));
       const { readStdinContext } = await import('./_stdin-context.js');
       const got = await readStdinContext(process.stdin, tempContext);
@@ -161,9 +221,11 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
         if (file !== undefined) path = resolve(file);
         else {
           path = join(contextDir, 'Dockerfile');
-          if (!existsSync(path) && existsSync(join(contextDir, 'Containerfile'))) path = join(contextDir, 'Containerfile');
+          if (!existsSync(path) && existsSync(join(contextDir, 'Containerfile')))
+            path = join(contextDir, 'Containerfile');
         }
-        if (!existsSync(path)) throw new NotFoundError(`cannot find a Dockerfile or Containerfile in "${contextDir}"`);
+        if (!existsSync(path))
+          throw new NotFoundError(`cannot find a Dockerfile or Containerfile in "${contextDir}"`);
         dockerfileText = readFileSync(path, 'utf8');
         dockerfileName = file !== undefined ? file : basename(path);
         const rel = relative(resolve(contextDir), path);
@@ -177,26 +239,24 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
     process.once('SIGTERM', onSignal);
     let result: Awaited<ReturnType<typeof engine.build>>;
     try {
-      result = await engine.build(
-        {
-          contextDir,
-          dockerfile: { text: dockerfileText, name: dockerfileName },
-          tags: output ? [] : tags,
-          buildArgs,
-          ...(str(flags, 'target') !== undefined ? { target: str(flags, 'target')! } : {}),
-          noCache: bool(flags, 'no-cache'),
-          pull: bool(flags, 'pull'),
-          secrets,
-          labels,
-          ...(network === 'none' || network === 'host' ? { network } : {}),
-          sourceDateEpoch,
-          strictSecrets: bool(flags, 'strict-secrets'),
-          ...(str(flags, 'runtime') !== undefined ? { runtime: str(flags, 'runtime')! } : {}),
-          ignore,
-          signal: ac.signal,
-          onEvent: createBuildRenderer(ctx.stderr, { quiet }),
-        },
-      );
+      result = await engine.build({
+        contextDir,
+        dockerfile: { text: dockerfileText, name: dockerfileName },
+        tags: output ? [] : tags,
+        buildArgs,
+        ...(str(flags, 'target') !== undefined ? { target: str(flags, 'target')! } : {}),
+        noCache: bool(flags, 'no-cache'),
+        pull: bool(flags, 'pull'),
+        secrets,
+        labels,
+        ...(network === 'none' || network === 'host' ? { network } : {}),
+        sourceDateEpoch,
+        strictSecrets: bool(flags, 'strict-secrets'),
+        ...(str(flags, 'runtime') !== undefined ? { runtime: str(flags, 'runtime')! } : {}),
+        ignore,
+        signal: ac.signal,
+        onEvent: createBuildRenderer(ctx.stderr, { quiet }),
+      });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -205,7 +265,11 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
     if (output) {
       const { saveImagesStream } = await import('../../../image/index.js');
       await pipeline(
-        saveImagesStream(engine.store, [{ image, names: tags }], output.type === 'oci' ? 'oci-archive' : 'docker-archive'),
+        saveImagesStream(
+          engine.store,
+          [{ image, names: tags }],
+          output.type === 'oci' ? 'oci-archive' : 'docker-archive',
+        ),
         createWriteStream(output.dest),
       );
       // exported, not stored: the image record goes; its layers stay for the build cache
