@@ -15,3 +15,4 @@ export {
 } from './_executor.js';
 export { readIgnoreFile } from './_ignore.js';
 export { DockerfileSyntaxError, parseDockerfile } from './_parser.js';
+export { readStdinContext } from './_stdin.js';

@@ -1,7 +1,7 @@
 // Build progress like BuildKit's plain output: `#N [stage i/n] INSTRUCTION`, the RUN output
 // with its time offset, then CACHED or DONE with the time taken. On a terminal the output of
 // a step that succeeded is folded away once it is done (if nothing else printed meanwhile).
-import type { BuildEvent } from '../build/index.js';
+import type { BuildEvent } from '../engine/index.js';
 
 export function createBuildRenderer(stream: NodeJS.WriteStream, options: { quiet: boolean }) {
   const tty = stream.isTTY === true;

@@ -158,10 +158,11 @@ export class Engine {
    * with `pull`). The build module loads only here, so other commands never parse it.
    */
   async build(
-    request: BuildRequest,
+    request: Omit<BuildRequest, 'tags'> & { tags?: string[] },
     extra: { onPullProgress?: PullOptions['onProgress'] } = {},
   ): Promise<BuildResult> {
     const { buildImage } = await import('../build/index.js');
+    const tags = (request.tags ?? []).map((t) => fullTagName(parseReference(t)));
     return buildImage(
       {
         store: this.store,
@@ -179,8 +180,23 @@ export class Engine {
           return pulled.image;
         },
       },
-      request,
+      { ...request, tags },
     );
+  }
+
+  /** `.dockerignore` patterns of a build context (see build/'s readIgnoreFile for the lookup order). */
+  async readBuildIgnore(contextDir: string, dockerfileName?: string): Promise<string[]> {
+    const { readIgnoreFile } = await import('../build/index.js');
+    return readIgnoreFile(contextDir, dockerfileName);
+  }
+
+  /** `build -`: unpack a context tar from `input` into `dir`, or return the Dockerfile it holds. */
+  async readStdinBuildContext(
+    input: AsyncIterable<Buffer | string>,
+    dir: string,
+  ): Promise<{ dockerfile?: string }> {
+    const { readStdinContext } = await import('../build/index.js');
+    return readStdinContext(input, dir);
   }
 
   /** Forget the build cache and collect what only it kept; returns the number of entries. */

@@ -1,5 +1,4 @@
 import {
-  createWriteStream,
   existsSync,
   mkdtempSync,
   readFileSync,
@@ -9,9 +8,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { BuildSecret } from '../../../build/index.js';
+import type { BuildSecret } from '../../../engine/index.js';
 import { InvalidArgumentError, NotFoundError, UsageError } from '../../../errors/index.js';
+import { parseReference } from '../../../oci/index.js';
 import { bool, type CommandSpec, list, type ParsedArgs, str } from '../../args.js';
 import { createBuildRenderer } from '../../build-progress.js';
 import type { CommandContext } from '../../context.js';
@@ -186,10 +185,8 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
   const labels = parseLabels(list(flags, 'label'));
   const sourceDateEpoch = epochFrom(flags);
   const engine = await ctx.engine();
-  const { readIgnoreFile } = await import('../../../build/index.js');
-  const { fullTagName } = await import('../../../image/index.js');
-  const { parseReference } = await import('../../../oci/index.js');
-  const tags = list(flags, 'tag').map((t) => fullTagName(parseReference(t)));
+  const tags = list(flags, 'tag');
+  for (const t of tags) parseReference(t);
 
   let contextDir = args[0]!;
   let tempContext: string | undefined;
@@ -202,8 +199,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
           'refusing to read a build context from a terminal; pipe a tar or a Dockerfile in',
         );
       tempContext = mkdtempSync(join(tmpdir(), 'berth-context-'));
-      const { readStdinContext } = await import('./_stdin-context.js');
-      const got = await readStdinContext(process.stdin, tempContext);
+      const got = await engine.readStdinBuildContext(process.stdin, tempContext);
       if (got.dockerfile !== undefined) dockerfileText = got.dockerfile;
       contextDir = tempContext;
     } else if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) {
@@ -232,7 +228,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
         if (!rel.startsWith('..')) dockerfileName = rel;
       }
     }
-    const ignore = await readIgnoreFile(contextDir, dockerfileName);
+    const ignore = await engine.readBuildIgnore(contextDir, dockerfileName);
     const ac = new AbortController();
     const onSignal = () => ac.abort(new InvalidArgumentError('build interrupted'));
     process.once('SIGINT', onSignal);
@@ -263,20 +259,15 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
     }
     const image = result.image;
     if (output) {
-      const { saveImagesStream } = await import('../../../image/index.js');
-      await pipeline(
-        saveImagesStream(
-          engine.store,
-          [{ image, names: tags }],
-          output.type === 'oci' ? 'oci-archive' : 'docker-archive',
-        ),
-        createWriteStream(output.dest),
-      );
+      await engine.saveImages([image.id], {
+        format: output.type === 'oci' ? 'oci-archive' : 'docker-archive',
+        output: output.dest,
+      });
       // exported, not stored: the image record goes; its layers stay for the build cache
       if (engine.store.findImage(image.id)?.names.length === 0) engine.store.removeImage(image.id);
       if (!quiet) ctx.stderr.write(`exported ${image.id} to ${output.dest} (${output.type})\n`);
     } else if (!quiet) {
-      for (const t of tags) ctx.stderr.write(`naming to ${t}\n`);
+      for (const t of image.names) ctx.stderr.write(`naming to ${t}\n`);
     }
     const iidfile = str(flags, 'iidfile');
     if (iidfile) writeFileSync(iidfile, image.id);

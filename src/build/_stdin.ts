@@ -1,6 +1,6 @@
-import { unpackLayer } from '../../../archive/index.js';
-import { SizeLimitError } from '../../../errors/index.js';
-import { sniffCompression } from '../../../oci/index.js';
+import { unpackLayer } from '../archive/index.js';
+import { SizeLimitError } from '../errors/index.js';
+import { sniffCompression } from '../oci/index.js';
 
 const MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024;
 
