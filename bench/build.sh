@@ -50,14 +50,35 @@ docker_cmd() { echo "$DOCKER build -q --network none --build-arg BASE=$REG/debia
 # the result is the same in all three: 5000+ files counted
 [ "$($BERTH run --rm --network none "$(eval "$(berth_cmd --no-cache)" | tail -1)" cat /count)" -gt 5000 ]
 
-for mode in cold cached; do
-  flag=$([ $mode = cold ] && echo --no-cache || echo "")
-  out="$RESULTS/build-$mode.json"
-  args=(-n "berth" "$(berth_cmd "$flag")" -n "podman --layers" "$(podman_cmd "$flag")")
-  [ $docker_ok = 1 ] && args+=(-n "docker" "$(docker_cmd "$flag")")
-  runs=$([ $mode = cold ] && echo "$RUNS" || echo "$((RUNS * 2))")
-  hyperfine -N --runs "$runs" --warmup 1 --export-json "$out" "${args[@]}"
-  echo
-  echo "### build, $mode ($(date -u +%F), $(nproc) cores)"
-  summarise "$out" "podman --layers" | tee "$RESULTS/build-$mode.md"
+# cold: each run starts from the base image alone. The prepare step removes the previous result
+# and the tool's build cache (podman: its dangling intermediate images), then lets the disk
+# settle: this VM's ext4 has online discard, and file creation crawls for a while after mass
+# deletes, which would otherwise bill one tool's cleanup to the next tool's build.
+SETTLE=${SETTLE:-15}
+prep_berth="sh -c '$BERTH rmi -f bench-build:berth >/dev/null 2>&1; $BERTH builder prune -f >/dev/null; sync; sleep $SETTLE'"
+prep_podman="sh -c 'podman rmi -f localhost/bench-build:berth >/dev/null 2>&1; podman image prune -f >/dev/null; sync; sleep $SETTLE'"
+prep_docker="sh -c '$DOCKER rmi -f bench-build:docker >/dev/null 2>&1; $DOCKER builder prune -af >/dev/null 2>&1; $DOCKER image prune -f >/dev/null; sync; sleep $SETTLE'"
+out="$RESULTS/build-cold.json"
+args=(--prepare "$prep_berth" -n "berth" "$(berth_cmd --no-cache)"
+  --prepare "$prep_podman" -n "podman --layers" "$(podman_cmd --no-cache)")
+[ $docker_ok = 1 ] && args+=(--prepare "$prep_docker" -n "docker" "$(docker_cmd --no-cache)")
+hyperfine -N --runs "$RUNS" --export-json "$out" "${args[@]}"
+echo
+echo "### build, cold ($(date -u +%F), $(nproc) cores)"
+summarise "$out" "podman --layers" | tee "$RESULTS/build-cold.md"
+
+# cached: the same build again with every step in the cache
+for tool in berth podman docker; do
+  case $tool in
+    berth) eval "$(berth_cmd "")" >/dev/null ;;
+    podman) eval "$(podman_cmd "")" >/dev/null ;;
+    docker) [ $docker_ok = 1 ] && eval "$(docker_cmd "")" >/dev/null ;;
+  esac
 done
+out="$RESULTS/build-cached.json"
+args=(-n "berth" "$(berth_cmd "")" -n "podman --layers" "$(podman_cmd "")")
+[ $docker_ok = 1 ] && args+=(-n "docker" "$(docker_cmd "")")
+hyperfine -N --runs "$((RUNS * 2))" --warmup 1 --export-json "$out" "${args[@]}"
+echo
+echo "### build, fully cached ($(date -u +%F), $(nproc) cores)"
+summarise "$out" "podman --layers" | tee "$RESULTS/build-cached.md"

@@ -49,7 +49,7 @@ import type {
 import { BuildContext, type ContextEntry } from './_context.js';
 import type { BuildEvent, LayerFinding } from './_events.js';
 import { expandInstruction, parseRunMount, type RunMount } from './_expand.js';
-import { type CopyItem, RootfsWriter, removeMountStubs, walkHost } from './_fsops.js';
+import { applyLayerDir, type CopyItem, RootfsWriter, removeMountStubs, walkHost } from './_fsops.js';
 import { IgnoreMatcher } from './_ignore.js';
 import { commitDirAsLayer } from './_layer.js';
 import { parseDockerfile } from './_parser.js';
@@ -78,6 +78,8 @@ export interface BuildRequest {
   network?: 'none' | 'host';
   /** Seconds since the epoch for every timestamp (default 0). */
   sourceDateEpoch?: number;
+  /** Make the layers this build adds into one. */
+  squash?: boolean;
   /** Fail instead of warning when a layer holds a secret or key. */
   strictSecrets?: boolean;
   runtime?: string;
@@ -112,6 +114,8 @@ interface StageState {
   /** ARGs declared in this stage → value (undefined: declared without a value). */
   args: Map<string, string | undefined>;
   cmdSet: boolean;
+  /** How many of `layers` came from the base image (the rest this build made; --squash). */
+  baseLayers: number;
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -221,7 +225,8 @@ class Build {
       // independent stages start together; each awaits what it needs
       for (const i of needed) void this.stageResult(i).catch(() => {});
       const final = await this.stageResult(target.index);
-      const config = structuredClone(final.config);
+      const squashed = this.req.squash ? await this.squash(final) : final;
+      const config = structuredClone(squashed.config);
       config.created = this.created;
       if (this.req.labels && Object.keys(this.req.labels).length > 0) {
         config.config = {
@@ -229,7 +234,7 @@ class Build {
           Labels: { ...(config.config?.Labels ?? {}), ...this.req.labels },
         };
       }
-      const image = await storeImage(this.deps.store, config, final.layers, this.req.tags ?? []);
+      const image = await storeImage(this.deps.store, config, squashed.layers, this.req.tags ?? []);
       this.reportUnusedArgs();
       return { image, findings: this.findings, warnings: this.warnings };
     } finally {
@@ -238,6 +243,56 @@ class Build {
   }
 
   private autoArgs: Record<string, string> = {};
+
+  /**
+   * --squash: the layers this build made become one. They are applied in order onto a
+   * rootfs of the base layers (whiteouts as deletions, opaque dirs emptied first), and the
+   * overlay upper dir of that is the single new layer; the history keeps every step, with
+   * all but the last marked as empty.
+   */
+  private async squash(state: StageState): Promise<StageState> {
+    const fresh = state.layers.slice(state.baseLayers);
+    if (fresh.length <= 1) return state;
+    const base = state.layers.slice(0, state.baseLayers);
+    const baseImage = await storeImage(
+      this.deps.store,
+      { ...state.config, rootfs: { type: 'layers', diff_ids: base.map((l) => l.diffId) }, history: [] },
+      base,
+      [],
+    );
+    this.intermediates.add(baseImage.id);
+    const store = this.deps.store;
+    const layer = await this.withRootfs(baseImage, { readOnly: false }, async (rootfs, cid) => {
+      for (const l of fresh) applyLayerDir(store.layerDiffPath(l.diffId), rootfs);
+      store.unmountContainerRootfs(cid);
+      const upper = join(store.containerDir(cid), 'upper');
+      if (!existsSync(upper)) return undefined;
+      return commitDirAsLayer(store, this.lease, upper, this.layerOptions('squashed layers'));
+    });
+    const layers = layer ? [...base, layer] : base;
+    const history = [...(state.config.history ?? [])];
+    let lastLayerEntry = -1;
+    history.forEach((h, i) => {
+      if (!h.empty_layer) lastLayerEntry = i;
+    });
+    let seen = 0;
+    const baseEntries = history.filter((h) => !h.empty_layer).length - fresh.length;
+    const squashedHistory = history.map((h, i) => {
+      if (h.empty_layer) return h;
+      seen++;
+      if (seen <= baseEntries) return h;
+      return i === lastLayerEntry && layer ? h : { ...h, empty_layer: true };
+    });
+    return {
+      ...state,
+      layers,
+      config: {
+        ...state.config,
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+        history: squashedHistory,
+      },
+    };
+  }
 
   private buildArg(name: string): string | undefined {
     const v = this.req.buildArgs?.[name];
@@ -391,6 +446,7 @@ class Build {
       shell: config.config?.Shell?.length ? [...config.config.Shell] : [...DEFAULT_SHELL],
       args: new Map(),
       cmdSet: false,
+      baseLayers: layers.length,
     });
     if (from.image.toLowerCase() === SCRATCH) {
       const p = hostPlatform();
@@ -410,7 +466,11 @@ class Build {
     const stage = this.findStage(from.image, stageIndex);
     if (stage) {
       const base = await this.stageResult(stage.index);
-      return { ...fresh(structuredClone(base.config), [...base.layers], base.chain), shell: [...base.shell] };
+      return {
+        ...fresh(structuredClone(base.config), [...base.layers], base.chain),
+        shell: [...base.shell],
+        baseLayers: base.baseLayers,
+      };
     }
     const image = await this.deps.resolveImage(from.image, {
       pull: this.req.pull === true,

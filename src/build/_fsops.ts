@@ -1,6 +1,8 @@
 // Filesystem work of COPY/ADD and RUN on a mounted build rootfs. Every path inside the rootfs is
 // resolved with resolveInRoot (symlinks re-rooted, `..` clamped), and the last component is
 // never followed, so a hostile base image cannot make a COPY write outside its rootfs.
+
+import type { Stats } from 'node:fs';
 import {
   chmodSync,
   copyFileSync,
@@ -17,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { posix } from 'node:path';
-import { resolveInRoot } from '../util/index.js';
+import { lgetxattr, llistxattr, lsetxattr, resolveInRoot } from '../util/index.js';
 
 export interface Ownership {
   uid: number;
@@ -195,4 +197,53 @@ export function removeMountStubs(upper: string, lowers: string[], targets: strin
       path = posix.dirname(path);
     }
   }
+}
+
+/**
+ * Apply one layer dir (overlay format) onto a mounted rootfs as file operations: a 0/0 char
+ * device deletes its path, an opaque dir is emptied before its own entries land, everything
+ * else is copied with its owner, mode, mtime and xattrs. Hardlinks within the layer become
+ * separate copies.
+ */
+export function applyLayerDir(layerDir: string, rootfs: string): void {
+  const visit = (rel: string): void => {
+    for (const name of readdirSync(`${layerDir}${rel}`).sort()) {
+      const src = `${layerDir}${rel}/${name}`;
+      const st = lstatSync(src);
+      const dstParent = resolveInRoot(rootfs, rel || '/');
+      const dst = `${dstParent}/${name}`;
+      const existing = lstatSync(dst, { throwIfNoEntry: false });
+      if (st.isCharacterDevice() && st.rdev === 0) {
+        if (existing) rmSync(dst, { recursive: true, force: true });
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (existing && !existing.isDirectory()) rmSync(dst, { recursive: true, force: true });
+        if (!existing?.isDirectory()) mkdirSync(dst);
+        else if (lgetxattr(src, 'trusted.overlay.opaque')?.toString() === 'y') {
+          for (const child of readdirSync(dst)) rmSync(`${dst}/${child}`, { recursive: true, force: true });
+        }
+        visit(`${rel}/${name}`);
+        copyMeta(src, dst, st);
+        continue;
+      }
+      if (existing) rmSync(dst, { recursive: true, force: true });
+      if (st.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
+      else if (st.isFile()) copyFileSync(src, dst);
+      else continue; // devices and fifos in a build layer are left out
+      copyMeta(src, dst, st);
+    }
+  };
+  visit('');
+}
+
+function copyMeta(src: string, dst: string, st: Stats): void {
+  lchownSync(dst, st.uid, st.gid);
+  if (!st.isSymbolicLink()) chmodSync(dst, st.mode & 0o7777);
+  for (const key of llistxattr(src)) {
+    if (key.startsWith('trusted.overlay.')) continue;
+    const v = lgetxattr(src, key);
+    if (v !== undefined) lsetxattr(dst, key, v);
+  }
+  lutimesSync(dst, st.atime, st.mtime);
 }

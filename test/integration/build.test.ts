@@ -344,6 +344,25 @@ RUN --network=none sh -c 'ls /sys/class/net > /ifaces'
     assert.match(r.stdout, /No such file/);
   });
 
+  test('--squash makes the new layers one, keeping deletions of base files and opaque dirs', async () => {
+    const df = `FROM ${BASE}
+RUN echo a > /a && mkdir -p /d && echo x > /d/x
+RUN rm /bin/vi
+RUN rm -rf /d && mkdir /d && echo y > /d/y
+ENV SQUASHED=1
+`;
+    const dir = context('squash', df);
+    await build(b, ['--squash', '-t', 'local/squash:1', dir]);
+    const base = await inspectConfig(b, BASE);
+    const cfg = await inspectConfig(b, 'local/squash:1');
+    assert.equal(cfg.RootFS.Layers.length, base.RootFS.Layers.length + 1);
+    const out = await b.ok(['run', '--rm', 'local/squash:1', 'sh', '-c', 'cat /a; ls /d; test -e /bin/vi || echo no-vi']);
+    assert.equal(out, 'a\ny\nno-vi\n');
+    const history = (await b.ok(['history', '-q', 'local/squash:1'])).trim().split('\n');
+    const baseHistory = (await b.ok(['history', '-q', BASE])).trim().split('\n');
+    assert.equal(history.length, baseHistory.length + 4, 'every step keeps its history entry');
+  });
+
   test('build - (tar on stdin), -f, Containerfile, --target, --output, --iidfile, -q', async () => {
     const dir = context(
       'forms',

@@ -1,11 +1,4 @@
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import type { BuildSecret } from '../../../engine/index.js';
@@ -176,9 +169,6 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
   if (network !== undefined && network !== 'none' && network !== 'host' && network !== 'default') {
     throw new InvalidArgumentError(`unsupported --network "${network}": use none or host`);
   }
-  if (bool(flags, 'squash')) {
-    throw new UsageError('--squash is not supported yet: berth keeps one layer per RUN/COPY step');
-  }
   const output = str(flags, 'output') !== undefined ? parseOutput(str(flags, 'output')!) : undefined;
   const secrets = list(flags, 'secret').map(parseSecret);
   const buildArgs = parseBuildArgs(list(flags, 'build-arg'));
@@ -248,6 +238,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
         ...(network === 'none' || network === 'host' ? { network } : {}),
         sourceDateEpoch,
         strictSecrets: bool(flags, 'strict-secrets'),
+        squash: bool(flags, 'squash'),
         ...(str(flags, 'runtime') !== undefined ? { runtime: str(flags, 'runtime')! } : {}),
         ignore,
         signal: ac.signal,
