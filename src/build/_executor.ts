@@ -661,7 +661,14 @@ class Build {
       layer = cached.layer;
       this.emit({ type: 'cached', id });
     } else {
+      const previous = this.req.noCache ? this.deps.store.getBuildCache(key) : undefined;
       layer = await exec();
+      if (previous && previous.layer?.diffId !== layer?.diffId) {
+        // same inputs, different output: the step itself is not deterministic
+        this.warn(
+          `step "${text}" is not reproducible: with the same inputs it made layer ${layer?.diffId.slice(7, 19) ?? '(none)'}, before ${previous.layer?.diffId.slice(7, 19) ?? '(none)'}; compare the images with \`berth image diff\``,
+        );
+      }
       this.deps.store.putBuildCache({ key, createdBy: text, ...(layer ? { layer } : {}) });
     }
     state.chain = key;

@@ -136,6 +136,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Image',
     load: () => import('./commands/builder/prune.js'),
   },
+  'image diff': {
+    summary: 'Show which build steps and paths differ between two images',
+    group: 'Image',
+    load: () => import('./commands/image/diff.js'),
+  },
   'image prune': {
     summary: 'Remove unused images',
     group: 'Image',

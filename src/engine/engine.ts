@@ -26,10 +26,12 @@ import {
 } from '../container/index.js';
 import { describeError, InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import {
+  diffImages,
   familiarRepoDigest,
   familiarTag,
   fullTagName,
   type HistoryRow,
+  type ImageDiff,
   type ImageInspect,
   type ImportOptions,
   imageHistory,
@@ -348,6 +350,11 @@ export class Engine {
 
   async inspectImage(reference: string): Promise<ImageInspect> {
     return inspectImage(this.store, this.resolveImage(reference));
+  }
+
+  /** `image diff A B`: which steps (and which paths in them) differ between two images. */
+  async diffImages(a: string, b: string): Promise<ImageDiff> {
+    return diffImages(this.store, this.resolveImage(a), this.resolveImage(b));
   }
 
   async imageHistory(reference: string): Promise<HistoryRow[]> {

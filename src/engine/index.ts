@@ -14,7 +14,7 @@ export type {
   TopResult,
 } from '../container/index.js';
 // name helpers front ends need to print what the engine returns
-export { familiarTag } from '../image/index.js';
+export { familiarTag, type ImageDiff } from '../image/index.js';
 export type { ContainerRecord, VolumeRecord } from '../store/index.js';
 export type { ProgressEvent, ProgressSink } from '../util/index.js';
 export type { ImageSummary, RemoveReport } from './engine.js';

@@ -4,6 +4,7 @@
 export { applyChanges } from './_changes.js';
 export { type LocalLayer, storeImage, storeImageWithLayer } from './_layers.js';
 export { familiarRepoDigest, familiarTag, fullTagName } from './_names.js';
+export { diffImages, type ImageDiff, type ImageDiffStep } from './diff.js';
 export { creationTime, type ImportOptions, importImage } from './import.js';
 export {
   type HistoryRow,

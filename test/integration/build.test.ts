@@ -305,6 +305,25 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
     }
   });
 
+  test('a step that is not deterministic is named by a warning and by image diff', async () => {
+    const dir = context(
+      'nondet',
+      `FROM ${BASE}\nRUN echo same > /same\nRUN cat /proc/sys/kernel/random/uuid > /t\n`,
+    );
+    const one = await build(b, ['-t', 'local/nondet:1', dir]);
+    const two = await build(b, ['--no-cache', '-t', 'local/nondet:2', dir]);
+    assert.notEqual(one.id, two.id);
+    assert.match(two.stderr, /step "RUN cat \/proc\/sys\/kernel\/random\/uuid > \/t" is not reproducible/);
+    assert.doesNotMatch(two.stderr, /step "RUN echo same > \/same" is not reproducible/);
+    const diff = await b.run(['image', 'diff', 'local/nondet:1', 'local/nondet:2']);
+    assert.equal(diff.code, 1);
+    assert.match(diff.stdout, /same {4}step \d+: RUN echo same/);
+    assert.match(diff.stdout, /DIFFERS step \d+: RUN cat \/proc\/sys\/kernel\/random\/uuid > \/t/);
+    assert.match(diff.stdout, /differs: \/t$/m);
+    const same = await b.run(['image', 'diff', 'local/nondet:1', 'local/nondet:1']);
+    assert.equal(same.code, 0);
+  });
+
   test('.dockerignore excludes files, with ! exceptions and **', async () => {
     const dir = context('ignore', `FROM ${BASE}\nCOPY . /c\nCMD ["find", "/c", "-type", "f"]\n`, {
       'keep.txt': 'k',
@@ -356,7 +375,14 @@ ENV SQUASHED=1
     const base = await inspectConfig(b, BASE);
     const cfg = await inspectConfig(b, 'local/squash:1');
     assert.equal(cfg.RootFS.Layers.length, base.RootFS.Layers.length + 1);
-    const out = await b.ok(['run', '--rm', 'local/squash:1', 'sh', '-c', 'cat /a; ls /d; test -e /bin/vi || echo no-vi']);
+    const out = await b.ok([
+      'run',
+      '--rm',
+      'local/squash:1',
+      'sh',
+      '-c',
+      'cat /a; ls /d; test -e /bin/vi || echo no-vi',
+    ]);
     assert.equal(out, 'a\ny\nno-vi\n');
     const history = (await b.ok(['history', '-q', 'local/squash:1'])).trim().split('\n');
     const baseHistory = (await b.ok(['history', '-q', BASE])).trim().split('\n');
