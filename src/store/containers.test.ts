@@ -48,7 +48,7 @@ describe('container records', () => {
     store.close();
     const db = new Database(join(store.root, 'berth.db'));
     db.exec(
-      'DROP TABLE container_volumes; DROP TABLE volumes; DROP TABLE container_layers; DROP TABLE containers;',
+      'DROP TABLE build_cache; DROP TABLE container_volumes; DROP TABLE volumes; DROP TABLE container_layers; DROP TABLE containers;',
     );
     db.pragma('user_version = 1');
     db.close();

@@ -170,6 +170,16 @@ RUN echo step-two && cat /input.txt > /two
     const nocache = await build(b, ['--no-cache', '-t', 'local/cache:3', dir]);
     assert.match(nocache.stderr, /^#\d+ \d+\.\d+ step-one$/m);
     assert.equal(nocache.id, changed.id, 'the same inputs give the same image without the cache');
+    // the cache outlives the images (gc keeps what it references) until builder prune
+    await b.ok(['rmi', 'local/cache:1', 'local/cache:2', 'local/cache:3']);
+    await b.ok(['image', 'prune', '-f']);
+    const afterRmi = await build(b, ['-t', 'local/cache:4', dir]);
+    assert.equal(afterRmi.stderr.match(/CACHED/g)?.length, 3);
+    assert.doesNotMatch(afterRmi.stderr, /damaged/);
+    await b.ok(['builder', 'prune', '-f']);
+    const afterPrune = await build(b, ['-t', 'local/cache:4', dir]);
+    assert.doesNotMatch(afterPrune.stderr, /CACHED/);
+    assert.equal(afterPrune.id, changed.id);
   });
 
   test('a poisoned cache entry (its layer damaged) is detected and rebuilt', async () => {
