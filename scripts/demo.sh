@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 1: set everything up, then the main job: import a busybox root
-# filesystem as an image, list it, and run containers from it (building from a Dockerfile
-# comes with `berth build`).
+# filesystem as a base image, build examples/hello/Dockerfile on it (multi-stage, a build
+# secret, heredocs), run the result, rebuild it from the cache, and run more containers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,6 +19,12 @@ SOURCE_DATE_EPOCH=$(stat -c %Y /bin/busybox) berth import --change 'CMD ["/bin/s
 berth images
 berth history demo/busybox
 berth image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} layers={{len .RootFS.Layers}} cmd={{json .Config.Cmd}}' demo/busybox
+echo "demo-token-$RANDOM" > "$work/token"
+berth build --secret id=demo_token,src="$work/token" -t demo/hello:latest examples/hello
+berth run --rm demo/hello
+# nothing changed: every step comes from the cache, and the image ID is the same
+berth build -q --secret id=demo_token,src="$work/token" -t demo/hello:latest examples/hello
+berth history demo/hello
 berth run --rm demo/busybox sh -c 'echo "hello from a berth container: $(hostname), uid $(id -u), DEMO=$DEMO"'
 berth run -d --name demo-ticker --restart on-failure:1 demo/busybox sh -c 'for i in 1 2 3; do echo tick $i; sleep 0.2; done'
 berth wait demo-ticker
