@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, posix } from 'node:path';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { unpackLayer } from '../archive/index.js';
 import { type ContainerManager, type MountSpec, resolveUser } from '../container/index.js';
 import {
@@ -1328,14 +1329,26 @@ function isLink(host: string): boolean {
   return lstatSync(host, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
 }
 
+/** A tar, or a gzip/zstd whose content starts like a tar (docker copies other files as they are). */
 async function isArchive(path: string): Promise<boolean> {
   const fd = await import('node:fs/promises').then((m) => m.open(path, 'r'));
+  const isTar = (b: Buffer) => b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
   try {
-    const buf = Buffer.alloc(512);
-    const { bytesRead } = await fd.read(buf, 0, 512, 0);
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fd.read(buf, 0, buf.length, 0);
     const head = buf.subarray(0, bytesRead);
-    if (sniffCompression(head) !== 'none') return true;
-    return bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+    switch (sniffCompression(head)) {
+      case 'gzip':
+        try {
+          return isTar(gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH }));
+        } catch {
+          return false;
+        }
+      case 'zstd':
+        return true;
+      default:
+        return isTar(head);
+    }
   } finally {
     await fd.close();
   }

@@ -315,6 +315,34 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
     }
   });
 
+  test('ADD extracts local tars (checked like layers), copies other files as they are; --chown by name', async () => {
+    const dir = context(
+      'add',
+      `FROM ${BASE}\nADD bundle.tar.gz /opt/\nADD note.txt.gz /opt/\nADD --chown=nobody:nogroup plain.txt /opt/plain.txt\n`,
+      { 'payload/inner/file.txt': 'from the tar\n', 'plain.txt': 'plain\n' },
+    );
+    execFileSync('tar', ['-C', join(dir, 'payload'), '-czf', join(dir, 'bundle.tar.gz'), '.']);
+    execFileSync('sh', ['-c', `echo not-a-tar | gzip > ${join(dir, 'note.txt.gz')}`]);
+    await build(b, ['-t', 'local/add:1', dir]);
+    const out = await b.ok([
+      'run',
+      '--rm',
+      'local/add:1',
+      'sh',
+      '-c',
+      'cat /opt/inner/file.txt; test -f /opt/note.txt.gz && echo gz-kept; stat -c %u:%g /opt/plain.txt',
+    ]);
+    assert.equal(out, 'from the tar\ngz-kept\n65534:65534\n');
+    const evil = context('add-evil', `FROM ${BASE}\nADD evil.tar /opt/\n`);
+    execFileSync('sh', [
+      '-c',
+      `cd ${evil} && mkdir -p a && echo x > a/f && tar --transform 's,^a/f,../../escaped,' -cf evil.tar a/f`,
+    ]);
+    const r = await b.run(['build', evil]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /\.\.|outside|unsafe/i);
+  });
+
   test('a step that is not deterministic is named by a warning and by image diff', async () => {
     const dir = context(
       'nondet',
