@@ -523,6 +523,44 @@ ENV SQUASHED=1
     assert.equal(mounts.includes(b.root), false, 'no overlay mount is left');
   });
 
+  test('SIGINT stops a build and cleans up; kill -9 mid-RUN leaves nothing system prune cannot clean', async () => {
+    const dir = context('interrupt', `FROM ${BASE}\nRUN echo started-long-step && sleep 60\n`);
+    const waitFor = async (child: ReturnType<Berth['start']>['child'], text: string) => {
+      let seen = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "${text}" in: ${seen}`)), 60_000);
+        child.stderr!.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (seen.includes(text)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+    };
+    const gentle = b.start(['build', '--no-cache', dir]);
+    await waitFor(gentle.child, 'started-long-step\n');
+    gentle.child.kill('SIGINT');
+    assert.notEqual(await gentle.closed, 0);
+    assert.equal((await b.ok(['ps', '-aq'])).trim(), '');
+
+    const hard = b.start(['build', '--no-cache', dir]);
+    await waitFor(hard.child, 'started-long-step\n');
+    hard.child.kill('SIGKILL');
+    await hard.closed;
+    // the RUN container outlives berth; prune (after stopping it) takes it, its mount and the rest
+    const left = (await b.ok(['ps', '-aq', '--no-trunc'])).trim().split('\n').filter(Boolean);
+    assert.equal(left.length, 1);
+    await b.ok(['rm', '-f', ...left]);
+    await b.ok(['system', 'prune', '-f']);
+    assert.equal((await b.ok(['ps', '-aq'])).trim(), '');
+    assert.equal((await b.ok(['images', '-q', '-f', 'dangling=true'])).trim(), '');
+    assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(b.root), false);
+    // and the next build still works
+    const ok = context('after-kill', `FROM ${BASE}\nRUN echo fine > /f\n`);
+    await build(b, ['-t', 'local/after-kill:1', ok]);
+  });
+
   test('interop: a berth-built image runs in podman; a podman-built image is a FROM base in berth', async (t) => {
     if (!hasCommand('podman')) {
       t.skip('podman is not installed');
