@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { compressStream, tarDirectory } from '../archive/index.js';
 import { type Digest, MediaType } from '../oci/index.js';
 import type { ImageLayerRef, Lease, Store } from '../store/index.js';
-import { removeAll } from '../util/index.js';
+import { HashingCounter, removeAll } from '../util/index.js';
 
 /** gzip level of build layers: fixed, so the same files give the same blob on every machine. */
 export const BUILD_GZIP_LEVEL = 6;
@@ -40,9 +40,8 @@ export async function commitDirAsLayer(
   try {
     const blobPath = join(work, 'layer.tar.gz');
     const diffHash = createHash('sha256');
-    const blobHash = createHash('sha256');
+    const blob = new HashingCounter();
     let tarSize = 0;
-    let blobSize = 0;
     const scanInput = options.scan ? new PassThrough({ highWaterMark: 1024 * 1024 }) : undefined;
     const scanning = scanInput && options.scan ? options.scan(scanInput) : undefined;
     scanning?.catch(() => {});
@@ -59,13 +58,7 @@ export async function commitDirAsLayer(
           scanInput?.end();
         },
         compressStream('gzip', { level: BUILD_GZIP_LEVEL }),
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const c of chunks) {
-            blobHash.update(c);
-            blobSize += c.length;
-            yield c;
-          }
-        },
+        blob,
         createWriteStream(blobPath),
       );
     } catch (err) {
@@ -74,7 +67,8 @@ export async function commitDirAsLayer(
     }
     await scanning;
     const diffId = `sha256:${diffHash.digest('hex')}` as Digest;
-    const blobDigest = `sha256:${blobHash.digest('hex')}` as Digest;
+    const blobDigest = `sha256:${blob.hash.digest('hex')}` as Digest;
+    const blobSize = blob.bytes;
     lease.addLayer(diffId);
     lease.addBlob(blobDigest);
     await store.adoptBlobFile(blobPath, blobDigest);

@@ -4,7 +4,6 @@
 // descriptors opened with O_NOFOLLOW, one component at a time (`/proc/self/fd/N/name` stands in
 // for openat): a component swapped for a symlink after the resolution makes the copy fail
 // instead of leading outside the rootfs.
-import { createHash } from 'node:crypto';
 import {
   closeSync,
   createReadStream,
@@ -62,6 +61,7 @@ import {
 } from '../oci/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import {
+  HashingCounter,
   lgetxattr,
   makedev,
   mknod,
@@ -807,27 +807,21 @@ export async function commitContainer(
     const source = lstatSync(upper, { throwIfNoEntry: false })?.isDirectory() ? upper : join(work, 'empty');
     if (source !== upper) mkdirSync(source);
     const blobPath = join(work, 'layer.tar.gz');
-    const blobHash = createHash('sha256');
-    let blobSize = 0;
+    const blob = new HashingCounter();
     const pause = options.pause !== false && rec.state === 'running';
     if (pause) await manager.pause(rec.id);
     try {
       await pipeline(
         tarDirectory(source, { whiteouts: 'overlay-to-oci' }),
         compressStream('gzip'),
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const c of chunks) {
-            blobHash.update(c);
-            blobSize += c.length;
-            yield c;
-          }
-        },
+        blob,
         createWriteStream(blobPath),
       );
     } finally {
       if (pause) await manager.unpause(rec.id);
     }
-    const blobDigest = `sha256:${blobHash.digest('hex')}` as Digest;
+    const blobDigest = `sha256:${blob.hash.digest('hex')}` as Digest;
+    const blobSize = blob.bytes;
     const unpacked = await unpackLayer(createReadStream(blobPath), rootfs, { compression: 'gzip' });
     const created = creationTime(options.created);
     const config: ImageConfig = {

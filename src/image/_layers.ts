@@ -76,6 +76,20 @@ export function imageRecord(
   };
 }
 
+/** The canonical config and OCI manifest bytes of an image made of `layers`, and their digests. */
+function imageDocuments(config: ImageConfig, layers: ImageLayerRef[]) {
+  const configBytes = Buffer.from(canonicalJson(config));
+  const configDigest = sha256Digest(configBytes);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.blobDigest, size: l.compressedSize })),
+  };
+  const manifestBytes = Buffer.from(canonicalJson(manifest));
+  return { configBytes, configDigest, manifest, manifestBytes, manifestDigest: sha256Digest(manifestBytes) };
+}
+
 /** A layer made locally (import, commit): its blob file, unpacked staging dir and digests. */
 export interface LocalLayer {
   blobPath: string;
@@ -100,19 +114,16 @@ export async function storeImageWithLayer(
   names: string[],
 ): Promise<ImageRecord> {
   const { top } = layers;
-  const configBytes = Buffer.from(canonicalJson(config));
-  const configDigest = sha256Digest(configBytes);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
-    layers: [
-      ...layers.base.map((l) => ({ mediaType: l.mediaType, digest: l.blobDigest, size: l.compressedSize })),
-      { mediaType: top.mediaType, digest: top.blobDigest, size: top.blobSize },
-    ],
+  const topRef: ImageLayerRef = {
+    diffId: top.unpacked.diffId,
+    blobDigest: top.blobDigest,
+    mediaType: top.mediaType,
+    compressedSize: top.blobSize,
   };
-  const manifestBytes = Buffer.from(canonicalJson(manifest));
-  const manifestDigest = sha256Digest(manifestBytes);
+  const { configBytes, configDigest, manifest, manifestBytes, manifestDigest } = imageDocuments(config, [
+    ...layers.base,
+    topRef,
+  ]);
   return store.withLease(async (lease) => {
     lease.addBlob(top.blobDigest);
     lease.addBlob(configDigest);
@@ -151,16 +162,10 @@ export async function storeImage(
   layers: ImageLayerRef[],
   names: string[],
 ): Promise<ImageRecord> {
-  const configBytes = Buffer.from(canonicalJson(config));
-  const configDigest = sha256Digest(configBytes);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBytes.length },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.blobDigest, size: l.compressedSize })),
-  };
-  const manifestBytes = Buffer.from(canonicalJson(manifest));
-  const manifestDigest = sha256Digest(manifestBytes);
+  const { configBytes, configDigest, manifest, manifestBytes, manifestDigest } = imageDocuments(
+    config,
+    layers,
+  );
   return store.withLease(async (lease) => {
     lease.addBlob(configDigest);
     lease.addBlob(manifestDigest);

@@ -14,7 +14,7 @@ import {
   sniffCompression,
 } from '../oci/index.js';
 import type { ImageRecord, Store } from '../store/index.js';
-import { removeAll } from '../util/index.js';
+import { HashingCounter, removeAll } from '../util/index.js';
 import { applyChanges } from './_changes.js';
 import { storeImageWithLayer } from './_layers.js';
 import { fullTagName } from './_names.js';
@@ -87,22 +87,10 @@ export async function importImage(
     if (compression === 'none') {
       // store layers compressed: gzip the plain tar once (deterministic header)
       blobPath = join(work, 'layer.gz');
-      const h = createHash('sha256');
-      let n = 0;
-      await pipeline(
-        createReadStream(rawPath),
-        compressStream('gzip'),
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const c of chunks) {
-            h.update(c);
-            n += c.length;
-            yield c;
-          }
-        },
-        createWriteStream(blobPath),
-      );
-      blobDigest = `sha256:${h.digest('hex')}` as Digest;
-      blobSize = n;
+      const blob = new HashingCounter();
+      await pipeline(createReadStream(rawPath), compressStream('gzip'), blob, createWriteStream(blobPath));
+      blobDigest = `sha256:${blob.hash.digest('hex')}` as Digest;
+      blobSize = blob.bytes;
       mediaType = MediaType.ociLayerGzip;
     }
     const platform = options.platform ?? hostPlatform();
