@@ -227,7 +227,7 @@ export function launchFailureCode(message: string): 126 | 127 | undefined {
     return 127;
   }
   if (
-    /exec: "[^"]*": (permission denied|is a directory)|open executable: (permission denied|operation not permitted|is a directory)|exec format error/i.test(
+    /exec: "[^"]*": (permission denied|is a directory)|open executable: (permission denied|operation not permitted|is a directory)|exec format error|chdir to cwd .* failed|chdir `[^`]*`: /i.test(
       message,
     )
   ) {

@@ -66,6 +66,10 @@ describe('exec', () => {
     const bad = await b.run(['exec', '-u', 'ghost', 'box', 'true']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /unable to find user ghost/);
+    // docker: a working directory that does not exist means the command cannot be invoked
+    const nowhere = await b.run(['exec', '-w', '/no/such/dir', 'box', 'true']);
+    assert.equal(nowhere.code, 126);
+    assert.match(nowhere.stderr, /no\/such\/dir/);
   });
 
   test('-i feeds stdin', async () => {
