@@ -688,6 +688,7 @@ export function containerChanges(manager: ContainerManager, idOrName: string): C
         }
         try {
           const opaque = existed && isOpaque(`${at(cfd)}/.`);
+          const mark = out.length;
           if (existed) out.push({ Path: `/${childRel}`, Kind: 0 });
           else if (!isMountPoint(`/${childRel}`, st, cfd)) out.push({ Path: `/${childRel}`, Kind: 1 });
           if (opaque) {
@@ -697,6 +698,15 @@ export function containerChanges(manager: ContainerManager, idOrName: string): C
             }
           }
           walk(cfd, childRel);
+          // a directory copied up only to hold mount-point stubs (/etc for /etc/hosts) did not change
+          if (
+            existed &&
+            !opaque &&
+            out.length === mark + 1 &&
+            readdirSync(at(cfd)).every((c) => mountPoints.has(`/${childRel}/${c}`))
+          ) {
+            out.splice(mark, 1);
+          }
         } finally {
           closeSync(cfd);
         }

@@ -335,6 +335,7 @@ describe('diff, commit, export', () => {
       assert.ok(lines.includes(want), `${want} in:\n${out}`);
     }
     assert.ok(!lines.some((l) => l === 'A /etc/hosts'), 'runtime mount points are not changes');
+    assert.ok(!lines.includes('C /etc'), 'nor is the directory copied up only to hold them');
     const same = await b.ok(['container', 'diff', 'fs-changed']);
     assert.equal(same, out);
   });
