@@ -154,7 +154,32 @@ function commandText(c: CommandForm): string {
 export async function buildImage(deps: BuildDeps, req: BuildRequest): Promise<BuildResult> {
   const df = parseDockerfile(req.dockerfile.text, { file: req.dockerfile.name });
   const context = await BuildContext.open(req.contextDir, { ignore: req.ignore ?? [] });
-  return deps.store.withLease((lease) => new Build(deps, req, df, context, lease).run());
+  // builds share this lock while they run; the intermediate images one build leaves are removed
+  // only by a build that finds itself alone (another may be about to make a container of one)
+  const lockPath = join(deps.store.root, 'build.lock');
+  const shared = await acquireFileLock(lockPath, { exclusive: false, what: 'the build lock' });
+  let alone = false;
+  try {
+    return await deps.store.withLease((lease) =>
+      new Build(deps, req, df, context, lease).run(async (removeIntermediates) => {
+        shared.release();
+        try {
+          const exclusive = await acquireFileLock(lockPath, { timeoutMs: 0, what: 'the build lock' });
+          alone = true;
+          try {
+            removeIntermediates();
+          } finally {
+            exclusive.release();
+          }
+        } catch (err) {
+          if (alone) throw err;
+          // another build is running: the images stay dangling for `image prune`
+        }
+      }),
+    );
+  } finally {
+    shared.release();
+  }
 }
 
 class Build {
@@ -200,7 +225,7 @@ class Build {
     this.emit({ type: 'warning', message });
   }
 
-  async run(): Promise<BuildResult> {
+  async run(finish: (removeIntermediates: () => void) => Promise<void>): Promise<BuildResult> {
     for (const w of this.df.warnings) this.warn(`${this.req.dockerfile.name}:${w.loc.line}: ${w.message}`);
     const platform = hostPlatform();
     const auto: Record<string, string> = {
@@ -239,7 +264,8 @@ class Build {
       this.reportUnusedArgs();
       return { image, findings: this.findings, warnings: this.warnings };
     } finally {
-      await this.cleanup();
+      rmSync(this.secretDir, { recursive: true, force: true });
+      await finish(() => this.removeIntermediates());
     }
   }
 
@@ -309,8 +335,7 @@ class Build {
       this.warn(`one or more build args were not consumed: [${unused.sort().join(' ')}]`);
   }
 
-  private async cleanup(): Promise<void> {
-    rmSync(this.secretDir, { recursive: true, force: true });
+  private removeIntermediates(): void {
     for (const id of this.intermediates) {
       try {
         const rec = this.deps.store.findImage(id);

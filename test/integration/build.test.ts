@@ -523,6 +523,20 @@ ENV SQUASHED=1
     assert.equal(mounts.includes(b.root), false, 'no overlay mount is left');
   });
 
+  test('parallel builds of one Dockerfile share the store safely and agree on the image', async () => {
+    const dir = context('parallel', `FROM ${BASE}\nRUN echo one > /one\nCOPY f /f\nRUN cat /f /one > /g\n`, {
+      f: 'shared\n',
+    });
+    const results = await Promise.all(
+      [1, 2, 3].map((i) => b.run(['build', '-q', '--no-cache', '-t', `local/parallel:${i}`, dir])),
+    );
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const ids = new Set(results.map((r) => r.stdout.trim()));
+    assert.equal(ids.size, 1);
+    assert.equal((await b.ok(['ps', '-aq'])).trim(), '');
+    assert.equal(await b.ok(['run', '--rm', 'local/parallel:2', 'cat', '/g']), 'shared\none\n');
+  });
+
   test('SIGINT stops a build and cleans up; kill -9 mid-RUN leaves nothing system prune cannot clean', async () => {
     const dir = context('interrupt', `FROM ${BASE}\nRUN echo started-long-step && sleep 60\n`);
     const waitFor = async (child: ReturnType<Berth['start']>['child'], text: string) => {
