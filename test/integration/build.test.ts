@@ -343,6 +343,54 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
     assert.match(r.stderr, /\.\.|outside|unsafe/i);
   });
 
+  test('metadata instructions (SHELL, HEALTHCHECK, STOPSIGNAL, VOLUME, MAINTAINER, ONBUILD) and COPY --from an image', async () => {
+    const df = `FROM ${BASE}
+MAINTAINER someone@example.com
+SHELL ["/bin/sh", "-ec"]
+RUN echo "shell flags: $-" > /flags
+HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD ["true"]
+STOPSIGNAL SIGUSR1
+VOLUME /data
+ONBUILD RUN echo triggered > /onbuild
+COPY --from=${BASE} /etc/passwd /copied-passwd
+ENTRYPOINT ["/bin/echo"]
+`;
+    await build(b, ['-t', 'local/meta:1', context('meta', df)]);
+    const cfg = (await inspectConfig(b, 'local/meta:1')) as unknown as {
+      Author: string;
+      Config: Record<string, unknown>;
+    };
+    assert.equal(cfg.Author, 'someone@example.com');
+    assert.deepEqual(cfg.Config.Shell, ['/bin/sh', '-ec']);
+    assert.deepEqual(cfg.Config.Healthcheck, {
+      Test: ['CMD', 'true'],
+      Interval: 30_000_000_000,
+      Timeout: 5_000_000_000,
+      Retries: 2,
+    });
+    assert.equal(cfg.Config.StopSignal, 'SIGUSR1');
+    assert.deepEqual(cfg.Config.Volumes, { '/data': {} });
+    assert.deepEqual(cfg.Config.OnBuild, ['RUN echo triggered > /onbuild']);
+    assert.deepEqual(cfg.Config.Entrypoint, ['/bin/echo']);
+    assert.equal(cfg.Config.Cmd ?? null, null, 'ENTRYPOINT drops the inherited CMD');
+    const flags = await b.ok(['run', '--rm', '--entrypoint', 'cat', 'local/meta:1', '/flags']);
+    assert.match(flags, /e/);
+    assert.match(
+      await b.ok(['run', '--rm', '--entrypoint', 'cat', 'local/meta:1', '/copied-passwd']),
+      /^root:/,
+    );
+    // a child image runs the trigger first and does not inherit it
+    await build(b, ['-t', 'local/meta-child:1', context('meta-child', 'FROM local/meta:1\n')]);
+    assert.equal(
+      await b.ok(['run', '--rm', '--entrypoint', 'cat', 'local/meta-child:1', '/onbuild']),
+      'triggered\n',
+    );
+    const child = (await inspectConfig(b, 'local/meta-child:1')) as unknown as {
+      Config: Record<string, unknown>;
+    };
+    assert.ok(!child.Config.OnBuild || (child.Config.OnBuild as unknown[]).length === 0);
+  });
+
   test('a step that is not deterministic is named by a warning and by image diff', async () => {
     const dir = context(
       'nondet',
