@@ -21,6 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { Berth, hasCommand, runProcess } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { debianRootfsTar } from '../helpers/debian.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-build-it-'));
 const b = new Berth();
@@ -569,6 +570,23 @@ ENV SQUASHED=1
     assert.equal((await b.ok(['images', '-aq'])).trim(), before);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
     assert.equal(mounts.includes(b.root), false, 'no overlay mount is left');
+  });
+
+  test('on a debootstrap Debian base: useradd, COPY --chown by name, USER, multi-stage', async () => {
+    await b.ok(['import', '--change', 'CMD ["/bin/bash"]', debianRootfsTar(), 'local/debian:bookworm']);
+    const df = `FROM local/debian:bookworm AS build
+RUN dpkg-query -W -f '\${Package}\\n' base-files > /pkgs && useradd --create-home --uid 1234 app
+COPY --chown=app:app app.txt /home/app/app.txt
+USER app
+WORKDIR /home/app
+RUN id -un > whoami && stat -c %U:%G app.txt > owner
+
+FROM local/debian:bookworm
+COPY --from=build /pkgs /home/app/whoami /home/app/owner /out/
+CMD ["cat", "/out/pkgs", "/out/whoami", "/out/owner"]
+`;
+    await build(b, ['-t', 'local/deb-built:1', context('debian', df, { 'app.txt': 'x\n' })]);
+    assert.equal(await b.ok(['run', '--rm', 'local/deb-built:1']), 'base-files\napp\napp:app\n');
   });
 
   test('parallel builds of one Dockerfile share the store safely and agree on the image', async () => {
