@@ -51,10 +51,11 @@ import { BuildContext, type ContextEntry } from './_context.js';
 import type { BuildEvent, LayerFinding } from './_events.js';
 import { expandInstruction, parseRunMount, type RunMount } from './_expand.js';
 import { applyLayerDir, type CopyItem, RootfsWriter, removeMountStubs, walkHost } from './_fsops.js';
-import { IgnoreMatcher } from './_ignore.js';
+import { compileGlob, hasGlobMeta, IgnoreMatcher } from './_ignore.js';
 import { commitDirAsLayer } from './_layer.js';
 import { parseDockerfile } from './_parser.js';
 import { scanLayerForSecrets } from './_secrets.js';
+import { parseHeredocWord } from './_shell-lex.js';
 
 export interface BuildSecret {
   id: string;
@@ -197,6 +198,8 @@ class Build {
   private readonly buildId = randomBytes(8).toString('hex');
   private readonly secretDir: string;
   private stepCounter = 0;
+  /** BuildKit's automatic platform args (TARGETARCH, ...), visible once a stage declares them. */
+  private autoArgs: Record<string, string> = {};
 
   constructor(
     private readonly deps: BuildDeps,
@@ -268,8 +271,6 @@ class Build {
       await finish(() => this.removeIntermediates());
     }
   }
-
-  private autoArgs: Record<string, string> = {};
 
   /**
    * --squash: the layers this build made become one. They are applied in order onto a
@@ -804,13 +805,7 @@ class Build {
   // ---------------------------------------------------------------- RUN
   private runMounts(state: StageState, ins: RunInstruction): RunMount[] {
     const workdir = state.config.config?.WorkingDir || '/';
-    return ins.mounts.map((spec) => {
-      const m = parseRunMount(spec, { workdir });
-      if ('target' in m && m.target && !m.target.startsWith('/')) {
-        return { ...m, target: posix.resolve(workdir, m.target) } as RunMount;
-      }
-      return m;
-    });
+    return ins.mounts.map((spec) => parseRunMount(spec, { workdir }));
   }
 
   private runKey(state: StageState, ins: RunInstruction): string {
@@ -1076,10 +1071,6 @@ class Build {
   }
 
   // ---------------------------------------------------------------- COPY / ADD
-  private ownerSpec(ins: CopyInstruction): string | undefined {
-    return ins.chown;
-  }
-
   private chmodOf(ins: CopyInstruction): number | undefined {
     if (ins.chmod === undefined) return undefined;
     if (!/^[0-7]{3,4}$/.test(ins.chmod)) {
@@ -1152,29 +1143,31 @@ class Build {
     const destIsDirSyntax = destRaw.endsWith('/') || destRaw === '.' || destRaw.endsWith('/.');
     const chmod = this.chmodOf(ins);
     const sourceCount = ins.sources.length;
-    const hasWildcard = ins.sources.some((s) => /[*?[]/.test(s));
+    const hasWildcard = ins.sources.some((src) => !src.startsWith('<<') && hasGlobMeta(src));
 
     const fromImage = ins.from ? await this.imageFor(ins.from, stage.index) : undefined;
 
     const produce = async (rootfs: string, fromRoot: string | undefined): Promise<void> => {
       const writer = new RootfsWriter(rootfs);
-      const owner = ins.chown ? resolveUser(rootfs, this.ownerSpec(ins)) : { uid: 0, gid: 0 };
+      const owner = ins.chown ? resolveUser(rootfs, ins.chown) : { uid: 0, gid: 0 };
       const opts = {
         owner: { uid: owner.uid, gid: owner.gid },
         mtime: this.epoch,
         ...(chmod !== undefined ? { chmod } : {}),
       };
       // gather the top-level sources: [name, items]
-      const tops: { name: string; items: CopyItem[]; archive?: string }[] = [];
+      // inline content (heredocs, downloads) has no host file: `content` carries it
+      const tops: { name: string; items: CopyItem[]; content?: Buffer }[] = [];
       for (const src of ins.sources) {
-        if (src.startsWith('<<')) {
-          const name = src.replace(/^<<-?/, '').replace(/^["']|["']$/g, '');
+        const heredoc = src.startsWith('<<') ? parseHeredocWord(src) : undefined;
+        if (heredoc) {
+          const name = heredoc.name;
           const doc = ins.heredocs.find((d) => d.name === name);
           if (!doc) throw new InvalidArgumentError(`${ins.kind}: heredoc "${name}" has no body`);
           tops.push({
             name,
             items: [{ hostPath: '', rel: '', type: 'file', mode: 0o644 }],
-            archive: doc.content,
+            content: Buffer.from(doc.content),
           });
           continue;
         }
@@ -1191,7 +1184,7 @@ class Build {
           tops.push({
             name: base,
             items: [{ hostPath: '', rel: '', type: 'file', mode: 0o600 }],
-            archive: body.toString('latin1'),
+            content: body,
           });
           continue;
         }
@@ -1234,14 +1227,9 @@ class Build {
       }
       for (const top of tops) {
         const first = top.items[0]!;
-        if (top.archive !== undefined) {
+        if (top.content !== undefined) {
           const target = destIsDirSyntax || many || writer.isDir(dest) ? posix.join(dest, top.name) : dest;
-          writer.writeFile(
-            target,
-            Buffer.from(top.archive, first.mode === 0o600 ? 'latin1' : 'utf8'),
-            first.mode,
-            opts,
-          );
+          writer.writeFile(target, top.content, first.mode, opts);
           continue;
         }
         if (first.type === 'dir') {
@@ -1296,31 +1284,10 @@ function exposedPorts(spec: string): string[] {
   return out;
 }
 
-/** Go filepath.Match for one path component (no `/` inside). */
-function matchComponent(pattern: string, name: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) return false;
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith('^') || cls.startsWith('!')) cls = `^${cls.slice(1)}`;
-      re += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < pattern.length) {
-      re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`${re}$`).test(name);
-}
-
 /** Paths in another image's rootfs matching `pattern` (wildcards per component). */
 function globInRoot(root: string, pattern: string): string[] {
   const parts = pattern.split('/').filter((p) => p !== '' && p !== '.');
-  if (!parts.some((p) => /[*?[]/.test(p))) {
+  if (!parts.some(hasGlobMeta)) {
     const host = resolveInRoot(root, pattern);
     return existsSync(host) || isLink(host) ? [host] : [];
   }
@@ -1328,26 +1295,23 @@ function globInRoot(root: string, pattern: string): string[] {
   for (const part of parts) {
     const next: string[] = [];
     for (const base of current) {
-      if (!/[*?[]/.test(part)) {
+      if (!hasGlobMeta(part)) {
         next.push(`${base}/${part}`);
         continue;
       }
+      const glob = compileGlob(part, { what: 'COPY --from source' });
       const dir = resolveInRoot(root, base || '/');
       let names: string[] = [];
       try {
-        names = readdirSafe(dir);
+        names = readdirSync(dir);
       } catch {
-        names = [];
+        // not a directory in that image: nothing matches below it
       }
-      for (const n of names.sort()) if (matchComponent(part, n)) next.push(`${base}/${n}`);
+      for (const n of names.sort()) if (glob.test(n)) next.push(`${base}/${n}`);
     }
     current = next;
   }
   return current.map((p) => resolveInRoot(root, p)).filter((h) => existsSync(h) || isLink(h));
-}
-
-function readdirSafe(dir: string): string[] {
-  return readdirSync(dir);
 }
 
 function isLink(host: string): boolean {
