@@ -589,6 +589,24 @@ CMD ["cat", "/out/pkgs", "/out/whoami", "/out/owner"]
     assert.equal(await b.ok(['run', '--rm', 'local/deb-built:1']), 'base-files\napp\napp:app\n');
   });
 
+  test('only the stages the target needs are built', async () => {
+    const df = `FROM ${BASE} AS broken
+RUN echo this stage must not run && exit 1
+
+FROM ${BASE} AS dep
+RUN echo dep > /dep
+
+FROM ${BASE} AS final
+COPY --from=dep /dep /dep
+`;
+    const { stderr } = await build(b, ['-t', 'local/needed:1', context('needed', df)]);
+    assert.doesNotMatch(stderr, /this stage must not run/);
+    assert.match(stderr, /\[dep 2\/2\] RUN echo dep/);
+    assert.equal(await b.ok(['run', '--rm', 'local/needed:1', 'cat', '/dep']), 'dep\n');
+    const broken = await b.run(['build', '--target', 'broken', context('needed', df)]);
+    assert.equal(broken.code, 1);
+  });
+
   test('parallel builds of one Dockerfile share the store safely and agree on the image', async () => {
     const dir = context('parallel', `FROM ${BASE}\nRUN echo one > /one\nCOPY f /f\nRUN cat /f /one > /g\n`, {
       f: 'shared\n',
