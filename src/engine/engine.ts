@@ -424,10 +424,12 @@ export class Engine {
 
   async saveImages(
     references: string[],
-    options: { format: SaveFormat; output: string | Writable },
+    options: { format: SaveFormat; output: string | Writable; names?: string[] },
   ): Promise<void> {
     const items = references.map((r) => {
       const image = this.resolveImage(r);
+      // explicit names (build --output -t): recorded in the archive without tagging the store
+      if (options.names) return { image, names: options.names.map((n) => fullTagName(parseReference(n))) };
       let names = image.names;
       try {
         const ref = parseReference(r);

@@ -508,6 +508,16 @@ ENV SQUASHED=1
     const exported = await build(b, ['--output', `type=oci,dest=${out}`, '-t', 'local/forms:exported', dir]);
     assert.ok(existsSync(out));
     assert.match(execFileSync('tar', ['-tf', out]).toString(), /index\.json/);
+    const index = JSON.parse(execFileSync('tar', ['-xOf', out, 'index.json']).toString()) as {
+      manifests: { annotations?: Record<string, string> }[];
+    };
+    assert.match(JSON.stringify(index.manifests[0]?.annotations ?? {}), /forms:exported/);
+    const dockerOut = join(work, 'out-docker.tar');
+    await build(b, ['--output', `type=docker,dest=${dockerOut}`, '-t', 'local/forms:exported', dir]);
+    const manifest = JSON.parse(execFileSync('tar', ['-xOf', dockerOut, 'manifest.json']).toString()) as {
+      RepoTags: string[];
+    }[];
+    assert.deepEqual(manifest[0]?.RepoTags, ['local/forms:exported']);
     const listed = await b.ok(['images', '--format', '{{.Repository}}:{{.Tag}}']);
     assert.doesNotMatch(listed, /forms:exported/);
     assert.match(exported.id, /^sha256:/);

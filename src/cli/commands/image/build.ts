@@ -253,6 +253,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
       await engine.saveImages([image.id], {
         format: output.type === 'oci' ? 'oci-archive' : 'docker-archive',
         output: output.dest,
+        names: tags,
       });
       // exported, not stored: the image record goes; its layers stay for the build cache
       if (engine.store.findImage(image.id)?.names.length === 0) engine.store.removeImage(image.id);
