@@ -12,7 +12,7 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages: runtimes, monitor, CNI, test registry and peers, compression, tooling
 PKGS=(runc crun conmon containernetworking-plugins busybox-static docker-registry skopeo podman
-      iproute2 uidmap zstd apache2-utils openssl curl ca-certificates hyperfine debootstrap tar gzip
+      iproute2 uidmap zstd xz-utils bzip2 apache2-utils openssl curl ca-certificates hyperfine debootstrap tar gzip
       tini gcc libc6-dev)
 missing=()
 for p in "${PKGS[@]}"; do

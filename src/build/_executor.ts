@@ -3,15 +3,20 @@
 // (container/) whose upper dir becomes the layer; COPY/ADD write into a mounted rootfs with no
 // process in it; metadata instructions only change the config. Every layer step has a cache key
 // chained from the parent state, and its result is recorded in the store's build cache.
+
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  closeSync,
   createReadStream,
   existsSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
+  readSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -1318,7 +1323,17 @@ function isLink(host: string): boolean {
   return lstatSync(host, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
 }
 
-/** A tar, or a gzip/zstd whose content starts like a tar (docker copies other files as they are). */
+/** Decompressors ADD runs for the formats Node has no codec for, by their magic bytes. */
+const EXTERNAL_CODECS: { magic: Buffer; program: string }[] = [
+  { magic: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), program: 'xz' },
+  { magic: Buffer.from('BZh', 'latin1'), program: 'bzip2' },
+];
+
+function externalCodec(head: Buffer): string | undefined {
+  return EXTERNAL_CODECS.find((c) => head.subarray(0, c.magic.length).equals(c.magic))?.program;
+}
+
+/** A tar, plain or compressed (gzip, zstd, xz, bzip2); docker copies any other file as it is. */
 async function isArchive(path: string): Promise<boolean> {
   const fd = await import('node:fs/promises').then((m) => m.open(path, 'r'));
   const isTar = (b: Buffer) => b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
@@ -1326,6 +1341,12 @@ async function isArchive(path: string): Promise<boolean> {
     const buf = Buffer.alloc(64 * 1024);
     const { bytesRead } = await fd.read(buf, 0, buf.length, 0);
     const head = buf.subarray(0, bytesRead);
+    const program = externalCodec(head);
+    if (program) {
+      // the head alone: the decompressor complains about the cut but prints what it decoded
+      const out = spawnSync(program, ['-dc'], { input: head, maxBuffer: 1024 * 1024 });
+      return isTar(out.stdout ?? Buffer.alloc(0));
+    }
     switch (sniffCompression(head)) {
       case 'gzip':
         try {
@@ -1345,5 +1366,33 @@ async function isArchive(path: string): Promise<boolean> {
 
 /** ADD's auto-extraction: the same checked unpacker as layers (no escapes, no link traversal). */
 async function extractArchive(path: string, dir: string): Promise<void> {
-  await unpackLayer(createReadStream(path), dir, { compression: 'auto' });
+  const head = Buffer.alloc(8);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const program = externalCodec(head);
+  if (!program) {
+    await unpackLayer(createReadStream(path), dir, { compression: 'auto' });
+    return;
+  }
+  const child = spawn(program, ['-dc', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number>((resolveExit) => child.on('close', (code) => resolveExit(code ?? 1)));
+  try {
+    await unpackLayer(child.stdout, dir, { compression: 'none' });
+  } finally {
+    child.kill();
+  }
+  const code = await exited;
+  if (code !== 0 && code !== null && stderr.trim()) {
+    throw new InvalidArgumentError(
+      `ADD: ${program} could not decompress "${posix.basename(path)}": ${stderr.trim()}`,
+    );
+  }
 }

@@ -319,10 +319,12 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
   test('ADD extracts local tars (checked like layers), copies other files as they are; --chown by name', async () => {
     const dir = context(
       'add',
-      `FROM ${BASE}\nADD bundle.tar.gz /opt/\nADD note.txt.gz /opt/\nADD --chown=nobody:nogroup plain.txt /opt/plain.txt\n`,
+      `FROM ${BASE}\nADD bundle.tar.gz /opt/\nADD bundle.tar.xz /xz/\nADD bundle.tar.bz2 /bz2/\nADD note.txt.gz /opt/\nADD --chown=nobody:nogroup plain.txt /opt/plain.txt\n`,
       { 'payload/inner/file.txt': 'from the tar\n', 'plain.txt': 'plain\n' },
     );
     execFileSync('tar', ['-C', join(dir, 'payload'), '-czf', join(dir, 'bundle.tar.gz'), '.']);
+    execFileSync('tar', ['-C', join(dir, 'payload'), '-cJf', join(dir, 'bundle.tar.xz'), '.']);
+    execFileSync('tar', ['-C', join(dir, 'payload'), '-cjf', join(dir, 'bundle.tar.bz2'), '.']);
     execFileSync('sh', ['-c', `echo not-a-tar | gzip > ${join(dir, 'note.txt.gz')}`]);
     await build(b, ['-t', 'local/add:1', dir]);
     const out = await b.ok([
@@ -331,9 +333,9 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
       'local/add:1',
       'sh',
       '-c',
-      'cat /opt/inner/file.txt; test -f /opt/note.txt.gz && echo gz-kept; stat -c %u:%g /opt/plain.txt',
+      'cat /opt/inner/file.txt /xz/inner/file.txt /bz2/inner/file.txt; test -f /opt/note.txt.gz && echo gz-kept; stat -c %u:%g /opt/plain.txt',
     ]);
-    assert.equal(out, 'from the tar\ngz-kept\n65534:65534\n');
+    assert.equal(out, 'from the tar\nfrom the tar\nfrom the tar\ngz-kept\n65534:65534\n');
     const evil = context('add-evil', `FROM ${BASE}\nADD evil.tar /opt/\n`);
     execFileSync('sh', [
       '-c',
