@@ -394,6 +394,38 @@ ENTRYPOINT ["/bin/echo"]
     assert.ok(!child.Config.OnBuild || (child.Config.OnBuild as unknown[]).length === 0);
   });
 
+  test('ADD from a URL (a loopback server), with --checksum checked', async () => {
+    const { createServer } = await import('node:http');
+    const { createHash } = await import('node:crypto');
+    const body = 'downloaded content\n';
+    const server = createServer((req, res) => {
+      if (req.url === '/files/remote.txt') res.end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const sum = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      const url = `http://127.0.0.1:${port}/files/remote.txt`;
+      const ok = context('add-url', `FROM ${BASE}\nADD --checksum=${sum} ${url} /dl/\n`);
+      await build(b, ['-t', 'local/add-url:1', ok]);
+      assert.equal(await b.ok(['run', '--rm', 'local/add-url:1', 'cat', '/dl/remote.txt']), body);
+      const wrong = context(
+        'add-url-bad',
+        `FROM ${BASE}\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /dl/\n`,
+      );
+      const r = await b.run(['build', wrong]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /checksum .* does not match/);
+      const missing = context('add-url-404', `FROM ${BASE}\nADD http://127.0.0.1:${port}/nope /x\n`);
+      const r404 = await b.run(['build', missing]);
+      assert.equal(r404.code, 1);
+      assert.match(r404.stderr, /HTTP 404/);
+    } finally {
+      server.close();
+    }
+  });
+
   test('a step that is not deterministic is named by a warning and by image diff', async () => {
     const dir = context(
       'nondet',
