@@ -426,6 +426,30 @@ ENTRYPOINT ["/bin/echo"]
     }
   });
 
+  test('RUN heredocs: a #! script runs as a file; heredocs feeding a command go to the shell', async () => {
+    const df = `FROM ${BASE}
+RUN <<EOF
+#!/bin/sh
+echo "script: $0" > /ran
+EOF
+RUN no-such-tool <<EOF || cat <<EOT > /second
+ignored
+EOF
+second heredoc
+EOT
+`;
+    await build(b, ['-t', 'local/heredoc:1', context('heredoc', df)]);
+    const out = await b.ok([
+      'run',
+      '--rm',
+      'local/heredoc:1',
+      'sh',
+      '-c',
+      'cat /ran /second; test -e /dev/pipes-berth || echo no-stub',
+    ]);
+    assert.equal(out, 'script: /dev/pipes-berth/EOF\nsecond heredoc\nno-stub\n');
+  });
+
   test('a step that is not deterministic is named by a warning and by image diff', async () => {
     const dir = context(
       'nondet',
