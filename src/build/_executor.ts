@@ -461,11 +461,13 @@ class Build {
       instructions.push(...(parsed.stages[0]?.instructions ?? []));
     }
     instructions.push(...stage.instructions);
+    // the base's triggers count as steps of this stage
+    const steps = instructions.length + 1;
     let index = 1;
     for (const ins of instructions) {
       index++;
       if (this.req.signal?.aborted) throw this.req.signal.reason ?? new Error('build interrupted');
-      await this.step(stage, state, ins, { label, index, total: Math.max(total, index) });
+      await this.step(stage, state, ins, { label, index, total: steps });
     }
     return state;
   }
@@ -1294,7 +1296,7 @@ function globInRoot(root: string, pattern: string): string[] {
   const parts = pattern.split('/').filter((p) => p !== '' && p !== '.');
   if (!parts.some(hasGlobMeta)) {
     const host = resolveInRoot(root, pattern);
-    return existsSync(host) || isLink(host) ? [host] : [];
+    return exists(host) ? [host] : [];
   }
   let current = [''];
   for (const part of parts) {
@@ -1316,11 +1318,12 @@ function globInRoot(root: string, pattern: string): string[] {
     }
     current = next;
   }
-  return current.map((p) => resolveInRoot(root, p)).filter((h) => existsSync(h) || isLink(h));
+  return current.map((p) => resolveInRoot(root, p)).filter(exists);
 }
 
-function isLink(host: string): boolean {
-  return lstatSync(host, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+/** Present, dangling symlinks included (a COPY copies the link itself). */
+function exists(host: string): boolean {
+  return lstatSync(host, { throwIfNoEntry: false }) !== undefined;
 }
 
 /** Decompressors ADD runs for the formats Node has no codec for, by their magic bytes. */

@@ -19,6 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { posix } from 'node:path';
+import { inLowers } from '../container/index.js';
 import { lgetxattr, llistxattr, lsetxattr, resolveInRoot } from '../util/index.js';
 
 export interface Ownership {
@@ -174,18 +175,13 @@ export function walkHost(hostPath: string): CopyItem[] {
  * and absent from every lower layer. Their parents go too when they are empty and new.
  */
 export function removeMountStubs(upper: string, lowers: string[], targets: string[]): void {
-  const inLowers = (path: string): boolean =>
-    lowers.some((l) => {
-      const st = lstatSync(`${l}${path}`, { throwIfNoEntry: false });
-      return st !== undefined && !(st.isCharacterDevice() && st.rdev === 0);
-    });
   const sorted = [...new Set(targets.map((t) => posix.resolve('/', t)))].sort((a, b) => b.length - a.length);
   for (const target of sorted) {
     let path = target;
     while (path !== '/') {
       const host = `${upper}${path}`;
       const st = lstatSync(host, { throwIfNoEntry: false });
-      if (!st || inLowers(path)) break;
+      if (!st || inLowers(lowers, path.slice(1))) break;
       if (st.isDirectory()) {
         if (readdirSync(host).length > 0) break;
         rmdirSync(host);

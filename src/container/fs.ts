@@ -626,7 +626,11 @@ export interface ContainerChange {
 }
 
 /** Whether `rel` exists in the image (lower layers, top layer first decides). */
-function inLowers(lowers: string[], rel: string): boolean {
+/**
+ * Does `rel` (relative to the rootfs) exist in the overlay lower dirs `lowers` (top first)?
+ * The topmost layer that has the name decides; a whiteout there means it does not.
+ */
+export function inLowers(lowers: string[], rel: string): boolean {
   for (const l of lowers) {
     const st = lstatSync(`${l}/${rel}`, { throwIfNoEntry: false });
     if (!st) continue;

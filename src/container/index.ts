@@ -16,6 +16,7 @@ export {
   copyFromContainer,
   copyToContainer,
   exportContainer,
+  inLowers,
   tarToContainerPath,
 } from './fs.js';
 export { ContainerManager, type ManagerOptions } from './manager.js';
