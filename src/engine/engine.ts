@@ -2,7 +2,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BuildRequest, BuildResult } from '../build/index.js';
+import type { BuildRequest, BuildResult } from '../builder/index.js';
 import {
   type CommitOptions,
   type ContainerChange,
@@ -163,7 +163,7 @@ export class Engine {
     request: Omit<BuildRequest, 'tags'> & { tags?: string[] },
     extra: { onPullProgress?: PullOptions['onProgress'] } = {},
   ): Promise<BuildResult> {
-    const { buildImage } = await import('../build/index.js');
+    const { buildImage } = await import('../builder/index.js');
     const tags = (request.tags ?? []).map((t) => fullTagName(parseReference(t)));
     return buildImage(
       {
@@ -188,7 +188,7 @@ export class Engine {
 
   /** `.dockerignore` patterns of a build context (see build/'s readIgnoreFile for the lookup order). */
   async readBuildIgnore(contextDir: string, dockerfileName?: string): Promise<string[]> {
-    const { readIgnoreFile } = await import('../build/index.js');
+    const { readIgnoreFile } = await import('../builder/index.js');
     return readIgnoreFile(contextDir, dockerfileName);
   }
 
@@ -197,7 +197,7 @@ export class Engine {
     input: AsyncIterable<Buffer | string>,
     dir: string,
   ): Promise<{ dockerfile?: string }> {
-    const { readStdinContext } = await import('../build/index.js');
+    const { readStdinContext } = await import('../builder/index.js');
     return readStdinContext(input, dir);
   }
 

@@ -1,7 +1,7 @@
 // engine/: the facade every front end (CLI, API, ...) uses, and the one place that wires the
 // drivers together: store root, registry client, runtime detection.
 
-export type { BuildEvent, BuildResult, BuildSecret, LayerFinding } from '../build/index.js';
+export type { BuildEvent, BuildResult, BuildSecret, LayerFinding } from '../builder/index.js';
 export type {
   CommitOptions,
   ContainerChange,
