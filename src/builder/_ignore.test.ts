@@ -45,6 +45,21 @@ test('parseIgnoreFile: comments, trimming, cleaning and exceptions as moby ignor
   ]);
 });
 
+test('parseIgnoreFile: a line that cleans to "!" fails there, not later in the matcher (found by fuzzing)', () => {
+  // `./!` cleans to `!`, which the matcher reads as an exception with no pattern (moby's
+  // NewPatternMatcher refuses it too); parseIgnoreFile promises to refuse it first, by line.
+  assert.throws(
+    () => parseIgnoreFile('a\n./!\n'),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidArgumentError);
+      assert.match(err.message, /"!" on line 2/);
+      return true;
+    },
+  );
+  // Whatever parseIgnoreFile returns, the matcher takes.
+  for (const text of ['./!a', '!./!', './!!b']) new IgnoreMatcher(parseIgnoreFile(text));
+});
+
 test('parseIgnoreFile: CRLF line ends and a UTF-8 BOM', () => {
   assert.deepEqual(parseIgnoreFile('\ufeff#c\r\nnode_modules\r\n!keep\r\n'), ['node_modules', '!keep']);
 });

@@ -361,8 +361,11 @@ export function parseIgnoreFile(text: string): string[] {
     let line = lines[n]!;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.startsWith('#')) continue;
-    const norm = normalizePattern(line);
-    if (norm === undefined) continue;
+    const first = normalizePattern(line);
+    if (first === undefined) continue;
+    const emitted = first.exception ? `!${first.pattern}` : first.pattern;
+    // Check what the matcher will read back: cleaning can bring a `!` to the front (`./!`).
+    const norm = normalizePattern(emitted) ?? first;
     if (norm.pattern === '') {
       throw new InvalidArgumentError(
         `invalid ignore pattern "!" on line ${n + 1}: an exception needs a pattern`,
@@ -375,7 +378,7 @@ export function parseIgnoreFile(text: string): string[] {
         throw new InvalidArgumentError(`${err.message} on line ${n + 1}`);
       throw err;
     }
-    out.push(norm.exception ? `!${norm.pattern}` : norm.pattern);
+    out.push(emitted);
   }
   return out;
 }
