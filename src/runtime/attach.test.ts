@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { skipUnless } from '../../test/helpers/prereq.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import { canRunContainers, Sandbox } from './_driver-testing.js';
 import { selectRuntime } from './select.js';
 
-const skip = canRunContainers() ? false : 'needs root, runc, conmon and /bin/busybox';
+const skip = skipUnless('root, runc, conmon and /bin/busybox', canRunContainers());
 
 /** Resolves with everything read from `stream` once `done(text)` says so. */
 function readUntil(stream: Readable, done: (text: string) => boolean): Promise<string> {

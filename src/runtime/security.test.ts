@@ -1,6 +1,6 @@
 // Runs real containers with runc from specs that buildRuntimeSpec writes, and probes them
 // from inside: capabilities, seccomp, masked /proc, namespaces, and enforced cgroup limits.
-// Needs root, runc and gcc (for the probe); skips with the reason otherwise.
+// Needs root, runc and gcc (for the probe); skips with the reason otherwise, fails under CI=true.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { makeBusyboxBundle } from '../../test/helpers/bundle.js';
+import { requireOrSkip } from '../../test/helpers/prereq.js';
 import { findRuntimes } from './binaries.js';
 import { capabilityMask, DEFAULT_CAPABILITIES } from './capabilities.js';
 import { detectCgroups } from './cgroups.js';
@@ -20,10 +21,11 @@ const runc = findRuntimes(['runc'])[0];
 const stateRoot = mkdtempSync(join(tmpdir(), 'berth-runc-state-'));
 after(() => rmSync(stateRoot, { recursive: true, force: true }));
 
-function skipReason(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (process.getuid?.() !== 0) return 'needs root to run runc';
-  if (!runc) return 'runc is not installed';
+/** What the machine lacks to run these tests, or undefined. */
+function missingPrerequisite(): string | undefined {
+  if (process.platform !== 'linux') return 'Linux';
+  if (process.getuid?.() !== 0) return 'root to run runc';
+  if (!runc) return 'runc';
   return undefined;
 }
 
@@ -67,18 +69,15 @@ type Overrides = Partial<Omit<ContainerSpecOptions, 'rootfs' | 'cgroupsPath'>>;
 /**
  * Runs `args` in a fresh busybox bundle under runc, with a spec from buildRuntimeSpec, and
  * cleans up the container, the bundle and the cgroups whatever happens. Returns undefined
- * (after t.skip) when the machine cannot run it.
+ * (after t.skip) when the machine cannot run it; under CI=true that is a failure instead.
  */
 async function runInContainer(
   t: { skip: (msg: string) => void },
   args: string[],
   overrides: Overrides = {},
 ): Promise<RunResult | undefined> {
-  const reason = skipReason();
-  if (reason) {
-    t.skip(reason);
-    return undefined;
-  }
+  const lacking = missingPrerequisite();
+  if (!requireOrSkip(t, lacking ?? '', lacking === undefined)) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'berth-bundle-'));
   const id = `berth-sec-${randomBytes(6).toString('hex')}`;
   try {
@@ -86,7 +85,7 @@ async function runInContainer(
     try {
       ({ rootfs } = await makeBusyboxBundle(dir));
     } catch (err) {
-      t.skip(`cannot build the probe bundle: ${(err as Error).message}`);
+      requireOrSkip(t, `gcc and busybox for the probe bundle (${(err as Error).message})`, false);
       return undefined;
     }
     const spec = buildRuntimeSpec({

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { requireOrSkip } from '../../test/helpers/prereq.js';
 import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import type { CgroupInfo } from './cgroups.js';
 import { detectCgroups } from './cgroups.js';
@@ -57,10 +58,10 @@ test('crunCanWork', () => {
   assert.equal(crunCanWork(V1), false);
 });
 
-test('on this host, auto follows the detected cgroup layout and picks an installed binary', () => {
+test('on this host, auto follows the detected cgroup layout and picks an installed binary', (t) => {
   const cgroups = detectCgroups();
   const wantCrun = crunCanWork(cgroups) && lookPath('crun') !== undefined;
-  if (!wantCrun && lookPath('runc') === undefined) return;
+  if (!requireOrSkip(t, 'runc or crun', wantCrun || lookPath('runc') !== undefined)) return;
   const picked = selectRuntime('auto');
   assert.equal(picked.name, wantCrun ? 'crun' : 'runc');
   assert.equal(picked.path, lookPath(picked.name));
