@@ -15,6 +15,7 @@ import {
   sendError,
   startFakeServer,
 } from '../../test/helpers/fake-http.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import {
   DeniedError,
   DigestMismatchError,
@@ -615,12 +616,17 @@ describe('transport', () => {
     });
     const ref = parseReference(`${reg.host}/x:latest`);
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 50);
-    await assert.rejects(client().getManifest(ref, { signal: ac.signal }), InterruptedError);
+    const manifest = client().getManifest(ref, { signal: ac.signal });
+    // abort only once the request is at the server, so it is interrupted in flight
+    await waitFor(() => reg.requests.length >= 1, { what: 'the manifest request to arrive' });
+    ac.abort();
+    await assert.rejects(manifest, InterruptedError);
     const ac2 = new AbortController();
     const { stream } = await client().fetchBlob(ref, layerDesc, { signal: ac2.signal });
-    setTimeout(() => ac2.abort(), 50);
-    await assert.rejects(sha256Of(stream), InterruptedError);
+    const hashing = sha256Of(stream);
+    await waitFor(() => reg.requests.length >= 2, { what: 'the blob request to arrive' });
+    ac2.abort();
+    await assert.rejects(hashing, InterruptedError);
   });
 
   test('a peer that never answers times out as a NetworkError', async () => {
@@ -664,7 +670,6 @@ test('no socket stays checked out after successes, errors, refusals and redirect
   await c.checkLogin(reg.host, { username: 'u', password: 'wrong' }).catch(ignore);
   const agents = (c as unknown as { transport: Transport }).transport.agents;
   const busy = () => Object.values(agents.http.sockets).reduce((n, list) => n + (list?.length ?? 0), 0);
-  for (let i = 0; i < 200 && busy() > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(busy(), 0, 'every response was consumed or destroyed');
+  await waitFor(() => busy() === 0, { timeoutMs: 5_000, what: 'every response to be consumed or destroyed' });
   c.close();
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { skipUnless } from '../../test/helpers/prereq.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import { canRunContainers, Sandbox } from './_driver-testing.js';
 import { selectRuntime } from './select.js';
@@ -112,11 +113,14 @@ describe('attach', { skip, concurrency: false, timeout: 120_000 }, () => {
       seen += c.toString('utf8');
     });
     // the resize travels ctl fifo → conmon → ioctl, apart from stdin: ask until it shows
-    for (let i = 0; i < 200 && !seen.includes('33 77'); i++) {
-      streams.stdin.write('\n');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.match(seen, /33 77/);
+    await waitFor(
+      () => {
+        if (seen.includes('33 77')) return true;
+        streams.stdin.write('\n');
+        return false;
+      },
+      { intervalMs: 50, timeoutMs: 20_000, what: 'the new size "33 77" inside the container' },
+    );
     streams.detach();
     await streams.done;
     await driver.delete(id, { force: true });

@@ -3,6 +3,7 @@ import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { waitFor } from '../../test/helpers/wait.js';
 import { type LogEntry, logTimeMs, parseLogLine, readLogs } from './logs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
@@ -95,6 +96,16 @@ test('readLogs: tail across chunk boundaries', async () => {
 test('readLogs follows a growing file and a rotated one until aborted', async () => {
   const path = join(dir, 'follow.log');
   const controller = new AbortController();
+  // The reader looks at `aborted` only once it has found the file missing: counting those
+  // looks proves it is waiting before the file is created.
+  let missingChecks = 0;
+  const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+  Object.defineProperty(controller.signal, 'aborted', {
+    get() {
+      missingChecks++;
+      return abortedGetter.call(this);
+    },
+  });
   const seen: string[] = [];
   const reading = (async () => {
     for await (const e of readLogs(path, { follow: true, signal: controller.signal, pollMs: 20 })) {
@@ -109,7 +120,8 @@ test('readLogs follows a growing file and a rotated one until aborted', async ()
     }
   })();
   // the file does not exist yet: follow waits for it
-  await new Promise((r) => setTimeout(r, 30));
+  await waitFor(() => missingChecks > 0, { what: 'the reader to find the log missing' });
+  assert.deepEqual(seen, []);
   writeFileSync(path, line(T1, 'stdout', 'F', 'first'));
   await reading;
   assert.deepEqual(seen, ['first', 'second', 'rotated']);
