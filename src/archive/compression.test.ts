@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
+import { waitFor } from '../../test/helpers/wait.js';
 import { chunks } from './_testing.js';
 import { compressStream, decompressStream, diffIdOfTar } from './index.js';
 
@@ -79,7 +80,6 @@ describe('compression', () => {
     t.write(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
     assert.equal(zstdChildren().length, 1);
     t.destroy();
-    for (let i = 0; i < 100 && zstdChildren().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(zstdChildren(), []);
+    await waitFor(() => zstdChildren().length === 0, { timeoutMs: 5_000, what: 'the zstd child to exit' });
   });
 });

@@ -19,9 +19,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BERTH_BIN, Berth, hasCommand } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { waitFor } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-fs-it-'));
 const b = new Berth();
@@ -46,16 +46,17 @@ after(async () => {
   if (ids.length) await b.run(['rm', '-f', ...ids]);
   // conmon's exit command (`berth container cleanup`) of a just-killed container would recreate
   // the root if it ran after the removal: wait until no process names our root any more
-  for (let i = 0; i < 50 && processesUsing(b.root) > 0; i++) await sleep(200);
-  for (let attempt = 0; ; attempt++) {
-    try {
+  await waitFor(() => processesUsing(b.root) === 0, {
+    intervalMs: 100,
+    what: 'no process to name the test root',
+  });
+  await waitFor(
+    () => {
       b.cleanup();
-      break;
-    } catch (err) {
-      if (attempt >= 10) throw err;
-      await sleep(300);
-    }
-  }
+      return true;
+    },
+    { timeoutMs: 5_000, intervalMs: 100, what: 'the test root to be removable' },
+  );
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -162,9 +163,12 @@ describe('cp', () => {
   test('works on a running container too', async () => {
     await b.ok(['run', '-d', '--name', 'cp-running', IMG, 'sh', '-c', 'echo live > /live; sleep 1000']);
     const out = hostDir('running-out');
-    for (let i = 0; i < 50 && !existsSync(join(out, 'live')); i++) {
-      await b.run(['cp', 'cp-running:/live', out]);
-    }
+    await waitFor(
+      async () =>
+        (await b.run(['cp', 'cp-running:/live', out])).code === 0 &&
+        readFileSync(join(out, 'live'), 'utf8') === 'live\n',
+      { what: 'the container to write /live' },
+    );
     assert.equal(readFileSync(join(out, 'live'), 'utf8'), 'live\n');
     writeFileSync(join(out, 'in'), 'into running\n');
     await b.ok(['cp', join(out, 'in'), 'cp-running:/in']);
@@ -378,9 +382,9 @@ describe('diff, commit, export', () => {
 
   test('commit of a running container keeps it running', async () => {
     await b.ok(['run', '-d', '--name', 'fs-commit-running', IMG, 'sh', '-c', 'echo run > /r; sleep 1000']);
-    let ok = false;
-    for (let i = 0; i < 50 && !ok; i++)
-      ok = (await b.run(['cp', 'fs-commit-running:/r', join(work, 'r')])).code === 0;
+    await waitFor(async () => (await b.run(['cp', 'fs-commit-running:/r', join(work, 'r')])).code === 0, {
+      what: 'the container to write /r',
+    });
     await b.ok(['container', 'commit', 'fs-commit-running', 'local/committed:running']);
     assert.equal(await b.ok(['run', '--rm', 'local/committed:running', 'cat', '/r']), 'run\n');
     const state = JSON.parse(await b.ok(['container', 'inspect', 'fs-commit-running'])) as {
