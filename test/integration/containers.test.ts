@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { killWhen, processesNaming, waitFor, waitForText } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-ctr-it-'));
 const b = new Berth();
@@ -121,7 +122,9 @@ describe('detached lifecycle', () => {
       ])
     ).trim();
     assert.match(id, /^[0-9a-f]{64}$/);
-    await sleep(600);
+    await waitFor(async () => /^tick 1$/m.test(await b.ok(['logs', 'ticker'])), {
+      what: 'the ticker to log two lines',
+    });
     const ps = await b.ok(['ps']);
     assert.match(ps, /ticker/);
     assert.match(ps, /Up /);
@@ -220,8 +223,13 @@ describe('restart policies without a daemon', () => {
     }
     try {
       assert.ok(count >= 2, `restarted ${count} times`);
+      const id = JSON.parse(await b.ok(['inspect', 'phoenix']))[0].Id as string;
       await b.ok(['stop', '-t', '1', 'phoenix']);
-      await sleep(1000);
+      // conmon and its exit command name the container: once both are gone nothing can restart
+      // it any more (a restart would start a new conmon, and this wait would time out)
+      await waitFor(() => processesNaming(id) === 0, {
+        what: 'conmon and the exit command of phoenix to end',
+      });
       const [info] = JSON.parse(await b.ok(['inspect', 'phoenix']));
       assert.equal(info.State.Status, 'exited');
     } finally {
@@ -384,8 +392,10 @@ describe('many berth processes at once', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${i}\n`);
     }
-    await sleep(500);
-    assert.equal((await b.ok(['ps', '-aq', '--filter', 'name=^par'])).trim(), '');
+    // par3's exit command may still be cleaning up after the rm -f race
+    await waitFor(async () => (await b.ok(['ps', '-aq', '--filter', 'name=^par'])).trim() === '', {
+      what: 'every par container to be gone',
+    });
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
     assert.ok(!mounts.includes(join(b.root, 'containers')), 'no rootfs left mounted');
     // every container dir on disk belongs to a container berth still lists
@@ -398,10 +408,16 @@ describe('many berth processes at once', () => {
   });
 
   test('kill -9 of berth during start leaves nothing ps -a / rm cannot clean', async () => {
-    const { child, closed } = b.start(['run', '-d', '--name', 'crashy', IMG, 'sleep', '30']);
-    await sleep(150);
-    child.kill('SIGKILL');
-    await closed;
+    // the rootfs is mounted before conmon and runc create and start the container: kill then
+    const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').includes(join(b.root, 'containers'));
+    const { landed } = await killWhen(
+      b.start(['run', '-d', '--name', 'crashy', IMG, 'sleep', '30']),
+      mounted,
+      {
+        what: 'the rootfs of crashy to be mounted',
+      },
+    );
+    assert.ok(landed, 'berth run finished before the kill: the test proved nothing');
     await b.run(['ps', '-a']);
     await b.run(['rm', '-f', 'crashy']);
     assert.equal((await b.ok(['ps', '-aq', '--filter', 'name=crashy'])).trim(), '');
@@ -423,8 +439,7 @@ describe('more lifecycle guarantees', () => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    const deadline = Date.now() + 20_000;
-    while (!out.includes('ready') && Date.now() < deadline) await sleep(50);
+    await waitForText(() => out, 'ready', { what: 'the container to print ready' });
     child.kill('SIGINT');
     const code = await closed;
     assert.match(out, /got-int/);
@@ -502,17 +517,31 @@ describe('more lifecycle guarantees', () => {
   });
 
   test('kill -9 of berth in the middle of create or rm leaves nothing system prune cannot clean', async () => {
-    for (const delay of [60, 120, 200, 300]) {
-      const { child: create, closed } = b.start(['create', IMG, 'true']);
-      await sleep(delay);
-      create.kill('SIGKILL');
-      await closed;
+    // create: kill as soon as its container dir shows up inside the store's transaction; a
+    // create can finish within that instant, so try a few times and demand one kill that landed
+    const ctrDirs = join(b.root, 'containers');
+    const before = new Set(existsSync(ctrDirs) ? readdirSync(ctrDirs) : []);
+    const newDir = () => existsSync(ctrDirs) && readdirSync(ctrDirs).some((d) => !before.has(d));
+    let landedCreates = 0;
+    for (let attempt = 0; attempt < 6 && landedCreates < 2; attempt++) {
+      const { landed } = await killWhen(b.start(['create', IMG, 'true']), newDir, {
+        intervalMs: 1,
+        what: 'the container dir of the create',
+      });
+      if (landed) landedCreates++;
+      for (const d of existsSync(ctrDirs) ? readdirSync(ctrDirs) : []) before.add(d);
     }
+    assert.ok(landedCreates > 0, 'every create finished before its kill: the test proved nothing');
+    // rm -f: kill once the container's process is dead but berth is still tearing it down
     await b.ok(['run', '-d', '--name', 'victim', IMG, 'sleep', '60']);
-    const { child: rm, closed: rmClosed } = b.start(['rm', '-f', 'victim']);
-    await sleep(150);
-    rm.kill('SIGKILL');
-    await rmClosed;
+    const victimPid = JSON.parse(await b.ok(['inspect', 'victim']))[0].State.Pid as number;
+    assert.ok(victimPid > 0);
+    const { landed: rmLanded } = await killWhen(
+      b.start(['rm', '-f', 'victim']),
+      () => !existsSync(`/proc/${victimPid}`),
+      { what: 'rm -f to kill the victim' },
+    );
+    assert.ok(rmLanded, 'rm -f finished before the kill: the test proved nothing');
     await b.run(['rm', '-f', 'victim']);
     await b.ok(['system', 'prune', '-f']);
     assert.equal((await b.ok(['ps', '-aq'])).trim(), '');
