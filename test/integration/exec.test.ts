@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { waitFor } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-exec-it-'));
 const b = new Berth();
@@ -23,15 +23,13 @@ after(async () => {
   const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
   if (ids.length) await b.run(['rm', '-f', ...ids]);
   // conmon's exit command (`berth container cleanup`) may still be closing the store: retry
-  for (let attempt = 0; ; attempt++) {
-    try {
+  await waitFor(
+    () => {
       b.cleanup();
-      break;
-    } catch (err) {
-      if (attempt >= 20) throw err;
-      await sleep(250);
-    }
-  }
+      return true;
+    },
+    { timeoutMs: 10_000, intervalMs: 100, what: 'the test root to be removable' },
+  );
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -81,12 +79,10 @@ describe('exec', () => {
     const r = await b.run(['exec', '-d', 'box', 'sh', '-c', 'sleep 0.3; echo done > /tmp/bg']);
     assert.equal(r.code, 0);
     assert.equal(r.stdout, '');
-    let seen = '';
-    for (let i = 0; i < 40 && seen !== 'done\n'; i++) {
-      await sleep(100);
-      seen = (await b.run(['exec', 'box', 'cat', '/tmp/bg'])).stdout;
-    }
-    assert.equal(seen, 'done\n');
+    await waitFor(async () => (await b.run(['exec', 'box', 'cat', '/tmp/bg'])).stdout === 'done\n', {
+      intervalMs: 100,
+      what: 'the detached exec to write /tmp/bg',
+    });
   });
 
   test('exec into a stopped container fails with exit 1', async () => {

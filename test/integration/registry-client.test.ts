@@ -18,6 +18,7 @@ import {
 import { RegistryClient, saveCredentials } from '../../src/registry/index.js';
 import { makeBusyboxLayout, makeMultiArchLayout } from '../helpers/images.js';
 import { skopeoCopy, skopeoInspect, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { waitFor } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-registry-it-'));
 let bb: Awaited<ReturnType<typeof makeBusyboxLayout>>;
@@ -177,8 +178,7 @@ for (const mode of ['none', 'basic', 'token'] as const) {
         c as unknown as { transport: { agents: { http: { sockets: Record<string, unknown[]> } } } }
       ).transport.agents;
       const busy = () => Object.values(agents.http.sockets).reduce((n, list) => n + list.length, 0);
-      for (let i = 0; i < 200 && busy() > 0; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(busy(), 0);
+      await waitFor(() => busy() === 0, { timeoutMs: 5_000, what: 'every socket to be released' });
       c.close();
     });
 
