@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { checksLessWithout } from '../../test/helpers/prereq.js';
 import { NetworkError } from '../errors/index.js';
 import type { Digest } from '../oci/index.js';
 import { lgetxattr } from '../util/index.js';
@@ -65,7 +66,8 @@ function sha256(buf: Buffer): Digest {
 const at = (p: string) => join(box.dest, p);
 
 describe('unpackLayer writes the tree', () => {
-  test('modes (setuid/setgid/sticky kept after chown), owners, mtimes, links, devices, xattrs', async () => {
+  test('modes (setuid/setgid/sticky kept after chown), owners, mtimes, links, devices, xattrs', async (t) => {
+    checksLessWithout(t, 'root (ownership, security.capability, device nodes)', isRoot);
     const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex');
     const entries: TarEntryInput[] = [
       dirEntry('./', { mode: 0o751, mtime: T0 - 10 }),

@@ -516,7 +516,7 @@ describe('more lifecycle guarantees', () => {
     await b.ok(['rmi', 'local/deep:64']);
   });
 
-  test('kill -9 of berth in the middle of create or rm leaves nothing system prune cannot clean', async () => {
+  test('kill -9 of berth in the middle of create or rm leaves nothing system prune cannot clean', async (t) => {
     // create: kill as soon as its container dir shows up inside the store's transaction; a
     // create can finish within that instant, so try a few times and demand one kill that landed
     const ctrDirs = join(b.root, 'containers');
@@ -532,6 +532,7 @@ describe('more lifecycle guarantees', () => {
       for (const d of existsSync(ctrDirs) ? readdirSync(ctrDirs) : []) before.add(d);
     }
     assert.ok(landedCreates > 0, 'every create finished before its kill: the test proved nothing');
+    t.diagnostic(`${landedCreates} kill(s) landed inside create`);
     // rm -f: kill once the container's process is dead but berth is still tearing it down
     await b.ok(['run', '-d', '--name', 'victim', IMG, 'sleep', '60']);
     const victimPid = JSON.parse(await b.ok(['inspect', 'victim']))[0].State.Pid as number;
