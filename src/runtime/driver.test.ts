@@ -37,8 +37,11 @@ function gated(code: number, before = ''): string[] {
   return ['sh', '-c', `${before} while [ ! -e /tmp/go ]; do sleep 0.05; done; exit ${code}`];
 }
 
-/** Ignores SIGTERM's pid-1 protection the way real images do: with a handler. */
-const TERM_TRAP = ['sh', '-c', 'trap "exit 143" TERM; while :; do sleep 1 & wait $!; done'];
+/**
+ * Ignores SIGTERM's pid-1 protection the way real images do: with a handler. It logs "trapped"
+ * once the handler is set; a TERM sent before that is ignored (pid 1), so tests wait for it.
+ */
+const TERM_TRAP = ['sh', '-c', 'trap "exit 143" TERM; echo trapped; while :; do sleep 1 & wait $!; done'];
 
 test('signalNumber accepts names and numbers', () => {
   assert.equal(signalNumber('TERM'), 15);
@@ -98,6 +101,13 @@ for (const runtime of runtimes.length ? runtimes : [{ name: 'runc', path: 'runc'
       const termOpts = box().container(term, { args: TERM_TRAP });
       await driver.create(term, termOpts);
       await driver.start(term);
+      await eventually(
+        async () =>
+          (await collectLogs(termOpts.logPath)).some((e) => e.line.toString() === 'trapped')
+            ? true
+            : undefined,
+        'the TERM handler to be set',
+      );
       await driver.kill(term, 'SIGTERM');
       assert.equal(await driver.waitExit(termOpts.stateDir, term), 143);
 
@@ -172,7 +182,8 @@ for (const runtime of runtimes.length ? runtimes : [{ name: 'runc', path: 'runc'
           'sh',
           '-c',
           // crun sizes an exec pty after the process may already run; conmon's resize follows
-          'while [ "$(stty size)" != "21 53" ]; do sleep 0.05; done; stty size',
+          // (an early stty can fail on the half-made pty: its complaint would reach the output)
+          'while [ "$(stty size 2>/dev/null)" != "21 53" ]; do sleep 0.05; done; stty size',
         ]),
         {
           detach: false,
