@@ -111,6 +111,11 @@ export async function fuzzAsync<Ts>(t: TestContext, property: fc.IAsyncProperty<
   report(t, await fc.check(property, parameters<Ts>()));
 }
 
+/** Strings of `alphabet` pieces only. */
+export function stringOf(alphabet: string[], maxLength = 200): fc.Arbitrary<string> {
+  return fc.string({ unit: fc.constantFrom(...alphabet), maxLength });
+}
+
 /** Strings drawn mostly from `alphabet` (the characters a grammar cares about), sometimes anything. */
 export function stringFrom(alphabet: string[], maxLength = 200): fc.Arbitrary<string> {
   const unit = fc.oneof(
