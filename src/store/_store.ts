@@ -59,6 +59,12 @@ import {
   type VolumeRow,
   volumeRecord,
 } from './_containers.js';
+import {
+  type BuildCacheUsage,
+  BuildDirs,
+  type BuildRegistration,
+  type CacheMountOptions,
+} from './_build-dirs.js';
 import { base32, dirSize, listDir, lockPath, sweepDeadOwners, tryLockPath } from './_fs.js';
 import { type Ingest, PartialIngest, presentIngest } from './_ingest.js';
 import { mountAt, mountOverlayAt, mountsBelow, overlayMountData, unmountAll } from './_rootfs.js';
@@ -82,6 +88,12 @@ import { migrate, requireCurrentSchema } from './_schema.js';
  *   tmp/stage-<pid>-*        staging dirs for layers being unpacked
  *   tmp/trash-<pid>-*        what gc or a removal is deleting (renamed here first, then removed)
  *   gc.lock                  flock serializing gc runs
+ *   build.lock               flock builds hold shared; one alone takes it to drop intermediates
+ *   builds/<id>.lock         flock a running build holds; lockable = that build is gone (sweep it)
+ *   build-cache-mounts/<h>   a RUN --mount=type=cache dir, <h> = sha256 of its id
+ *   build-cache-mounts/<h>.lock  flock a RUN holds while it uses that mount (shared or not)
+ *   tmp/cachemount-<pid>-*   a cache-mount dir being set up, renamed into place when ready
+ *   tmp/download-<pid>-*     a build's downloads (ADD <url>)
  * Every temporary name carries its creator's pid, so open() and gc() can remove what dead
  * processes left behind.
  */
@@ -276,6 +288,7 @@ function shortIdFor(diffId: Digest): string {
 export class Store {
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly tmpDir: string;
+  private readonly buildDirs: BuildDirs;
 
   private constructor(
     readonly root: string,
@@ -283,6 +296,7 @@ export class Store {
     readonly readOnly: boolean,
   ) {
     this.tmpDir = join(root, 'tmp');
+    this.buildDirs = new BuildDirs(root, this.tmpDir, db);
   }
 
   /**
@@ -1067,6 +1081,48 @@ export class Store {
 
   buildCacheCount(): number {
     return this.q('SELECT COUNT(*) FROM build_cache').pluck().get() as number;
+  }
+
+  // ---------------------------------------------------------------- build dirs (_build-dirs.ts)
+
+  buildLockPath(): string {
+    return this.buildDirs.buildLockPath();
+  }
+  registerBuild(): BuildRegistration {
+    this.assertWritable('register a build');
+    return this.buildDirs.registerBuild();
+  }
+  registeredBuilds(): string[] {
+    return this.buildDirs.registeredBuilds();
+  }
+  claimDeadBuild(id: string): ReturnType<BuildDirs['claimDeadBuild']> {
+    this.assertWritable('sweep a build');
+    return this.buildDirs.claimDeadBuild(id);
+  }
+  cacheMountLockPath(id: string): string {
+    return this.buildDirs.cacheMountLockPath(id);
+  }
+  lockCacheMount(id: string, options: Parameters<BuildDirs['lockCacheMount']>[1]) {
+    this.assertWritable('use a cache mount');
+    return this.buildDirs.lockCacheMount(id, options);
+  }
+  cacheMountDir(id: string, options: CacheMountOptions = {}): string {
+    this.assertWritable('make a cache mount');
+    return this.buildDirs.cacheMountDir(id, options);
+  }
+  makeBuildDownloadDir(): string {
+    this.assertWritable('download for a build');
+    return this.buildDirs.makeDownloadDir();
+  }
+  cacheMountsUsage(): { count: number; size: number; active: number } {
+    return this.buildDirs.cacheMountsUsage();
+  }
+  pruneCacheMounts(): Promise<{ count: number; bytes: number }> {
+    this.assertWritable('prune the cache mounts');
+    return this.buildDirs.pruneCacheMounts();
+  }
+  buildCacheUsage(): BuildCacheUsage {
+    return this.buildDirs.buildCacheUsage();
   }
 
   // ---------------------------------------------------------------- rootfs mounts

@@ -10,6 +10,12 @@ export {
   type NewContainer,
   type VolumeRecord,
 } from './_containers.js';
+export type {
+  BuildCacheUsage,
+  BuildRegistration,
+  CacheMountOptions,
+} from './_build-dirs.js';
+export type { PathLock } from './_fs.js';
 export type { Ingest } from './_ingest.js';
 export { SCHEMA_VERSION } from './_schema.js';
 export {
