@@ -42,6 +42,12 @@ import {
 } from '../oci/index.js';
 import { acquireFileLock, atomicWriteFile, fsyncDir, removeAll, tempSibling } from '../util/index.js';
 import {
+  type BuildCacheUsage,
+  BuildDirs,
+  type BuildRegistration,
+  type CacheMountOptions,
+} from './_build-dirs.js';
+import {
   ACTIVE_CONTAINER_STATES,
   type ContainerPatch,
   type ContainerRecord,
@@ -59,12 +65,6 @@ import {
   type VolumeRow,
   volumeRecord,
 } from './_containers.js';
-import {
-  type BuildCacheUsage,
-  BuildDirs,
-  type BuildRegistration,
-  type CacheMountOptions,
-} from './_build-dirs.js';
 import { base32, dirSize, listDir, lockPath, sweepDeadOwners, tryLockPath } from './_fs.js';
 import { type Ingest, PartialIngest, presentIngest } from './_ingest.js';
 import { mountAt, mountOverlayAt, mountsBelow, overlayMountData, unmountAll } from './_rootfs.js';

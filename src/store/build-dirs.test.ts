@@ -59,7 +59,10 @@ describe('store build dirs', () => {
     assert.equal(store.buildLockPath(), join(store.root, 'build.lock'));
     const lock = store.cacheMountLockPath('/root/.cache');
     assert.match(lock, new RegExp(`^${store.root}/build-cache-mounts/[a-f0-9]{64}\\.lock$`));
-    assert.throws(() => store.cacheMountLockPath(''), (e) => hasCode(e, 'INVALID_ARGUMENT'));
+    assert.throws(
+      () => store.cacheMountLockPath(''),
+      (e) => hasCode(e, 'INVALID_ARGUMENT'),
+    );
   });
 
   test('a running build cannot be claimed for sweeping; a killed one can, once', async () => {
@@ -79,7 +82,10 @@ describe('store build dirs', () => {
 
     mine.release();
     assert.deepEqual(store.registeredBuilds(), []);
-    assert.throws(() => store.claimDeadBuild('../x'), (e) => hasCode(e, 'INVALID_ARGUMENT'));
+    assert.throws(
+      () => store.claimDeadBuild('../x'),
+      (e) => hasCode(e, 'INVALID_ARGUMENT'),
+    );
   });
 
   test('a cache-mount dir is made once, with its owner and mode, leaving nothing in tmp/', async () => {
@@ -100,9 +106,8 @@ describe('store build dirs', () => {
   test('locked mounts exclude each other, shared ones do not; prune skips what a build holds', async () => {
     const store = await freshStore();
     const held = await store.lockCacheMount('held', { shared: false, timeoutMs: 1000 });
-    await assert.rejects(
-      store.lockCacheMount('held', { shared: true, timeoutMs: 0 }),
-      (e) => hasCode(e, 'LOCKED'),
+    await assert.rejects(store.lockCacheMount('held', { shared: true, timeoutMs: 0 }), (e) =>
+      hasCode(e, 'LOCKED'),
     );
     writeFileSync(join(store.cacheMountDir('held'), 'f'), Buffer.alloc(1000));
     const s1 = await store.lockCacheMount('shared', { shared: true, timeoutMs: 1000 });

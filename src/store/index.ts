@@ -3,6 +3,11 @@
 // SQLite, container rootfs mounts, and the leases and gc that let several berth processes share
 // one root without corrupting it.
 
+export type {
+  BuildCacheUsage,
+  BuildRegistration,
+  CacheMountOptions,
+} from './_build-dirs.js';
 export {
   ACTIVE_CONTAINER_STATES,
   type ContainerPatch,
@@ -10,11 +15,6 @@ export {
   type NewContainer,
   type VolumeRecord,
 } from './_containers.js';
-export type {
-  BuildCacheUsage,
-  BuildRegistration,
-  CacheMountOptions,
-} from './_build-dirs.js';
 export type { PathLock } from './_fs.js';
 export type { Ingest } from './_ingest.js';
 export { SCHEMA_VERSION } from './_schema.js';
