@@ -1,0 +1,127 @@
+// Cache keys of layer steps and the cache lookup: a key is chained from the parent state and
+// covers every input the step reads, and a hit is used only when its layer is whole.
+
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import type { HistoryEntry } from '../oci/index.js';
+import type { ImageLayerRef } from '../store/index.js';
+import { download } from './_add.js';
+import type { CopyInstruction, RunInstruction, Stage } from './_ast.js';
+import { commandText, HISTORY_COMMENT, type StageState, sha } from './_build-types.js';
+import { chmodOf, isUrl, resolveContextSources } from './_copy.js';
+import type { Build } from './_executor.js';
+
+/** Run a layer-producing step through the cache. */
+export async function layerStep(
+  b: Build,
+  state: StageState,
+  id: number,
+  text: string,
+  key: string,
+  exec: () => Promise<ImageLayerRef | undefined>,
+): Promise<void> {
+  const cached = b.req.noCache ? undefined : await cacheHit(b, key);
+  let layer: ImageLayerRef | undefined;
+  if (cached) {
+    layer = cached.layer;
+    b.emit({ type: 'cached', id });
+  } else {
+    const previous = b.req.noCache ? b.deps.store.getBuildCache(key) : undefined;
+    layer = await exec();
+    if (previous && previous.layer?.diffId !== layer?.diffId) {
+      // same inputs, different output: the step itself is not deterministic
+      b.warn(
+        `step "${text}" is not reproducible: with the same inputs it made layer ${layer?.diffId.slice(7, 19) ?? '(none)'}, before ${previous.layer?.diffId.slice(7, 19) ?? '(none)'}; compare the images with \`berth image diff\``,
+      );
+    }
+    b.deps.store.putBuildCache({ key, createdBy: text, ...(layer ? { layer } : {}) });
+  }
+  state.chain = key;
+  const history: HistoryEntry = { created: b.created, created_by: text, comment: HISTORY_COMMENT };
+  if (layer) {
+    state.layers.push(layer);
+    state.config.rootfs = { type: 'layers', diff_ids: [...state.config.rootfs.diff_ids, layer.diffId] };
+  } else {
+    history.empty_layer = true;
+  }
+  state.config.history = [...(state.config.history ?? []), history];
+}
+
+/**
+ * A cache entry is used only if its layer is whole: the layer dir is in the store and the
+ * blob hashes to its digest. Anything else is a poisoned entry: dropped and rebuilt.
+ */
+export async function cacheHit(b: Build, key: string): Promise<{ layer?: ImageLayerRef } | undefined> {
+  const store = b.deps.store;
+  const entry = store.getBuildCache(key);
+  if (!entry) return undefined;
+  if (!entry.layer) return {};
+  const l = entry.layer;
+  b.lease.addLayer(l.diffId);
+  b.lease.addBlob(l.blobDigest);
+  const rec = store.getLayer(l.diffId);
+  let ok = rec !== undefined && existsSync(rec.path) && store.hasBlob(l.blobDigest);
+  if (ok) {
+    const h = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const c of createReadStream(store.blobPath(l.blobDigest))) {
+        h.update(c as Buffer);
+        size += (c as Buffer).length;
+      }
+      ok = `sha256:${h.digest('hex')}` === l.blobDigest && size === l.compressedSize;
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    store.dropBuildCache(key);
+    b.warn(
+      `cache entry for a step was damaged (layer ${l.diffId.slice(7, 19)} missing or corrupt): rebuilding it`,
+    );
+    return undefined;
+  }
+  return { layer: l };
+}
+
+export function runKey(b: Build, state: StageState, ins: RunInstruction): string {
+  // mounts are part of the text; secret *values* never are, nor cache mount contents
+  const argsEnv = [...state.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  return sha(
+    state.chain,
+    'RUN',
+    commandText(ins.command),
+    JSON.stringify(ins.heredocs),
+    JSON.stringify(ins.mounts),
+    ins.network ?? b.req.network ?? 'host',
+    JSON.stringify(argsEnv),
+  );
+}
+
+export async function copyKey(
+  b: Build,
+  stage: Stage,
+  state: StageState,
+  ins: CopyInstruction,
+): Promise<string> {
+  const parts = [state.chain, ins.kind, JSON.stringify({ ...ins, loc: undefined, original: undefined })];
+  chmodOf(ins);
+  const local = ins.sources.filter((s) => !s.startsWith('<<') && !isUrl(s));
+  if (ins.from) {
+    const image = await b.imageFor(ins.from, stage.index);
+    parts.push('from', image.id);
+  } else if (local.length > 0) {
+    const entries = await resolveContextSources(b, local, ins);
+    parts.push('context', await b.context.sourcesDigest(entries, { includeOwners: false }));
+  }
+  if (ins.kind === 'ADD') {
+    for (const u of ins.sources.filter((s) => isUrl(s))) {
+      if (!ins.checksum) {
+        // without a checksum the content is only known by downloading it
+        const body = await download(b, u);
+        parts.push('url', u, createHash('sha256').update(body).digest('hex'));
+      } else parts.push('url', u, ins.checksum);
+    }
+  }
+  return sha(...parts);
+}
