@@ -1,0 +1,249 @@
+// Image use-cases of the Engine facade: list, remove, tag, inspect, save/load, build, prune.
+import { createWriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BuildRequest, BuildResult } from '../builder/index.js';
+import { describeError, InvalidArgumentError } from '../errors/index.js';
+import {
+  familiarRepoDigest,
+  familiarTag,
+  fullTagName,
+  type ImportOptions,
+  importImage,
+  type LoadResult,
+  loadImages,
+  type PullOptions,
+  type SaveFormat,
+  saveImagesStream,
+  saveImagesToDir,
+} from '../image/index.js';
+import { familiarName, parsePlatform, parseReference } from '../oci/index.js';
+import type { ImageRecord } from '../store/index.js';
+import { tempSibling } from '../util/index.js';
+import type { Parts } from './_parts.js';
+
+export interface ImageSummary {
+  ID: string;
+  Repository: string;
+  Tag: string;
+  Digest: string;
+  CreatedAt: string;
+  Size: number;
+  Names: string[];
+  Dangling: boolean;
+}
+
+export interface RemoveReport {
+  reference: string;
+  untagged: string[];
+  deleted: string[];
+  error?: string;
+}
+
+export type LoadOptions = Parameters<typeof loadImages>[2];
+
+/**
+ * `build`: a Dockerfile into an image. Base images are found in the store or pulled (always
+ * with `pull`). The build module loads only here, so other commands never parse it.
+ */
+export async function build(
+  parts: Parts,
+  request: Omit<BuildRequest, 'tags'> & { tags?: string[] },
+  extra: { onPullProgress?: PullOptions['onProgress'] } = {},
+): Promise<BuildResult> {
+  const { buildImage } = await import('../builder/index.js');
+  const tags = (request.tags ?? []).map((t) => fullTagName(parseReference(t)));
+  return buildImage(
+    {
+      store: parts.store,
+      containers: parts.containers,
+      runroot: parts.options.runroot,
+      resolveImage: async (reference, options) => {
+        const existing = options.pull ? undefined : parts.findImage(reference);
+        if (existing) return existing;
+        const pulled = await parts.pull(reference, {
+          ...(extra.onPullProgress ? { onProgress: extra.onPullProgress } : {}),
+          ...(options.platform ? { platform: parsePlatform(options.platform), platformExplicit: true } : {}),
+        });
+        return pulled.image;
+      },
+    },
+    { ...request, tags },
+  );
+}
+
+/** Forget the build cache and collect what only it kept. */
+export async function pruneBuildCache(parts: Parts): Promise<{ entries: number; bytes: number }> {
+  const entries = parts.store.pruneBuildCache();
+  const gc = await parts.store.gc({ graceMs: 0 });
+  return { entries, bytes: gc.bytes };
+}
+
+export function listImages(
+  parts: Parts,
+  options: { all?: boolean; dangling?: boolean; reference?: string } = {},
+): ImageSummary[] {
+  const images = parts.store.listImages(options.dangling === undefined ? {} : { dangling: options.dangling });
+  const out: ImageSummary[] = [];
+  for (const img of images) {
+    const digests = img.repoDigests.map(familiarRepoDigest);
+    const rows = img.names.length > 0 ? img.names : [undefined];
+    for (const name of rows) {
+      let repo = '<none>';
+      let tag = '<none>';
+      if (name) {
+        const ref = parseReference(name);
+        repo = familiarName(ref);
+        tag = ref.tag ?? '<none>';
+        if (options.reference && !matchesReference(options.reference, repo, tag)) continue;
+      } else if (options.reference) continue;
+      const digest =
+        digests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? digests[0]?.split('@')[1] ?? '<none>';
+      out.push({
+        ID: img.id,
+        Repository: repo,
+        Tag: tag,
+        Digest: digest,
+        CreatedAt: img.created ?? '',
+        Size: img.size,
+        Names: img.names.map(familiarTag),
+        Dangling: img.names.length === 0,
+      });
+    }
+  }
+  return out.sort(
+    (a, b) =>
+      (b.CreatedAt || '').localeCompare(a.CreatedAt || '') || a.Repository.localeCompare(b.Repository),
+  );
+}
+
+/** `rmi`: one report per reference, then free what nothing references. */
+export async function removeImages(
+  parts: Parts,
+  references: string[],
+  options: { force?: boolean } = {},
+): Promise<RemoveReport[]> {
+  const reports: RemoveReport[] = [];
+  for (const reference of references) {
+    try {
+      const image = parts.resolveImage(reference);
+      let target = image.id as string;
+      try {
+        const ref = parseReference(reference);
+        const full = fullTagName(ref);
+        if (!ref.digest && image.names.includes(full)) target = full;
+      } catch {
+        // an ID
+      }
+      const r = parts.store.removeImage(target, { force: options.force });
+      reports.push({ reference, untagged: r.untagged.map(familiarTag), deleted: r.deleted });
+    } catch (err) {
+      reports.push({ reference, untagged: [], deleted: [], error: describeError(err) });
+    }
+  }
+  await parts.store.gc({ graceMs: 0 });
+  return reports;
+}
+
+export function tagImage(parts: Parts, source: string, target: string): void {
+  const image = parts.resolveImage(source);
+  parts.store.tagImage(image.id, fullTagName(parseReference(target)));
+}
+
+/** Save images as docker-archive / oci-archive to a file or stream, or as an OCI layout dir. */
+export async function saveImages(
+  parts: Parts,
+  references: string[],
+  options: { format: SaveFormat; output: string | Writable; names?: string[] },
+): Promise<void> {
+  const items = references.map((r) => {
+    const image = parts.resolveImage(r);
+    // explicit names (build --output -t): recorded in the archive without tagging the store
+    if (options.names) return { image, names: options.names.map((n) => fullTagName(parseReference(n))) };
+    let names = image.names;
+    try {
+      const ref = parseReference(r);
+      if (!ref.digest && image.names.includes(fullTagName(ref))) names = [fullTagName(ref)];
+    } catch {
+      // saving by ID keeps every name, as docker does
+    }
+    return { image, names };
+  });
+  if (options.format === 'oci-dir') {
+    if (typeof options.output !== 'string')
+      throw new InvalidArgumentError('oci-dir output needs a directory path');
+    await saveImagesToDir(parts.store, items, options.output);
+    return;
+  }
+  const stream: Readable = saveImagesStream(parts.store, items, options.format);
+  if (typeof options.output === 'string') {
+    const tmp = tempSibling(options.output);
+    try {
+      await pipeline(stream, createWriteStream(tmp, { mode: 0o644 }));
+      const { rename } = await import('node:fs/promises');
+      await rename(tmp, options.output);
+    } catch (err) {
+      const { rm } = await import('node:fs/promises');
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  } else {
+    await pipeline(stream, options.output, { end: false });
+  }
+}
+
+export async function load(
+  parts: Parts,
+  input: { path: string } | { stream: AsyncIterable<Buffer> },
+  options: LoadOptions = {},
+): Promise<LoadResult> {
+  return loadImages({ store: parts.store }, input, options);
+}
+
+export async function importTar(
+  parts: Parts,
+  source: AsyncIterable<Buffer>,
+  options: ImportOptions = {},
+): Promise<ImageRecord> {
+  return importImage({ store: parts.store }, source, options);
+}
+
+/** Remove dangling images (all unused ones with `all`), then collect garbage. */
+export async function pruneImages(
+  parts: Parts,
+  options: { all?: boolean } = {},
+): Promise<{ deleted: string[]; untagged: string[]; reclaimed: number }> {
+  const before = parts.store.diskUsage();
+  // images that containers use are never pruned, dangling or not (docker's rule)
+  const inUse = new Set(parts.store.listContainers().map((c) => c.imageId));
+  const victims = parts.store
+    .listImages(options.all ? {} : { dangling: true })
+    .filter((i) => !inUse.has(i.id));
+  const deleted: string[] = [];
+  const untagged: string[] = [];
+  for (const img of victims) {
+    const r = parts.store.removeImage(img.id, { force: true });
+    deleted.push(...r.deleted);
+    untagged.push(...r.untagged.map(familiarTag));
+  }
+  const gc = await parts.store.gc({ graceMs: 0 });
+  const after = parts.store.diskUsage();
+  const reclaimed = Math.max(
+    gc.bytes,
+    before.layers.size + before.blobs.size - (after.layers.size + after.blobs.size),
+  );
+  return { deleted, untagged, reclaimed };
+}
+
+function matchesReference(pattern: string, repo: string, tag: string): boolean {
+  const [pRepo, pTag] = pattern.includes(':')
+    ? [pattern.slice(0, pattern.lastIndexOf(':')), pattern.slice(pattern.lastIndexOf(':') + 1)]
+    : [pattern, undefined];
+  const re = new RegExp(
+    `^${pRepo
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '.')}$`,
+  );
+  return re.test(repo) && (pTag === undefined || pTag === tag);
+}
