@@ -13,7 +13,7 @@ export function download(b: Build, url: string): Promise<Buffer> {
   let p = b.downloads.get(url);
   if (!p) {
     p = (async () => {
-      const res = await fetch(url, { redirect: 'follow', signal: b.req.signal ?? null });
+      const res = await fetch(url, { redirect: 'follow', signal: b.signal });
       if (!res.ok) throw new NotFoundError(`ADD ${url}: HTTP ${res.status}`);
       const limit = 1024 * 1024 * 1024;
       const len = Number(res.headers.get('content-length') ?? 0);

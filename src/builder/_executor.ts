@@ -6,10 +6,9 @@
 // The parts live beside it: _stage-graph (which stages run), _cache-keys (keys and hits), _run
 // (RUN), _copy and _add (COPY/ADD, URL downloads, archives), _squash (--squash).
 
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { BuildFailedError, describeError, InvalidArgumentError } from '../errors/index.js';
+import { posix } from 'node:path';
+import { BuildFailedError, describeError, InterruptedError, InvalidArgumentError } from '../errors/index.js';
 import { readImageConfig, storeImage } from '../image/index.js';
 import { type ContainerConfig, type Digest, hostPlatform, type ImageConfig } from '../oci/index.js';
 import type { ImageLayerRef, ImageRecord, Lease } from '../store/index.js';
@@ -29,6 +28,7 @@ import {
   sha,
 } from './_build-types.js';
 import { copyKey, layerStep, runKey } from './_cache-keys.js';
+import { BUILD_LABEL, buildSecretDir, sweepDeadBuilds } from './_cleanup.js';
 import { BuildContext } from './_context.js';
 import { execCopy } from './_copy.js';
 import type { BuildEvent, LayerFinding } from './_events.js';
@@ -45,14 +45,18 @@ export type { BuildDeps, BuildRequest, BuildResult, BuildSecret } from './_build
 export async function buildImage(deps: BuildDeps, req: BuildRequest): Promise<BuildResult> {
   const df = parseDockerfile(req.dockerfile.text, { file: req.dockerfile.name });
   const context = await BuildContext.open(req.contextDir, { ignore: req.ignore ?? [] });
+  // what killed builds left (their containers, secret files) goes first
+  const swept = await sweepDeadBuilds(deps);
+  for (const p of swept.problems) req.onEvent?.({ type: 'warning', message: p });
   // builds share this lock while they run; the intermediate images one build leaves are removed
   // only by a build that finds itself alone (another may be about to make a container of one)
-  const lockPath = join(deps.store.root, 'build.lock');
+  const lockPath = deps.store.buildLockPath();
   const shared = await acquireFileLock(lockPath, { exclusive: false, what: 'the build lock' });
+  const registration = deps.store.registerBuild();
   let alone = false;
   try {
     return await deps.store.withLease((lease) =>
-      new Build(deps, req, df, context, lease).run(async (removeIntermediates) => {
+      new Build(deps, req, df, context, lease, registration.id).run(async (removeIntermediates) => {
         shared.release();
         try {
           const exclusive = await acquireFileLock(lockPath, { timeoutMs: 0, what: 'the build lock' });
@@ -70,6 +74,7 @@ export async function buildImage(deps: BuildDeps, req: BuildRequest): Promise<Bu
     );
   } finally {
     shared.release();
+    registration.release();
   }
 }
 
@@ -87,8 +92,13 @@ export class Build {
   readonly findings: LayerFinding[] = [];
   readonly warnings: string[] = [];
   readonly downloads = new Map<string, Promise<Buffer>>();
-  readonly buildId = randomBytes(8).toString('hex');
   readonly secretDir: string;
+  /** The container label of everything this build makes (a sweep after kill -9 finds it by it). */
+  readonly labels: Record<string, string>;
+  /** Aborted when the request's signal is, or when any stage fails: every stage stops. */
+  private readonly cancel = new AbortController();
+  /** The failure that cancelled the other stages: the build's error. */
+  private firstFailure: unknown;
   stepCounter = 0;
   /** BuildKit's automatic platform args (TARGETARCH, ...), visible once a stage declares them. */
   autoArgs: Record<string, string> = {};
@@ -99,6 +109,7 @@ export class Build {
     readonly df: Dockerfile,
     readonly context: BuildContext,
     readonly lease: Lease,
+    readonly buildId: string,
   ) {
     this.emit = req.onEvent ?? (() => {});
     this.epoch = req.sourceDateEpoch ?? 0;
@@ -109,7 +120,11 @@ export class Build {
     }
     this.created = new Date(this.epoch * 1000).toISOString().replace('.000Z', 'Z');
     this.escape = df.directives.escape;
-    this.secretDir = join(deps.runroot, 'build', this.buildId);
+    this.secretDir = buildSecretDir(deps.runroot, buildId);
+    this.labels = { [BUILD_LABEL]: buildId };
+    const outer = req.signal;
+    if (outer?.aborted) this.cancel.abort(outer.reason);
+    outer?.addEventListener('abort', () => this.cancel.abort(outer.reason), { once: true });
     for (const s of req.secrets ?? []) {
       if (!/^[A-Za-z0-9_.-]+$/.test(s.id)) throw new InvalidArgumentError(`invalid secret id "${s.id}"`);
     }
@@ -143,8 +158,9 @@ export class Build {
     const target = targetStage(this);
     try {
       const needed = neededStages(this, target.index);
-      // independent stages start together; each awaits what it needs
-      for (const i of needed) void this.stageResult(i).catch(() => {});
+      // independent stages start together; each awaits what it needs, and the first to fail
+      // stops the others
+      for (const i of needed) void this.stageResult(i).catch((err) => this.fail(err));
       const final = await this.stageResult(target.index);
       const squashed = this.req.squash ? await squash(this, final) : final;
       const config = structuredClone(squashed.config);
@@ -158,9 +174,44 @@ export class Build {
       const image = await storeImage(this.deps.store, config, squashed.layers, this.req.tags ?? []);
       this.reportUnusedArgs();
       return { image, findings: this.findings, warnings: this.warnings };
+    } catch (err) {
+      this.fail(err);
+      throw this.firstFailure ?? err;
     } finally {
+      // secrets go only once nothing that may use them (a RUN of any stage) still runs
+      await this.settle();
       rmSync(this.secretDir, { recursive: true, force: true });
       await finish(() => this.removeIntermediates());
+    }
+  }
+
+  /** Stops every stage (RUN containers are killed, waits end) when the build cannot succeed. */
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
+
+  /** Throw if the build was cancelled: by the caller, or because another stage failed. */
+  throwIfCancelled(): void {
+    if (!this.cancel.signal.aborted) return;
+    throw this.cancel.signal.reason ?? new InterruptedError('the build was interrupted');
+  }
+
+  private fail(err: unknown): void {
+    if (this.cancel.signal.aborted) return;
+    this.firstFailure = err;
+    this.cancel.abort(new InterruptedError('cancelled: another stage of the build failed', { cause: err }));
+  }
+
+  /** Wait until every stage started (and every stage image and download) has settled. */
+  private async settle(): Promise<void> {
+    for (;;) {
+      const pending = [
+        ...this.stageResults.values(),
+        ...this.stageImages.values(),
+        ...this.downloads.values(),
+      ];
+      await Promise.allSettled(pending);
+      if (this.stageResults.size + this.stageImages.size + this.downloads.size === pending.length) return;
     }
   }
 
@@ -229,6 +280,7 @@ export class Build {
     const from = expandInstruction(stage.from, (n) => this.metaArgs.get(n) ?? this.autoArgs[n], this.escape);
     this.emit({ type: 'step', id: fromId, stage: label, index: 1, total, text: `FROM ${from.image}` });
     const started = Date.now();
+    this.throwIfCancelled();
     const state = await this.baseState(from, stage.index);
     this.emit({ type: 'done', id: fromId, ms: Date.now() - started });
     // ONBUILD triggers of the base run first, then are dropped from the new image
@@ -245,7 +297,7 @@ export class Build {
     let index = 1;
     for (const ins of instructions) {
       index++;
-      if (this.req.signal?.aborted) throw this.req.signal.reason ?? new Error('build interrupted');
+      this.throwIfCancelled();
       await this.step(stage, state, ins, { label, index, total: steps });
     }
     return state;
@@ -422,6 +474,8 @@ export class Build {
       }
       this.emit({ type: 'done', id, ms: Date.now() - started });
     } catch (err) {
+      // a stage stopped because another failed: that failure is the one reported
+      if (this.signal.aborted && err === this.signal.reason) throw err;
       const where = `${this.req.dockerfile.name}:${raw.loc.line}`;
       // a failure in a stage this step waited for is reported once, where it happened
       if (err instanceof BuildFailedError && err.message.startsWith(`${this.req.dockerfile.name}:`))
@@ -480,7 +534,7 @@ export class Build {
       image: image.id,
       command: ['/nonexistent-build-placeholder'],
       entrypoint: '',
-      labels: { 'berth.build': this.buildId },
+      labels: this.labels,
     });
     try {
       const rootfs = this.deps.store.mountContainerRootfs(rec.id, image.layers, {

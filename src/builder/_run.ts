@@ -7,7 +7,7 @@ import { join, posix } from 'node:path';
 import type { MountSpec } from '../container/index.js';
 import { BuildFailedError, InvalidArgumentError, NotFoundError, UnsupportedError } from '../errors/index.js';
 import type { ImageLayerRef } from '../store/index.js';
-import { acquireFileLock, type FileLock, resolveInRoot } from '../util/index.js';
+import { type FileLock, resolveInRoot } from '../util/index.js';
 import type { RunInstruction, Stage } from './_ast.js';
 import { outputTails, RUNTIME_MOUNT_POINTS, type StageState } from './_build-types.js';
 import type { Build } from './_executor.js';
@@ -79,6 +79,7 @@ export async function execRun(
     if (network !== 'none' && network !== 'host' && network !== 'default') {
       throw new UnsupportedError(`RUN --network=${network} is not supported: use none or host`);
     }
+    b.throwIfCancelled();
     const rec = await containers.create(image, `berth-build-${b.buildId}`, {
       image: image.id,
       command: args,
@@ -87,7 +88,7 @@ export async function execRun(
       mounts,
       network: network === 'none' ? 'none' : 'host',
       hostname: 'buildkitsandbox',
-      labels: { 'berth.build': b.buildId },
+      labels: b.labels,
       ...(state.config.config?.User ? { user: state.config.config.User } : {}),
       ...(b.req.runtime ? { runtime: b.req.runtime } : {}),
     });
@@ -95,6 +96,8 @@ export async function execRun(
     try {
       const tail: string[] = [];
       const code = await runAttached(b, rec.id, id, tail);
+      // killed because the build was cancelled: say so, not "exit code 137"
+      b.throwIfCancelled();
       if (code !== 0) {
         const cmd = args.join(' ');
         const err = new BuildFailedError(
@@ -129,8 +132,9 @@ export async function runAttached(
   const onAbort = () => {
     containers.kill(containerId, 'SIGKILL').catch(() => {});
   };
-  b.req.signal?.addEventListener('abort', onAbort);
+  b.signal.addEventListener('abort', onAbort);
   try {
+    b.throwIfCancelled();
     await containers.start(containerId, { callerCleansUp: true });
     const ac = new AbortController();
     const waiting = containers.wait(containerId).finally(() => ac.abort());
@@ -156,7 +160,7 @@ export async function runAttached(
     }
     return await waiting;
   } finally {
-    b.req.signal?.removeEventListener('abort', onAbort);
+    b.signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -209,21 +213,20 @@ export async function runMount(
         throw new UnsupportedError('RUN --mount=type=cache with from= or source= is not supported yet');
       }
       const id = m.id ?? m.target;
-      const dir = join(
-        b.deps.store.root,
-        'build-cache-mounts',
-        createHash('sha256').update(id).digest('hex'),
+      // locked (and private, which berth serializes the same way): one RUN at a time; shared:
+      // many. Either way the lock is held for the RUN, so `builder prune` leaves the dir alone.
+      ctx.locks.push(
+        await b.deps.store.lockCacheMount(id, {
+          shared: m.sharing === 'shared',
+          timeoutMs: 3600_000,
+          signal: b.signal,
+        }),
       );
-      if (!existsSync(dir)) {
-        mkdirSync(dir, { recursive: true, mode: m.mode ?? 0o755 });
-        chownSync(dir, m.uid ?? 0, m.gid ?? 0);
-      }
-      if (m.sharing !== 'shared') {
-        // locked (and private, which berth serializes the same way): one RUN at a time
-        ctx.locks.push(
-          await acquireFileLock(`${dir}.lock`, { what: `cache mount "${id}"`, timeoutMs: 3600_000 }),
-        );
-      }
+      const dir = b.deps.store.cacheMountDir(id, {
+        mode: m.mode ?? 0o755,
+        uid: m.uid ?? 0,
+        gid: m.gid ?? 0,
+      });
       ctx.stubTargets.push(m.target);
       return { type: 'bind', source: dir, target: m.target, readOnly: m.readonly, options: [] };
     }

@@ -5,6 +5,7 @@
 // numeric owners, sorted tars, a fixed gzip, canonical JSON.
 
 export type { Dockerfile, Instruction, Stage } from './_ast.js';
+export { type SweepReport, sweepDeadBuilds } from './_cleanup.js';
 export type { BuildEvent, LayerFinding } from './_events.js';
 export {
   type BuildDeps,
