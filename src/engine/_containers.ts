@@ -26,6 +26,7 @@ import type { PullOptions } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
+import { sweepDeadBuilds } from './_builds.js';
 import type { Parts } from './_parts.js';
 
 /** `create`: resolve (pulling when missing, like docker) the image, then record the container. */
@@ -83,12 +84,14 @@ export function statsOf(
 
 /** Remove every stopped (exited or never started) container; returns their IDs. */
 export async function pruneContainers(parts: Parts, options: { volumes?: boolean } = {}): Promise<string[]> {
+  // containers of builds whose process was killed are still running: they go first
+  const swept = await sweepDeadBuilds(parts);
   // listing reconciles first: containers whose berth or conmon died are recorded as exited
   const stopped = (await listContainers(parts, { all: true })).filter(
     (c) => c.state === 'exited' || c.state === 'created',
   );
   for (const c of stopped) await parts.containers.remove(c.id, { volumes: options.volumes === true });
-  return stopped.map((c) => c.id);
+  return [...swept.containers, ...stopped.map((c) => c.id)];
 }
 
 /** `cp CONTAINER:SRC DEST`; a Writable DEST gets a tar of SRC (`-`). */

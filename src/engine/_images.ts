@@ -20,6 +20,7 @@ import {
 import { familiarName, parsePlatform, parseReference } from '../oci/index.js';
 import type { ImageRecord } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
+import { sweepDeadBuilds } from './_builds.js';
 import type { Parts } from './_parts.js';
 
 export interface ImageSummary {
@@ -72,11 +73,16 @@ export async function build(
   );
 }
 
-/** Forget the build cache and collect what only it kept. */
+/**
+ * Forget the build cache, free the cache-mount dirs no running build holds, and collect what only
+ * the cache kept. `entries` counts cache records and cache mounts; what killed builds left goes too.
+ */
 export async function pruneBuildCache(parts: Parts): Promise<{ entries: number; bytes: number }> {
-  const entries = parts.store.pruneBuildCache();
+  await sweepDeadBuilds(parts);
+  const records = parts.store.pruneBuildCache();
+  const mounts = await parts.store.pruneCacheMounts();
   const gc = await parts.store.gc({ graceMs: 0 });
-  return { entries, bytes: gc.bytes };
+  return { entries: records + mounts.count, bytes: gc.bytes + mounts.bytes };
 }
 
 export function listImages(

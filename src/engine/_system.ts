@@ -9,6 +9,7 @@ import type { Parts } from './_parts.js';
 
 export function diskUsage(parts: Parts) {
   const du = parts.store.diskUsage();
+  const cache = parts.store.buildCacheUsage();
   const containers = parts.store.listContainers();
   const running = containers.filter((c) => c.state === 'running' || c.state === 'paused');
   const volumesInUse = new Set(containers.flatMap((c) => c.volumes));
@@ -31,7 +32,12 @@ export function diskUsage(parts: Parts) {
       size: du.volumes.size,
       reclaimable: du.volumes.reclaimable,
     },
-    buildCache: { total: 0, active: 0, size: 0, reclaimable: 0 },
+    buildCache: {
+      total: cache.count,
+      active: cache.active,
+      size: cache.size,
+      reclaimable: cache.reclaimable,
+    },
   };
 }
 
