@@ -60,11 +60,15 @@ export {
   type SpecNetwork,
 } from './spec.js';
 export {
+  ACTIVE_CONTAINER_STATES,
   assertOperation,
   assertTransition,
+  CONTAINER_STATES,
   type ContainerOperation,
   type ContainerState,
   canTransition,
+  IllegalTransitionError,
+  isContainerState,
   type RuntimeStatus,
   stateFromRuntime,
 } from './state.js';

@@ -16,7 +16,7 @@ import {
 } from '../../test/helpers/store-containers.js';
 import { storeProblems } from '../../test/helpers/store-fixtures.js';
 import { errnoCode, hasCode } from '../errors/index.js';
-import type { Digest } from '../oci/index.js';
+import type { ContainerState, Digest } from '../oci/index.js';
 import { MOUNT_DATA_LIMIT, readMountInfo } from './_rootfs.js';
 import { Store } from './index.js';
 
@@ -193,11 +193,15 @@ describe('container records', () => {
       other.close();
     }
     assert.equal(store.getContainer(id)?.state, 'exited');
-    // without expectState it always applies; bad values are refused before anything changes
+    // without expectState a legal move applies; bad values are refused before anything changes
     assert.equal(store.updateContainer(id, { state: 'removing' }).state, 'removing');
+    assert.throws(
+      () => store.updateContainer(id, { state: 'x' as ContainerState }),
+      code('INVALID_ARGUMENT'),
+    );
     assert.throws(() => store.updateContainer(id, { pid: 1.5 }), code('INVALID_ARGUMENT'));
     assert.throws(() => store.updateContainer(id, { restartCount: -1 }), code('INVALID_ARGUMENT'));
-    assert.throws(() => store.updateContainer('nope', { state: 'x' }), code('NOT_FOUND'));
+    assert.throws(() => store.updateContainer('nope', { state: 'exited' }), code('NOT_FOUND'));
     assert.equal(store.getContainer(id)?.pid, null);
   });
 });
