@@ -30,6 +30,11 @@ export const CONTAINER_TRANSITIONS: Readonly<Record<ContainerState, readonly Con
  */
 export const ACTIVE_CONTAINER_STATES: readonly ContainerState[] = ['running', 'paused'];
 
+/** Whether a container in `state` has live processes (ACTIVE_CONTAINER_STATES). */
+export function isActiveState(state: ContainerState): boolean {
+  return ACTIVE_CONTAINER_STATES.includes(state);
+}
+
 export function isContainerState(value: unknown): value is ContainerState {
   return typeof value === 'string' && (CONTAINER_STATES as readonly string[]).includes(value);
 }

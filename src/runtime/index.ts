@@ -68,6 +68,7 @@ export {
   type ContainerState,
   canTransition,
   IllegalTransitionError,
+  isActiveState,
   isContainerState,
   type RuntimeStatus,
   stateFromRuntime,

@@ -13,6 +13,7 @@ export {
   type ContainerState,
   canTransition,
   IllegalTransitionError,
+  isActiveState,
   isContainerState,
 } from '../oci/index.js';
 

@@ -1,7 +1,7 @@
 // Disk usage (`system df`): counts and sizes per kind, and what removing unused things frees.
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACTIVE_CONTAINER_STATES, type ContainerState } from '../oci/index.js';
+import { type ContainerState, isActiveState } from '../oci/index.js';
 import type { ContainerStore } from './_container-store.js';
 import type { StoreDb } from './_db.js';
 import { dirSize, listDir } from './_fs.js';
@@ -76,7 +76,7 @@ export class DiskUsageReport {
     for (const r of rows) {
       const size = dirSize(join(this.containers.containerDir(r.id), 'upper'));
       usage.size += size;
-      if (!ACTIVE_CONTAINER_STATES.includes(r.state)) usage.reclaimable += size;
+      if (!isActiveState(r.state)) usage.reclaimable += size;
     }
     return usage;
   }

@@ -2,9 +2,9 @@
 // hold the layers' refcounts), names and repo digests; docker's rmi rules live here.
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import {
-  ACTIVE_CONTAINER_STATES,
   type ContainerState,
   type Digest,
+  isActiveState,
   isDigest,
   parseDigest,
   shortId,
@@ -312,7 +312,7 @@ export class ImageStore {
   ): boolean {
     const users = this.containersUsingImage(id);
     if (users.length === 0) return false;
-    const running = options.byId ? users.find((u) => ACTIVE_CONTAINER_STATES.includes(u.state)) : undefined;
+    const running = options.byId ? users.find((u) => isActiveState(u.state)) : undefined;
     if (!options.force || running) {
       const user = running ?? users[0]!;
       throw new ConflictError(

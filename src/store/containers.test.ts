@@ -16,7 +16,7 @@ import {
 } from '../../test/helpers/store-containers.js';
 import { storeProblems } from '../../test/helpers/store-fixtures.js';
 import { errnoCode, hasCode } from '../errors/index.js';
-import type { ContainerState, Digest } from '../oci/index.js';
+import { type ContainerState, canTransition, type Digest, IllegalTransitionError } from '../oci/index.js';
 import { MOUNT_DATA_LIMIT, readMountInfo } from './_rootfs.js';
 import { Store } from './index.js';
 
@@ -203,6 +203,43 @@ describe('container records', () => {
     assert.throws(() => store.updateContainer(id, { restartCount: -1 }), code('INVALID_ARGUMENT'));
     assert.throws(() => store.updateContainer('nope', { state: 'exited' }), code('NOT_FOUND'));
     assert.equal(store.getContainer(id)?.pid, null);
+  });
+
+  test('the compare-and-set follows the one transition table: an illegal move changes nothing', async () => {
+    const { store, image } = await storeWithImage();
+    const id = containerIdFor('machine');
+    store.createContainer({ id, name: 'machine', imageId: image.id, config: { v: 1 } });
+    const illegal = (from: ContainerState, to: ContainerState) => (err: unknown) =>
+      err instanceof IllegalTransitionError &&
+      hasCode(err, 'CONFLICT') &&
+      err.from === from &&
+      err.to === to &&
+      !canTransition(from, to);
+    // created → paused is not in the table: refused inside the transaction, no field applied
+    assert.throws(
+      () => store.updateContainer(id, { state: 'paused', pid: 42, config: { v: 2 } }),
+      illegal('created', 'paused'),
+    );
+    let rec = store.getContainer(id)!;
+    assert.deepEqual([rec.state, rec.pid, rec.config], ['created', null, { v: 1 }]);
+    // a legal move passes, with or without expectState
+    rec = store.updateContainer(id, { state: 'running', pid: 42 });
+    assert.deepEqual([rec.state, rec.pid], ['running', 42]);
+    // the same move twice is not a move: the second caller lost the race
+    assert.throws(
+      () => store.updateContainer(id, { state: 'running', pid: 43 }),
+      illegal('running', 'running'),
+    );
+    assert.equal(store.getContainer(id)!.pid, 42);
+    rec = store.updateContainer(id, { state: 'paused' }, { expectState: ['running'] });
+    assert.equal(rec.state, 'paused');
+    // a patch without a state is not a move and always applies
+    assert.equal(store.updateContainer(id, { restartCount: 1 }).restartCount, 1);
+    store.updateContainer(id, { state: 'removing' });
+    for (const to of ['created', 'running', 'paused', 'exited'] as const) {
+      assert.throws(() => store.updateContainer(id, { state: to }), illegal('removing', to));
+    }
+    assert.equal(store.getContainer(id)!.state, 'removing');
   });
 });
 
