@@ -50,7 +50,6 @@ export class ContainerStore {
     private readonly layers: LayerStore,
     private readonly volumes: VolumeStore,
   ) {}
-  // ---------------------------------------------------------------- containers
 
   /**
    * Record a new container and make its directories, in one transaction: the row (which is also

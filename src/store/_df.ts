@@ -24,6 +24,7 @@ export class DiskUsageReport {
     private readonly images: ImageStore,
     private readonly containers: ContainerStore,
   ) {}
+
   get(): DiskUsage {
     const count = (sql: string) => this.db.q(sql).pluck().get() as number;
     const inUse = this.images.imagesInUse();
