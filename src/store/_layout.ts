@@ -2,8 +2,9 @@
 // root or the runroot follows this list; a new path is added here first.
 /*
  * Under the root (`--root`, default /var/lib/berth; all made 0700 by Store.open unless noted):
- *   berth.db, berth.db-wal, berth.db-shm
- *                            SQLite metadata in WAL mode (schema in _schema.ts)
+ *   berth.db                 SQLite metadata (schema in _schema.ts)
+ *   berth.db-wal             its write-ahead log (WAL mode)
+ *   berth.db-shm             the WAL's shared-memory index
  *   blobs/<alg>/<hex>        content-addressed blobs, written tmp + fsync + rename (_content.ts)
  *   blobs/<alg>/.tmp-<pid>-* a blob being written (util's tempSibling)
  *   ingest/<hex>.partial     a download in progress or interrupted, resumable (_ingest.ts)

@@ -1,9 +1,18 @@
 // Containers, rootfs mounts and volumes in the store. These tests need root: they make real
 // overlay mounts (and whiteout device nodes) under fresh temporary roots.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import {
   containerIdFor,
@@ -531,5 +540,42 @@ describe('disk usage and debris', () => {
     assert.ok(!existsSync(join(store.root, 'volumes', 'empty')));
     assert.ok(existsSync(join(fullVol, 'keep')), 'a volume with content is never guessed to be debris');
     assert.deepEqual(readdirSync(join(store.root, 'tmp')), []);
+  });
+});
+
+describe('layout', () => {
+  test('every entry a used store holds is listed in the one layout comment (_layout.ts)', async (t) => {
+    const source = fileURLToPath(new URL('../../../src/store/_layout.ts', import.meta.url));
+    if (!existsSync(source)) return t.skip(`the source ${source} is not next to the build`);
+    const listed = readFileSync(source, 'utf8')
+      .split('\n')
+      .map((l) => /^ \* {3}(\S+)/.exec(l)?.[1])
+      .filter((p): p is string => p !== undefined);
+    const { store, image } = await storeWithImage();
+    const id = containerIdFor('layout');
+    store.createContainer({ id, name: 'layout', imageId: image.id, config: {}, volumes: ['data'] });
+    store.mountContainerRootfs(id, image.layers);
+    await store.withLease(async (lease) => lease.addBlob(image.id));
+    await store.gc();
+    store.unmountContainerRootfs(id);
+    // a path's pattern as the comment writes it (<id>, <hex>… stand for one name), and those of
+    // the dirs above it: a listed path lists its parents too
+    const known = listed.flatMap((p) =>
+      p.split('/').map((_, i, parts) => {
+        const prefix = parts.slice(0, i + 1).join('/');
+        const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*/g, '.*');
+        return new RegExp(`^${escaped.replace(/<[a-zA-Z]+>/g, '[^/]+')}$`);
+      }),
+    );
+    const unlisted: string[] = [];
+    const walk = (rel: string, depth: number) => {
+      for (const name of readdirSync(join(store.root, rel))) {
+        const path = rel ? `${rel}/${name}` : name;
+        if (!known.some((re) => re.test(path))) unlisted.push(path);
+        if (depth > 1 && lstatSync(join(store.root, path)).isDirectory()) walk(path, depth - 1);
+      }
+    };
+    walk('', 3);
+    assert.deepEqual(unlisted, []);
   });
 });
