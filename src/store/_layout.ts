@@ -22,14 +22,19 @@
  *   volumes/<name>/_data     a named volume's content (_data 0755)
  *   build.lock               flock: running builds hold it shared; a build that finds itself
  *                            alone takes it exclusive to remove its intermediate images
+ *   builds/<id>.lock         flock a running build holds; lockable means that build is gone
+ *                            and what it left (containers, cache-mount locks) can be swept
  *   build-cache-mounts/<hex>       a RUN --mount=type=cache dir, <hex> = sha256 of its id
- *   build-cache-mounts/<hex>.lock  flock serializing RUNs on a locked/private cache mount
+ *   build-cache-mounts/<hex>.lock  flock a RUN holds while it uses that mount
  *   tmp/stage-<pid>-*        staging dirs for layers being unpacked
  *   tmp/trash-<pid>-*        what gc or a removal is deleting (renamed here first, then removed)
  *   tmp/download-<pid>-*     a build's ADD <url> download streamed to disk before it is copied
+ *   tmp/cachemount-<pid>-*   a cache-mount dir being set up, renamed into place when ready
  *   events/events.log        the events journal, one JSON event a line, appended by every
  *                            process and followed by `berth events` (_events.ts)
  *   events/events.log.1      the previous journal, kept after a rotation (the size cap)
+ *   events/rotate.lock       flock: appenders and readers opening the files hold it shared,
+ *                            a rotation exclusive
  *   gc.lock                  flock serializing gc runs
  * Every temporary name carries its creator's pid, so open() and gc() can remove what dead
  * processes left behind.
