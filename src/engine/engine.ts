@@ -54,7 +54,7 @@ import {
   removeCredentials,
   saveCredentials,
 } from '../registry/index.js';
-import { detectCgroups, findRuntimes } from '../runtime/index.js';
+import { detectCgroups, findRuntimes, isActiveState } from '../runtime/index.js';
 import { type ContainerRecord, type ImageRecord, Store } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
 import { loadBerthConfig } from './config.js';
@@ -214,7 +214,7 @@ export class Engine {
     for (const rec of this.store.listContainers()) {
       const now = await this.containers.reconcile(rec);
       if (!now) continue;
-      if (options.all || now.state === 'running' || now.state === 'paused') out.push(now);
+      if (options.all || isActiveState(now.state)) out.push(now);
     }
     return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
@@ -502,7 +502,7 @@ export class Engine {
   diskUsage() {
     const du = this.store.diskUsage();
     const containers = this.store.listContainers();
-    const running = containers.filter((c) => c.state === 'running' || c.state === 'paused');
+    const running = containers.filter((c) => isActiveState(c.state));
     const volumesInUse = new Set(containers.flatMap((c) => c.volumes));
     return {
       images: {
