@@ -16,9 +16,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Database from 'better-sqlite3';
 import { errnoCode, InvalidArgumentError, LockedError } from '../errors/index.js';
 import { removeAll, tryFlock, unflock } from '../util/index.js';
+import type { StoreDb } from './_db.js';
 import { dirSize, listDir, type PathLock, tryLockPath } from './_fs.js';
 
 /** A running build's id: 16 lowercase hex digits. */
@@ -49,16 +49,16 @@ export interface CacheMountOptions {
 }
 
 export class BuildDirs {
+  private readonly root: string;
+  private readonly tmpDir: string;
   private readonly mountsDir: string;
   private readonly buildsDir: string;
 
-  constructor(
-    private readonly root: string,
-    private readonly tmpDir: string,
-    private readonly db: Database.Database,
-  ) {
-    this.mountsDir = join(root, 'build-cache-mounts');
-    this.buildsDir = join(root, 'builds');
+  constructor(private readonly db: StoreDb) {
+    this.root = db.root;
+    this.tmpDir = db.tmpDir;
+    this.mountsDir = join(db.root, 'build-cache-mounts');
+    this.buildsDir = join(db.root, 'builds');
   }
 
   /** root/build.lock: builds hold it shared; one that finds itself alone may take it exclusively. */
@@ -72,6 +72,7 @@ export class BuildDirs {
    * lock the file knows that build is gone.
    */
   registerBuild(): BuildRegistration {
+    this.db.assertWritable('register a build');
     mkdirSync(this.buildsDir, { recursive: true, mode: 0o700 });
     for (;;) {
       const id = randomBytes(8).toString('hex');
@@ -95,6 +96,7 @@ export class BuildDirs {
    */
   claimDeadBuild(id: string): PathLock | undefined {
     if (!BUILD_ID.test(id)) throw new InvalidArgumentError(`invalid build id "${id}"`);
+    this.db.assertWritable('sweep a build');
     const lock = tryLockPath(join(this.buildsDir, `${id}.lock`), { create: true });
     return typeof lock === 'string' ? undefined : lock;
   }
@@ -117,6 +119,7 @@ export class BuildDirs {
     id: string,
     options: { shared: boolean; timeoutMs: number; signal?: AbortSignal },
   ): Promise<PathLock> {
+    this.db.assertWritable('use a cache mount');
     mkdirSync(this.mountsDir, { recursive: true, mode: 0o700 });
     const path = this.cacheMountLockPath(id);
     const deadline = Date.now() + options.timeoutMs;
@@ -138,6 +141,7 @@ export class BuildDirs {
   cacheMountDir(id: string, options: CacheMountOptions = {}): string {
     const dir = this.cacheMountPath(id);
     if (isDir(dir)) return dir;
+    this.db.assertWritable('make a cache mount');
     mkdirSync(this.mountsDir, { recursive: true, mode: 0o700 });
     const tmp = join(this.tmpDir, `cachemount-${process.pid}-${randomBytes(6).toString('hex')}`);
     mkdirSync(tmp, { mode: options.mode ?? 0o755 });
@@ -156,6 +160,7 @@ export class BuildDirs {
 
   /** A fresh temp dir for a build's downloads, swept if this process dies before removing it. */
   makeDownloadDir(): string {
+    this.db.assertWritable('download for a build');
     const dir = join(this.tmpDir, `download-${process.pid}-${randomBytes(6).toString('hex')}`);
     mkdirSync(dir, { mode: 0o700 });
     return dir;
@@ -177,13 +182,14 @@ export class BuildDirs {
 
   /** Remove every cache-mount dir no build holds; returns how many and the bytes freed. */
   async pruneCacheMounts(): Promise<{ count: number; bytes: number }> {
+    this.db.assertWritable('prune the cache mounts');
     const result = { count: 0, bytes: 0 };
     for (const name of listDir(this.mountsDir)) {
       if (!MOUNT_NAME.test(name)) continue;
       const lock = flockVerified(join(this.mountsDir, `${name}.lock`), true);
       if (!lock) continue;
       try {
-        const trash = join(this.tmpDir, `trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+        const trash = this.db.trashPath();
         const bytes = dirSize(join(this.mountsDir, name));
         renameSync(join(this.mountsDir, name), trash);
         await removeAll(trash);
@@ -205,7 +211,7 @@ export class BuildDirs {
 
   /** `system df`'s build cache row: the cached steps' layers and the cache mounts. */
   buildCacheUsage(): BuildCacheUsage {
-    const one = (sql: string) => this.db.prepare(sql).pluck().get() as number;
+    const one = (sql: string) => this.db.q(sql).pluck().get() as number;
     const records = one('SELECT COUNT(*) FROM build_cache');
     const cached = 'SELECT diff_id FROM build_cache WHERE diff_id IS NOT NULL';
     const layerSize = one(`SELECT COALESCE(SUM(size), 0) FROM layers WHERE diff_id IN (${cached})`);
