@@ -4,11 +4,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { isTarArchiveFile, unpackArchiveFile } from '../archive/index.js';
 import { resolveUser } from '../container/index.js';
 import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import type { ImageLayerRef } from '../store/index.js';
 import { resolveInRoot } from '../util/index.js';
-import { download, extractArchive, isArchive } from './_add.js';
+import { download } from './_add.js';
 import type { CopyInstruction, Stage } from './_ast.js';
 import type { StageState } from './_build-types.js';
 import type { ContextEntry } from './_context.js';
@@ -157,10 +158,10 @@ export async function execCopy(
         ins.kind === 'ADD' &&
         first.type === 'file' &&
         fromRoot === undefined &&
-        (await isArchive(first.hostPath))
+        (await isTarArchiveFile(first.hostPath))
       ) {
         const dir = writer.ensureDir(dest, { owner: opts.owner, mtime: b.epoch });
-        await extractArchive(first.hostPath, dir);
+        await unpackArchiveFile(first.hostPath, dir);
         continue;
       }
       writer.copyItem(first, target, opts);
