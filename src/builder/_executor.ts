@@ -330,7 +330,7 @@ export class Build {
       const cc = (state.config.config ??= {});
       switch (ins.kind) {
         case 'RUN':
-          await layerStep(this, state, id, text, runKey(this, state, ins), () =>
+          await layerStep(this, state, id, text, await runKey(this, stage, state, ins), () =>
             execRun(this, stage, state, ins, id),
           );
           break;
