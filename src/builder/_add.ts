@@ -1,18 +1,32 @@
-// ADD's URL sources: downloaded once per build.
+// ADD's URL sources: each URL is fetched once per build, by the engine's `download` (the
+// registry transport: its TLS rules, redirects and timeouts), straight to a file in a store
+// staging dir under a byte cap enforced while reading.
 
-import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
+import { join } from 'node:path';
 import type { Build } from './_executor.js';
 
-export function download(b: Build, url: string): Promise<Buffer> {
+/** Most bytes one `ADD <url>` may fetch. */
+export const MAX_ADD_URL_BYTES = 1024 * 1024 * 1024;
+
+export interface Downloaded {
+  /** The file holding the body (removed with the build's download dir). */
+  path: string;
+  size: number;
+  /** `sha256:<hex>` of the body. */
+  digest: string;
+}
+
+export function download(b: Build, url: string): Promise<Downloaded> {
   let p = b.downloads.get(url);
   if (!p) {
+    const name = `url-${b.downloads.size}`;
     p = (async () => {
-      const res = await fetch(url, { redirect: 'follow', signal: b.req.signal ?? null });
-      if (!res.ok) throw new NotFoundError(`ADD ${url}: HTTP ${res.status}`);
-      const limit = 1024 * 1024 * 1024;
-      const len = Number(res.headers.get('content-length') ?? 0);
-      if (len > limit) throw new InvalidArgumentError(`ADD ${url}: ${len} bytes is over the 1 GiB limit`);
-      return Buffer.from(await res.arrayBuffer());
+      const path = join(await b.downloadDir(), name);
+      const r = await b.deps.download(url, path, {
+        maxBytes: MAX_ADD_URL_BYTES,
+        ...(b.req.signal ? { signal: b.req.signal } : {}),
+      });
+      return { path, size: r.size, digest: r.digest };
     })();
     b.downloads.set(url, p);
   }

@@ -168,8 +168,8 @@ export async function copyKey(
     for (const u of ins.sources.filter((s) => isUrl(s))) {
       if (!ins.checksum) {
         // without a checksum the content is only known by downloading it
-        const body = await download(b, u);
-        parts.push('url', u, createHash('sha256').update(body).digest('hex'));
+        const got = await download(b, u);
+        parts.push('url', u, got.digest.slice('sha256:'.length));
       } else parts.push('url', u, ins.checksum);
     }
   }

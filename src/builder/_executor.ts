@@ -14,6 +14,7 @@ import { readImageConfig, storeImage } from '../image/index.js';
 import { type ContainerConfig, type Digest, hostPlatform, type ImageConfig } from '../oci/index.js';
 import type { ImageLayerRef, ImageRecord, Lease } from '../store/index.js';
 import { acquireFileLock } from '../util/index.js';
+import type { Downloaded } from './_add.js';
 import type { ArgInstruction, Dockerfile, FromInstruction, Instruction, Stage } from './_ast.js';
 import {
   type BuildDeps,
@@ -86,7 +87,8 @@ export class Build {
   readonly intermediates = new Set<Digest>();
   readonly findings: LayerFinding[] = [];
   readonly warnings: string[] = [];
-  readonly downloads = new Map<string, Promise<Buffer>>();
+  readonly downloads = new Map<string, Promise<Downloaded>>();
+  private downloadDirReady: Promise<string> | undefined;
   readonly buildId = randomBytes(8).toString('hex');
   readonly secretDir: string;
   stepCounter = 0;
@@ -113,6 +115,12 @@ export class Build {
     for (const s of req.secrets ?? []) {
       if (!/^[A-Za-z0-9_.-]+$/.test(s.id)) throw new InvalidArgumentError(`invalid secret id "${s.id}"`);
     }
+  }
+
+  /** Where ADD puts downloaded URLs: a store staging dir (swept if this process dies). */
+  downloadDir(): Promise<string> {
+    this.downloadDirReady ??= this.deps.store.createStagingDir();
+    return this.downloadDirReady;
   }
 
   warn(message: string): void {
@@ -160,6 +168,8 @@ export class Build {
       return { image, findings: this.findings, warnings: this.warnings };
     } finally {
       rmSync(this.secretDir, { recursive: true, force: true });
+      const downloads = await this.downloadDirReady?.catch(() => undefined);
+      if (downloads) rmSync(downloads, { recursive: true, force: true });
       await finish(() => this.removeIntermediates());
     }
   }

@@ -170,6 +170,7 @@ export class Engine {
         store: this.store,
         containers: this.containers,
         runroot: this.options.runroot,
+        download: (url, dest, options) => this.registry.downloadToFile(url, dest, options),
         resolveImage: async (reference, options) => {
           const existing = options.pull ? undefined : this.findImage(reference);
           if (existing) return existing;
