@@ -128,7 +128,10 @@ describe('downloadToFile', () => {
       client.downloadToFile(url, dest(), { maxBytes: 4096, idleTimeoutMs: 150 }),
       (err: Error) => {
         assert.ok(err instanceof NetworkError, String(err));
-        assert.match(err.message, /download http:\/\/127\.0\.0\.1:\d+\/file\.bin: no data for 150 ms after 10 bytes/);
+        assert.match(
+          err.message,
+          /download http:\/\/127\.0\.0\.1:\d+\/file\.bin: no data for 150 ms after 10 bytes/,
+        );
         return true;
       },
     );
