@@ -47,6 +47,16 @@ export interface BuildDeps {
   containers: ContainerManager;
   /** Find a base image, pulling it when missing (or always with `pull`). */
   resolveImage(reference: string, options: { pull: boolean; platform?: string }): Promise<ImageRecord>;
+  /**
+   * GET a URL (`ADD <url>`) into a new file `dest`, refusing more than `maxBytes` while
+   * reading, with the registry transport's TLS rules, redirects and timeouts; nothing is left
+   * at `dest` on failure.
+   */
+  download(
+    url: string,
+    dest: string,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<{ size: number; digest: string }>;
   /** A directory on tmpfs for secret files (never on disk). */
   runroot: string;
 }

@@ -3,13 +3,17 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
+import { NotFoundError } from '../errors/index.js';
 import type { HistoryEntry } from '../oci/index.js';
 import type { ImageLayerRef } from '../store/index.js';
 import { download } from './_add.js';
 import type { CopyInstruction, RunInstruction, Stage } from './_ast.js';
 import { commandText, HISTORY_COMMENT, type StageState, sha } from './_build-types.js';
+import type { ContextEntry } from './_context.js';
 import { chmodOf, isUrl, resolveContextSources } from './_copy.js';
 import type { Build } from './_executor.js';
+import type { RunMount } from './_expand.js';
+import { runMounts } from './_run.js';
 
 /** Run a layer-producing step through the cache. */
 export async function layerStep(
@@ -84,18 +88,64 @@ export async function cacheHit(b: Build, key: string): Promise<{ layer?: ImageLa
   return { layer: l };
 }
 
-export function runKey(b: Build, state: StageState, ins: RunInstruction): string {
-  // mounts are part of the text; secret *values* never are, nor cache mount contents
+/**
+ * A RUN step's key covers what BuildKit's ExecOp key covers: the command and its heredocs, the
+ * build args it sees, --network and --security, and every mount (`mountKey`). Secret values
+ * and cache-mount contents are never part of it, by design.
+ */
+export async function runKey(
+  b: Build,
+  stage: Stage,
+  state: StageState,
+  ins: RunInstruction,
+): Promise<string> {
   const argsEnv = [...state.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const mounts: unknown[] = [];
+  for (const m of runMounts(state, ins)) mounts.push(await mountKey(b, stage, m));
   return sha(
     state.chain,
     'RUN',
     commandText(ins.command),
     JSON.stringify(ins.heredocs),
-    JSON.stringify(ins.mounts),
+    JSON.stringify(mounts),
     ins.network ?? b.req.network ?? 'host',
+    ins.security ?? 'sandbox',
     JSON.stringify(argsEnv),
   );
+}
+
+/**
+ * One mount's part of a RUN key: every option of its spec, canonically ordered (target, id,
+ * sharing, mode, uid/gid, size, required, readonly, from, source), and for a bind mount the
+ * content it shows: a context source by the digest of its files (names, modes, owners,
+ * content), another stage or an image by its result digest.
+ */
+export async function mountKey(b: Build, stage: Stage, m: RunMount): Promise<unknown[]> {
+  const spec = runMountSpecKey(m);
+  if (m.type !== 'bind') return [spec];
+  if (m.from !== undefined) return [spec, 'from', (await b.imageFor(m.from, stage.index)).id];
+  return [spec, 'context', await contextSourceDigest(b, m.source ?? '/')];
+}
+
+/** A mount spec's options as sorted [name, value] pairs (a mount written two ways keys alike). */
+export function runMountSpecKey(m: RunMount): [string, unknown][] {
+  return Object.entries(m)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+async function contextSourceDigest(b: Build, source: string): Promise<string> {
+  let entries: ContextEntry[];
+  try {
+    entries = await b.context.resolveSources([source]);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    throw new NotFoundError(`RUN --mount source "${source}" not found in the build context`, {
+      cause: err,
+      ...(err.hint !== undefined ? { hint: err.hint } : {}),
+    });
+  }
+  return b.context.sourcesDigest(entries, { includeOwners: true });
 }
 
 export async function copyKey(
@@ -118,8 +168,8 @@ export async function copyKey(
     for (const u of ins.sources.filter((s) => isUrl(s))) {
       if (!ins.checksum) {
         // without a checksum the content is only known by downloading it
-        const body = await download(b, u);
-        parts.push('url', u, createHash('sha256').update(body).digest('hex'));
+        const got = await download(b, u);
+        parts.push('url', u, got.digest.slice('sha256:'.length));
       } else parts.push('url', u, ins.checksum);
     }
   }

@@ -1,14 +1,14 @@
 // COPY and ADD: sources from the context, another stage or image, heredocs and URLs written
 // into a mounted rootfs with no process in it; the upper dir becomes the layer.
 
-import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { isTarArchiveFile, unpackArchiveFile } from '../archive/index.js';
 import { resolveUser } from '../container/index.js';
 import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import type { ImageLayerRef } from '../store/index.js';
 import { resolveInRoot } from '../util/index.js';
-import { download, extractArchive, isArchive } from './_add.js';
+import { download } from './_add.js';
 import type { CopyInstruction, Stage } from './_ast.js';
 import type { StageState } from './_build-types.js';
 import type { ContextEntry } from './_context.js';
@@ -68,8 +68,8 @@ export async function execCopy(
       ...(chmod !== undefined ? { chmod } : {}),
     };
     // gather the top-level sources: [name, items]
-    // inline content (heredocs, downloads) has no host file: `content` carries it
-    const tops: { name: string; items: CopyItem[]; content?: Buffer }[] = [];
+    // inline content (heredocs) has no host file: `content` carries it
+    const tops: { name: string; items: CopyItem[]; content?: Buffer; remote?: boolean }[] = [];
     for (const src of ins.sources) {
       const heredoc = src.startsWith('<<') ? parseHeredocWord(src) : undefined;
       if (heredoc) {
@@ -85,17 +85,16 @@ export async function execCopy(
       }
       if (isUrl(src)) {
         if (ins.kind !== 'ADD') throw new InvalidArgumentError(`COPY cannot take a URL ("${src}"): use ADD`);
-        const body = await download(b, src);
-        if (ins.checksum) {
-          const got = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-          if (got !== ins.checksum)
-            throw new InvalidArgumentError(`ADD ${src}: checksum ${got} does not match ${ins.checksum}`);
+        const got = await download(b, src);
+        if (ins.checksum && got.digest !== ins.checksum) {
+          throw new InvalidArgumentError(`ADD ${src}: checksum ${got.digest} does not match ${ins.checksum}`);
         }
         const base = posix.basename(new URL(src).pathname) || 'index.html';
+        // a remote archive is copied as it is, never extracted (as docker does)
         tops.push({
           name: base,
-          items: [{ hostPath: '', rel: '', type: 'file', mode: 0o600 }],
-          content: body,
+          items: [{ hostPath: got.path, rel: '', type: 'file', mode: 0o600 }],
+          remote: true,
         });
         continue;
       }
@@ -157,10 +156,11 @@ export async function execCopy(
         ins.kind === 'ADD' &&
         first.type === 'file' &&
         fromRoot === undefined &&
-        (await isArchive(first.hostPath))
+        !top.remote &&
+        (await isTarArchiveFile(first.hostPath))
       ) {
         const dir = writer.ensureDir(dest, { owner: opts.owner, mtime: b.epoch });
-        await extractArchive(first.hostPath, dir);
+        await unpackArchiveFile(first.hostPath, dir);
         continue;
       }
       writer.copyItem(first, target, opts);

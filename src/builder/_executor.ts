@@ -13,6 +13,7 @@ import { readImageConfig, storeImage } from '../image/index.js';
 import { type ContainerConfig, type Digest, hostPlatform, type ImageConfig } from '../oci/index.js';
 import type { ImageLayerRef, ImageRecord, Lease } from '../store/index.js';
 import { acquireFileLock } from '../util/index.js';
+import type { Downloaded } from './_add.js';
 import type { ArgInstruction, Dockerfile, FromInstruction, Instruction, Stage } from './_ast.js';
 import {
   type BuildDeps,
@@ -91,7 +92,8 @@ export class Build {
   readonly intermediates = new Set<Digest>();
   readonly findings: LayerFinding[] = [];
   readonly warnings: string[] = [];
-  readonly downloads = new Map<string, Promise<Buffer>>();
+  readonly downloads = new Map<string, Promise<Downloaded>>();
+  private downloadDirReady: Promise<string> | undefined;
   readonly secretDir: string;
   /** The container label of everything this build makes (a sweep after kill -9 finds it by it). */
   readonly labels: Record<string, string>;
@@ -128,6 +130,12 @@ export class Build {
     for (const s of req.secrets ?? []) {
       if (!/^[A-Za-z0-9_.-]+$/.test(s.id)) throw new InvalidArgumentError(`invalid secret id "${s.id}"`);
     }
+  }
+
+  /** Where ADD puts downloaded URLs: a store staging dir (swept if this process dies). */
+  downloadDir(): Promise<string> {
+    this.downloadDirReady ??= Promise.resolve().then(() => this.deps.store.makeBuildDownloadDir());
+    return this.downloadDirReady;
   }
 
   warn(message: string): void {
@@ -181,6 +189,8 @@ export class Build {
       // secrets go only once nothing that may use them (a RUN of any stage) still runs
       await this.settle();
       rmSync(this.secretDir, { recursive: true, force: true });
+      const downloads = await this.downloadDirReady?.catch(() => undefined);
+      if (downloads) rmSync(downloads, { recursive: true, force: true });
       await finish(() => this.removeIntermediates());
     }
   }
@@ -382,7 +392,7 @@ export class Build {
       const cc = (state.config.config ??= {});
       switch (ins.kind) {
         case 'RUN':
-          await layerStep(this, state, id, text, runKey(this, state, ins), () =>
+          await layerStep(this, state, id, text, await runKey(this, stage, state, ins), () =>
             execRun(this, stage, state, ins, id),
           );
           break;

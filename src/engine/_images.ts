@@ -59,6 +59,7 @@ export async function build(
       store: parts.store,
       containers: parts.containers,
       runroot: parts.options.runroot,
+      download: (url, dest, options) => parts.registry.downloadToFile(url, dest, options),
       resolveImage: async (reference, options) => {
         const existing = options.pull ? undefined : parts.findImage(reference);
         if (existing) return existing;
