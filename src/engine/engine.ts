@@ -2,7 +2,7 @@
 // work lives in the private `_*.ts` files by concern; the wiring (store, registry client,
 // container manager) lives in `_parts.ts` and never leaves this folder.
 import type { Writable } from 'node:stream';
-import type { BuildRequest, BuildResult } from '../builder/index.js';
+import type { BuildResult } from '../builder/index.js';
 import type {
   CommitOptions,
   ContainerChange,
