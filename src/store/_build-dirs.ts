@@ -3,23 +3,12 @@
 // of `RUN --mount=type=cache` with their locks, and temp dirs for downloads. The builder asks
 // for these here instead of joining paths under the root itself.
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  chownSync,
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
+import { chownSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode, InvalidArgumentError, LockedError } from '../errors/index.js';
-import { removeAll, tryFlock, unflock } from '../util/index.js';
+import { errnoCode, InvalidArgumentError } from '../errors/index.js';
+import { removeAll } from '../util/index.js';
 import type { StoreDb } from './_db.js';
-import { dirSize, listDir, type PathLock, tryLockPath } from './_fs.js';
+import { dirSize, listDir, lockPath, type PathLock, tryLockPath } from './_fs.js';
 
 /** A running build's id: 16 lowercase hex digits. */
 const BUILD_ID = /^[a-f0-9]{16}$/;
@@ -121,17 +110,12 @@ export class BuildDirs {
   ): Promise<PathLock> {
     this.db.assertWritable('use a cache mount');
     mkdirSync(this.mountsDir, { recursive: true, mode: 0o700 });
-    const path = this.cacheMountLockPath(id);
-    const deadline = Date.now() + options.timeoutMs;
-    let delay = 2;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const lock = flockVerified(path, !options.shared);
-      if (lock) return lock;
-      if (Date.now() >= deadline) throw new LockedError(`timed out waiting for cache mount "${id}"`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 100);
-    }
+    return lockPath(this.cacheMountLockPath(id), {
+      timeoutMs: options.timeoutMs,
+      what: `cache mount "${id}"`,
+      shared: options.shared,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /**
@@ -173,8 +157,8 @@ export class BuildDirs {
       if (!MOUNT_NAME.test(name)) continue;
       usage.count++;
       usage.size += dirSize(join(this.mountsDir, name));
-      const lock = flockVerified(join(this.mountsDir, `${name}.lock`), true, { create: false });
-      if (lock === undefined) usage.active++;
+      const lock = tryLockPath(join(this.mountsDir, `${name}.lock`), { create: false });
+      if (lock === 'busy') usage.active++;
       else if (lock !== 'missing') lock.release();
     }
     return usage;
@@ -186,8 +170,8 @@ export class BuildDirs {
     const result = { count: 0, bytes: 0 };
     for (const name of listDir(this.mountsDir)) {
       if (!MOUNT_NAME.test(name)) continue;
-      const lock = flockVerified(join(this.mountsDir, `${name}.lock`), true);
-      if (!lock) continue;
+      const lock = tryLockPath(join(this.mountsDir, `${name}.lock`), { create: true });
+      if (typeof lock === 'string') continue;
       try {
         const trash = this.db.trashPath();
         const bytes = dirSize(join(this.mountsDir, name));
@@ -203,8 +187,8 @@ export class BuildDirs {
     for (const name of listDir(this.mountsDir)) {
       const m = /^([a-f0-9]{64})\.lock$/.exec(name);
       if (!m || isDir(join(this.mountsDir, m[1]!))) continue;
-      const lock = flockVerified(join(this.mountsDir, name), true, { create: false });
-      if (lock && lock !== 'missing') lock.unlinkAndRelease();
+      const lock = tryLockPath(join(this.mountsDir, name), { create: false });
+      if (typeof lock !== 'string') lock.unlinkAndRelease();
     }
     return result;
   }
@@ -237,71 +221,4 @@ function mountName(id: string): string {
 
 function isDir(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-}
-
-/**
- * One non-blocking flock (shared or exclusive) on `path`, checked to still name the inode locked
- * (prune unlinks these files; a lock on an unlinked one protects nothing, so start over).
- * undefined when someone else holds it; 'missing' without `create` when there is no file.
- */
-function flockVerified(path: string, exclusive: boolean): PathLock | undefined;
-function flockVerified(
-  path: string,
-  exclusive: boolean,
-  options: { create: false },
-): PathLock | undefined | 'missing';
-function flockVerified(
-  path: string,
-  exclusive: boolean,
-  options: { create: boolean } = { create: true },
-): PathLock | undefined | 'missing' {
-  for (;;) {
-    let fd: number;
-    try {
-      fd = openSync(path, options.create ? 'a+' : 'r', 0o600);
-    } catch (err) {
-      if (!options.create && errnoCode(err) === 'ENOENT') return 'missing';
-      throw err;
-    }
-    let ok = false;
-    try {
-      if (!tryFlock(fd, exclusive)) return undefined;
-      const held = fstatSync(fd);
-      const now = statSync(path, { throwIfNoEntry: false });
-      if (!now || now.ino !== held.ino || now.dev !== held.dev) {
-        if (!options.create) return 'missing';
-        continue;
-      }
-      ok = true;
-    } finally {
-      if (!ok) closeSync(fd);
-    }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      unflock(fd);
-      closeSync(fd);
-    };
-    return {
-      release,
-      unlinkAndRelease() {
-        if (released) return;
-        try {
-          // only an exclusive holder may unlink; a shared one just lets go
-          if (exclusive) removeFile(path);
-        } finally {
-          release();
-        }
-      },
-    };
-  }
-}
-
-function removeFile(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
 }
