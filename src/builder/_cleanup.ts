@@ -3,9 +3,9 @@
 // build's id, and a running build holds its registration in the store; a build whose
 // registration nobody holds is gone, and its leftovers are removed here.
 
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeError, errnoCode, hasCode } from '../errors/index.js';
+import { describeError, hasCode } from '../errors/index.js';
 import type { BuildDeps } from './_build-types.js';
 
 /** The container label naming the build a container belongs to. */
@@ -45,7 +45,8 @@ export async function sweepDeadBuilds(
     ids.add(id);
     byBuild.set(id, [...(byBuild.get(id) ?? []), c.id]);
   }
-  for (const name of listDir(join(runroot, 'build'))) if (BUILD_ID.test(name)) ids.add(name);
+  // secret dirs are found through their build's registration (made before them, dropped after
+  // them), never by listing the runroot: another store may share it and run builds there
 
   for (const id of ids) {
     const claim = store.claimDeadBuild(id);
@@ -71,13 +72,4 @@ export async function sweepDeadBuilds(
     }
   }
   return report;
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw err;
-  }
 }
