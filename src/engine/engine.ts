@@ -50,6 +50,10 @@ export type { SystemPruneReport } from './_system.js';
 export { registryHost } from './_system.js';
 export type { VolumePruneReport } from './_volumes.js';
 
+export interface PullReport extends PullResult {
+  upToDate: boolean;
+}
+
 export class Engine {
   readonly #parts: Parts;
 
@@ -220,8 +224,11 @@ export class Engine {
     return this.#parts.resolveImage(input);
   }
 
-  async pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-    return this.#parts.pull(reference, options);
+  /** `pull`; `upToDate` says the reference already named the image pulled (docker's Status line). */
+  async pull(reference: string, options: PullOptions = {}): Promise<PullReport> {
+    const before = this.#parts.findImage(reference)?.id;
+    const result = await this.#parts.pull(reference, options);
+    return { ...result, upToDate: before === result.image.id };
   }
 
   /** `images [REFERENCE]`; filters (dangling, reference) are checked before anything is listed. */

@@ -26,6 +26,7 @@ export type {
   EngineOptions,
   FilterInput,
   ImageSummary,
+  PullReport,
   RemoveReport,
   StartOptions,
   SystemPruneReport,
