@@ -2,14 +2,22 @@
 // covers every input the step reads, and a hit is used only when its layer is whole.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readlinkSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { NotFoundError } from '../errors/index.js';
 import type { HistoryEntry } from '../oci/index.js';
 import type { ImageLayerRef } from '../store/index.js';
+import { resolveInRoot } from '../util/index.js';
 import { download } from './_add.js';
 import type { CopyInstruction, RunInstruction, Stage } from './_ast.js';
 import { commandText, HISTORY_COMMENT, type StageState, sha } from './_build-types.js';
-import type { ContextEntry } from './_context.js';
 import { chmodOf, isUrl, resolveContextSources } from './_copy.js';
 import type { Build } from './_executor.js';
 import type { RunMount } from './_expand.js';
@@ -134,18 +142,43 @@ export function runMountSpecKey(m: RunMount): [string, unknown][] {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * The digest of what a bind mount from the context shows: the source as resolved inside the
+ * context root (the same path runMount binds), walked with lstat only (links by their target
+ * text, never followed), every name, type, mode, owner and file content. It is the directory as
+ * it is on disk, so a file .dockerignore names counts too: the mount shows it.
+ */
 async function contextSourceDigest(b: Build, source: string): Promise<string> {
-  let entries: ContextEntry[];
-  try {
-    entries = await b.context.resolveSources([source]);
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-    throw new NotFoundError(`RUN --mount source "${source}" not found in the build context`, {
-      cause: err,
-      ...(err.hint !== undefined ? { hint: err.hint } : {}),
-    });
-  }
-  return b.context.sourcesDigest(entries, { includeOwners: true });
+  const root = resolveInRoot(b.context.root, source);
+  if (lstatSync(root, { throwIfNoEntry: false }) === undefined)
+    throw new NotFoundError(`RUN --mount source "${source}" not found in the build context`);
+  const h = createHash('sha256');
+  const record = (fields: unknown[]): void => {
+    h.update(`${JSON.stringify(fields)}\n`);
+  };
+  record(['berth-bind-source/v1']);
+  const visit = async (path: string, rel: string, st: Stats): Promise<void> => {
+    const head = [rel, st.mode & 0o7777, st.uid, st.gid];
+    if (st.isSymbolicLink()) record([...head, 'symlink', readlinkSync(path)]);
+    else if (st.isFile()) record([...head, 'file', await fileDigest(path)]);
+    else if (st.isDirectory()) {
+      record([...head, 'dir']);
+      const names = readdirSync(path).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      for (const name of names) {
+        const child = `${path}/${name}`;
+        await visit(child, rel === '' ? name : `${rel}/${name}`, lstatSync(child));
+      }
+    } else record([...head, 'other', st.rdev]);
+  };
+  // the source itself is followed, as the mount binds what it names; nothing below it is
+  await visit(root, '', statSync(root));
+  return `sha256:${h.digest('hex')}`;
+}
+
+async function fileDigest(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path)) h.update(c as Buffer);
+  return h.digest('hex');
 }
 
 export async function copyKey(

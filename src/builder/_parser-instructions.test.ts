@@ -472,7 +472,8 @@ test('input over 4 MiB is refused with SizeLimitError', () => {
   assert.throws(() => parseDockerfile(wide), SizeLimitError);
 });
 
-test('10,000-line Dockerfile parses (linear in the input size)', () => {
+// How the parser's work grows with its input is measured in _parser-work.test.ts.
+test('a 10,000-line Dockerfile parses with every instruction accounted for', () => {
   const body: string[] = ['FROM alpine'];
   for (let i = 0; body.length < 10_000; i++) {
     switch (i % 5) {
@@ -511,7 +512,7 @@ test('10,000-line Dockerfile parses (linear in the input size)', () => {
   assert.ok(counted > 4900);
 });
 
-test('long single lines and many continuations stay linear', () => {
+test('long single lines and many continuations parse whole', () => {
   const continued = [
     'FROM x',
     'RUN true \\',

@@ -16,4 +16,9 @@ export {
 } from './_executor.js';
 export { readIgnoreFile } from './_ignore.js';
 export { DockerfileSyntaxError, parseDockerfile } from './_parser.js';
-export { readStdinContext } from './_stdin.js';
+export {
+  MAX_STDIN_CONTEXT_BYTES,
+  readStdinContext,
+  readStdinDockerfile,
+  type StdinLimits,
+} from './_stdin.js';

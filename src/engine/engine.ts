@@ -314,6 +314,12 @@ export class Engine {
     return readStdinContext(input, dir);
   }
 
+  /** `build -f -`: the Dockerfile on stdin, refused past the parser's 4 MiB limit. */
+  async readStdinDockerfile(input: AsyncIterable<Buffer | string>): Promise<string> {
+    const { readStdinDockerfile } = await import('../builder/index.js');
+    return readStdinDockerfile(input);
+  }
+
   /** Forget the build cache and collect what only it kept; returns the number of entries. */
   async pruneBuildCache(): Promise<{ entries: number; bytes: number }> {
     return images.pruneBuildCache(this.#parts);

@@ -200,9 +200,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
       let path: string;
       if (file === '-') {
         if (process.stdin.isTTY) throw new UsageError('refusing to read a Dockerfile from a terminal');
-        const chunks: Buffer[] = [];
-        for await (const c of process.stdin) chunks.push(c as Buffer);
-        dockerfileText = Buffer.concat(chunks).toString('utf8');
+        dockerfileText = await engine.readStdinDockerfile(process.stdin);
       } else {
         if (file !== undefined) path = resolve(file);
         else {
