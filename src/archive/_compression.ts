@@ -52,6 +52,15 @@ export function decompressStream(kind: Compression): Transform {
   }
 }
 
+/** Codecs only ADD's archive sniffing needs; decoded by the program of the same name. */
+export type ExternalCodec = 'xz' | 'bzip2';
+
+/** A decoder for xz or bzip2 (Debian packages xz-utils, bzip2) as a child process. */
+export function decompressExternal(codec: ExternalCodec): Transform {
+  if (codec !== 'xz' && codec !== 'bzip2') throw new InvalidArgumentError(`unknown codec "${String(codec)}"`);
+  return new ChildTransform(codec, ['-d', '-c', '-q'], `${codec} decompression`);
+}
+
 /** Report zlib's data errors (bad header, truncated input) as InvalidArgumentError. */
 function mapErrors(stream: Transform, what: string): Transform {
   const emit = stream.emit.bind(stream);

@@ -5,6 +5,7 @@
 // numeric owners, sorted tars, a fixed gzip, canonical JSON.
 
 export type { Dockerfile, Instruction, Stage } from './_ast.js';
+export { type SweepReport, sweepDeadBuilds } from './_cleanup.js';
 export type { BuildEvent, LayerFinding } from './_events.js';
 export {
   type BuildDeps,
@@ -15,4 +16,9 @@ export {
 } from './_executor.js';
 export { readIgnoreFile } from './_ignore.js';
 export { DockerfileSyntaxError, parseDockerfile } from './_parser.js';
-export { readStdinContext } from './_stdin.js';
+export {
+  MAX_STDIN_CONTEXT_BYTES,
+  readStdinContext,
+  readStdinDockerfile,
+  type StdinLimits,
+} from './_stdin.js';

@@ -33,6 +33,7 @@ import {
 import { AuthSession } from './_auth.js';
 import { getCredentials, normalizeAuthHost } from './_authfile.js';
 import { type RegistriesConfig, validateRegistriesConfig } from './_config.js';
+import { type DownloadOptions, type DownloadResult, downloadToFile } from './_download.js';
 import { errorFromResponse, wrapFailure } from './_errors.js';
 import { contentLength, discard, header, readBody } from './_http.js';
 import { ExactLength, fixedChunks, VerifiedContent } from './_streams.js';
@@ -132,6 +133,11 @@ export class RegistryClient {
     const authFile = options.authFile;
     this.session = new AuthSession(this.transport, (host) => getCredentials(host, { authFile }));
     this.uploadChunkBytes = options.uploadChunkBytes ?? DEFAULT_CHUNK_BYTES;
+  }
+
+  /** GET a plain URL into a new file `dest` under a byte cap (see downloadToFile). */
+  downloadToFile(url: string, dest: string, options: DownloadOptions): Promise<DownloadResult> {
+    return downloadToFile(this.transport, url, dest, options);
   }
 
   /** Drop idle keep-alive connections. The client is unusable afterwards. */

@@ -64,6 +64,8 @@ export interface SendRequest {
   retry?: boolean;
   /** Sent only to the origin it belongs to, and never in clear text to a host that must use TLS. */
   authorization?: string;
+  /** Idle timeout of this request (connect, headers, body); default the transport's. */
+  timeoutMs?: number;
 }
 
 export type SendTarget = { ep: Endpoint; path: string } | { url: URL; authOrigin?: URL };
@@ -256,7 +258,7 @@ export class Transport {
         body,
         signal: req.signal,
         insecureTls: this.insecure(url.host),
-        timeoutMs: this.options.timeoutMs,
+        timeoutMs: req.timeoutMs ?? this.options.timeoutMs,
       });
       const status = res.statusCode ?? 0;
       if (!follow || !REDIRECT_STATUSES.has(status)) return { res, url, authorized };

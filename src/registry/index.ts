@@ -16,4 +16,5 @@ export type { FetchedManifest, RegistryClientOptions } from './_client.js';
 export { RegistryClient } from './_client.js';
 export type { RegistriesConfig, RegistryHostConfig } from './_config.js';
 export { DEFAULT_REGISTRIES_CONF, loadRegistriesConfig } from './_config.js';
+export type { DownloadOptions, DownloadResult } from './_download.js';
 export type { RetryInfo } from './_transport.js';

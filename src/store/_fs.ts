@@ -9,25 +9,29 @@ import {
   rmSync,
   statSync,
   unlinkSync,
+  utimesSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode, LockedError } from '../errors/index.js';
+import { errnoCode, InvalidArgumentError, LockedError } from '../errors/index.js';
 import { tryFlock, unflock } from '../util/index.js';
 
 export interface PathLock {
   release(): void;
-  /** Unlink the lock file while still holding it, then release (see tryLockPath). */
+  /**
+   * Unlink the lock file while still holding it, then release (see tryLockPath). A shared
+   * holder only releases: others may hold the file too.
+   */
   unlinkAndRelease(): void;
 }
 
 /**
- * One attempt at an exclusive flock on `path`. Lock files here can be deleted (by gc, or by a lease
+ * One attempt at an flock on `path` (exclusive unless `shared`). Lock files here can be deleted (by gc, or by a lease
  * when it ends), so after flock succeeds we check that `path` still names the inode we locked:
  * otherwise we hold a lock on an unlinked file that nobody else will ever contend for, and must
  * start over. With `create: false` a missing file yields 'missing'.
  */
-function attempt(path: string, create: boolean): PathLock | 'busy' | 'missing' | 'stale' {
+function attempt(path: string, create: boolean, shared = false): PathLock | 'busy' | 'missing' | 'stale' {
   let fd: number;
   try {
     fd = openSync(path, create ? 'a+' : 'r', 0o600);
@@ -37,7 +41,7 @@ function attempt(path: string, create: boolean): PathLock | 'busy' | 'missing' |
   }
   let ok = false;
   try {
-    if (!tryFlock(fd, true)) return 'busy';
+    if (!tryFlock(fd, !shared)) return 'busy';
     const held = fstatSync(fd);
     let now: ReturnType<typeof statSync> | undefined;
     try {
@@ -62,7 +66,7 @@ function attempt(path: string, create: boolean): PathLock | 'busy' | 'missing' |
     unlinkAndRelease() {
       if (released) return;
       try {
-        unlinkSync(path);
+        if (!shared) unlinkSync(path);
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw err;
       }
@@ -72,22 +76,29 @@ function attempt(path: string, create: boolean): PathLock | 'busy' | 'missing' |
 }
 
 /** Non-blocking: the lock, 'busy' when someone holds it, or (without create) 'missing'. */
-export function tryLockPath(path: string, options: { create: boolean }): PathLock | 'busy' | 'missing' {
+export function tryLockPath(
+  path: string,
+  options: { create: boolean; shared?: boolean },
+): PathLock | 'busy' | 'missing' {
   for (;;) {
-    const r = attempt(path, options.create);
+    const r = attempt(path, options.create, options.shared);
     if (r !== 'stale') return r;
   }
 }
 
-/** Wait (polling with backoff) for an exclusive lock on `path`, creating the file if needed. */
+/**
+ * Wait (polling with backoff) for a lock on `path` (exclusive unless `shared`), creating the file
+ * if needed; an aborted `signal` stops the wait with its reason.
+ */
 export async function lockPath(
   path: string,
-  options: { timeoutMs: number; what: string },
+  options: { timeoutMs: number; what: string; shared?: boolean; signal?: AbortSignal },
 ): Promise<PathLock> {
   const deadline = Date.now() + options.timeoutMs;
   let delay = 2;
   for (;;) {
-    const r = attempt(path, true);
+    options.signal?.throwIfAborted();
+    const r = attempt(path, true, options.shared);
     if (typeof r !== 'string') return r;
     if (r === 'stale') continue;
     if (Date.now() >= deadline) throw new LockedError(`timed out waiting for the lock on ${options.what}`);
@@ -188,4 +199,35 @@ export function dirSize(dir: string): number {
     }
   }
   return total;
+}
+
+export function isDir(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** Bump mtime (gc's grace clock) of an existing file; false if it does not exist. */
+export function touch(path: string): boolean {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export function unlinkIfExists(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
+
+/** A byte count handed to the store, or InvalidArgumentError naming `what`. */
+export function checkSize(value: number | undefined, what: string): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+    throw new InvalidArgumentError(`invalid ${what} ${value}: expected a non-negative integer`);
+  }
 }

@@ -493,6 +493,57 @@ EOT
     ]);
   });
 
+  test('RUN --mount=type=bind from the context is keyed by the content of its source', async () => {
+    const df = `FROM ${BASE}
+RUN --mount=type=bind,source=data.txt,target=/mnt/data.txt cat /mnt/data.txt > /out
+RUN --mount=type=bind,source=tree,target=/mnt/tree cat /mnt/tree/deep/f.txt /mnt/tree/skip.txt > /out-tree
+`;
+    const dir = context('bind-key', df, {
+      'data.txt': 'v1\n',
+      'tree/deep/f.txt': 't1\n',
+      'tree/skip.txt': 'k1\n',
+      // berth's bind mounts show the directory as it is, ignored files included: they count
+      '.dockerignore': 'tree/skip.txt\n',
+    });
+    const outputs = (tag: string) => b.ok(['run', '--rm', tag, 'cat', '/out', '/out-tree']);
+    await build(b, ['-t', 'local/bind-key:1', dir]);
+    assert.equal(await outputs('local/bind-key:1'), 'v1\nt1\nk1\n');
+    const again = await build(b, ['-t', 'local/bind-key:1', dir]);
+    assert.equal(again.stderr.match(/CACHED/g)?.length, 2, again.stderr);
+    // the file changes, its name and the Dockerfile do not: the RUN must run again
+    writeFileSync(join(dir, 'data.txt'), 'v2\n');
+    const changed = await build(b, ['-t', 'local/bind-key:2', dir]);
+    assert.doesNotMatch(changed.stderr, /CACHED/, changed.stderr);
+    assert.equal(await outputs('local/bind-key:2'), 'v2\nt1\nk1\n');
+    // a file deep inside a mounted directory counts too, and so does one .dockerignore names
+    writeFileSync(join(dir, 'tree', 'deep', 'f.txt'), 't2\n');
+    const deep = await build(b, ['-t', 'local/bind-key:3', dir]);
+    assert.equal(deep.stderr.match(/CACHED/g)?.length, 1, deep.stderr);
+    assert.equal(await outputs('local/bind-key:3'), 'v2\nt2\nk1\n');
+    writeFileSync(join(dir, 'tree', 'skip.txt'), 'k2\n');
+    const ignored = await build(b, ['-t', 'local/bind-key:4', dir]);
+    assert.equal(ignored.stderr.match(/CACHED/g)?.length, 1, ignored.stderr);
+    assert.equal(await outputs('local/bind-key:4'), 'v2\nt2\nk2\n');
+  });
+
+  test("RUN --mount=type=bind,from=<stage> is keyed by that stage's result", async () => {
+    const df = `FROM ${BASE} AS src
+COPY input.txt /input.txt
+FROM ${BASE}
+RUN --mount=type=bind,from=src,source=/input.txt,target=/in cat /in > /out
+`;
+    const dir = context('bind-from-key', df, { 'input.txt': 's1\n' });
+    await build(b, ['-t', 'local/bind-from-key:1', dir]);
+    assert.equal(await b.ok(['run', '--rm', 'local/bind-from-key:1', 'cat', '/out']), 's1\n');
+    writeFileSync(join(dir, 'input.txt'), 's2\n');
+    const changed = await build(b, ['-t', 'local/bind-from-key:2', dir]);
+    // the stage's COPY reruns, and so must the RUN that mounts the stage
+    assert.doesNotMatch(changed.stderr, /CACHED/, changed.stderr);
+    assert.equal(await b.ok(['run', '--rm', 'local/bind-from-key:2', 'cat', '/out']), 's2\n');
+    const again = await build(b, ['-t', 'local/bind-from-key:2', dir]);
+    assert.equal(again.stderr.match(/CACHED/g)?.length, 2, again.stderr);
+  });
+
   test('a cache mount persists across builds; tmpfs mounts leave nothing; --network none isolates', async () => {
     const df = `FROM ${BASE}
 RUN --mount=type=cache,target=/cache echo x >> /cache/count && wc -l < /cache/count > /seen

@@ -200,9 +200,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
       let path: string;
       if (file === '-') {
         if (process.stdin.isTTY) throw new UsageError('refusing to read a Dockerfile from a terminal');
-        const chunks: Buffer[] = [];
-        for await (const c of process.stdin) chunks.push(c as Buffer);
-        dockerfileText = Buffer.concat(chunks).toString('utf8');
+        dockerfileText = await engine.readStdinDockerfile(process.stdin);
       } else {
         if (file !== undefined) path = resolve(file);
         else {
@@ -228,7 +226,12 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
       result = await engine.build({
         contextDir,
         dockerfile: { text: dockerfileText, name: dockerfileName },
-        tags: output ? [] : tags,
+        tags,
+        ...(output
+          ? {
+              output: { format: output.type === 'oci' ? 'oci-archive' : 'docker-archive', dest: output.dest },
+            }
+          : {}),
         buildArgs,
         ...(str(flags, 'target') !== undefined ? { target: str(flags, 'target')! } : {}),
         noCache: bool(flags, 'no-cache'),
@@ -250,13 +253,6 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
     }
     const image = result.image;
     if (output) {
-      await engine.saveImages([image.id], {
-        format: output.type === 'oci' ? 'oci-archive' : 'docker-archive',
-        output: output.dest,
-        names: tags,
-      });
-      // exported, not stored: the image record goes; its layers stay for the build cache
-      if (engine.store.findImage(image.id)?.names.length === 0) engine.store.removeImage(image.id);
       if (!quiet) ctx.stderr.write(`exported ${image.id} to ${output.dest} (${output.type})\n`);
     } else if (!quiet) {
       for (const t of image.names) ctx.stderr.write(`naming to ${t}\n`);
