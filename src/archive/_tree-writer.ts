@@ -275,13 +275,12 @@ export class TreeWriter {
   }
 
   chown(rel: string, uid: number, gid: number): void {
-    if (rel === '') return this.chownRoot(uid, gid);
+    if (rel === '') {
+      lchownat(this.rootFd, '.', uid, gid, '.');
+      return;
+    }
     const [parent, base] = this.at(rel);
     lchownat(parent, base, uid, gid, rel);
-  }
-
-  private chownRoot(uid: number, gid: number): void {
-    lchownat(this.rootFd, '.', uid, gid, '.');
   }
 
   /** chmod `rel` itself (not for symlinks, which have no mode on Linux). */
