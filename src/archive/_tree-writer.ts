@@ -178,6 +178,16 @@ export class TreeWriter {
     return openat(this.dirFd(rel), '.', DIR_FLAGS, 0, rel || '.');
   }
 
+  /** Names in the directory `rel` (not re-resolved: read through its open fd). */
+  list(rel: string): string[] {
+    const fd = this.openDir(rel);
+    try {
+      return readdirSync(`/proc/self/fd/${fd}`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   closeFd(fd: number): void {
     closeSync(fd);
   }

@@ -36,6 +36,7 @@ interface LibC {
   utimensat: (dirfd: number, path: string, times: Buffer, flags: number) => number;
   readlinkat: (dirfd: number, path: string, buf: Buffer, size: number) => number;
   statx: (dirfd: number, path: string, flags: number, mask: number, buf: Buffer) => number;
+  sendfile: (outFd: number, inFd: number, offset: null, count: number) => number;
   errno: () => number;
 }
 
@@ -98,6 +99,9 @@ function lib(): LibC {
     statx: c.func(
       'int statx(int dirfd, const char *path, int flags, uint32_t mask, _Out_ void *buf)',
     ) as LibC['statx'],
+    sendfile: c.func(
+      'intptr_t sendfile(int out_fd, int in_fd, void *offset, size_t count)',
+    ) as LibC['sendfile'],
     errno: koffi.errno,
   };
   return libc;
@@ -330,11 +334,16 @@ export function unlinkat(dirFd: number, name: string, removeDir: boolean, what =
   if (lib().unlinkat(dirFd, name, removeDir ? AT_REMOVEDIR : 0) !== 0) throw sysError('unlinkat', what);
 }
 
-/** Set atime and mtime (whole seconds) of `name` itself, never following a symlink. */
+/** Set atime and mtime (seconds, fractions kept) of `name` itself, never following a symlink. */
 export function lutimesat(dirFd: number, name: string, atime: number, mtime: number, what = name): void {
   const times = Buffer.alloc(32);
-  times.writeBigInt64LE(BigInt(Math.floor(atime)), 0);
-  times.writeBigInt64LE(BigInt(Math.floor(mtime)), 16);
+  const put = (t: number, at: number) => {
+    const sec = Math.floor(t);
+    times.writeBigInt64LE(BigInt(sec), at);
+    times.writeBigInt64LE(BigInt(Math.min(999_999_999, Math.round((t - sec) * 1e9))), at + 8);
+  };
+  put(atime, 0);
+  put(mtime, 16);
   if (lib().utimensat(dirFd, name, times, AT_SYMLINK_NOFOLLOW) !== 0) throw sysError('utimensat', what);
 }
 
@@ -397,4 +406,13 @@ export function lstatat(dirFd: number, name: string, what = name): StatAt | unde
     devMajor: b.readUInt32LE(136),
     devMinor: b.readUInt32LE(140),
   };
+}
+
+/** Copy the rest of `inFd` (from its offset) to `outFd` in the kernel (sendfile(2)). */
+export function copyFdToFd(inFd: number, outFd: number, what = `fd ${outFd}`): void {
+  for (;;) {
+    const n = lib().sendfile(outFd, inFd, null, 0x7ffff000);
+    if (n < 0) throw sysError('sendfile', what);
+    if (n === 0) return;
+  }
 }
