@@ -222,7 +222,7 @@ export class TreeWriter {
       const rel = cur === '' ? part : `${cur}/${part}`;
       const st = lstatat(parent, part, rel);
       if (st && isLinkStat(st)) {
-        if (++links > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symlinks in "${path}"`);
+        if (++links > MAX_LINKS) throw new UnsafePathError(`too many levels of symbolic links in "${path}"`);
         const target = readlinkat(parent, part, rel);
         if (target.startsWith('/')) done.length = 0;
         for (const p of pathParts(target).reverse()) todo.push(p);
