@@ -39,6 +39,14 @@ import {
   writeChecksum,
   writeOctal,
 } from './_format.js';
+import {
+  isOpaqueDir,
+  isOverlayWhiteout,
+  isOverlayXattr,
+  OPAQUE_XATTR,
+  ociOpaqueEntryName,
+  ociWhiteoutName,
+} from './_whiteouts.js';
 
 export interface TarEntryInput {
   header: TarHeader;
@@ -300,7 +308,6 @@ export interface TarDirectoryOptions {
 
 /** Files up to this size are read synchronously while walking; bigger ones are streamed. */
 const INLINE_READ_BYTES = 1024 * 1024;
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 /**
  * Tar a directory tree deterministically: lstat only (symlinks are never followed), entries in
@@ -363,8 +370,8 @@ function* walkTree(root: string, options: TarDirectoryOptions): Generator<TarEnt
     let opaque = false;
     let xattrs: Record<string, Buffer> | undefined;
     for (const key of llistxattr(path).sort(compareUtf8)) {
-      if (key.startsWith('trusted.overlay.')) {
-        if (convert && key === OPAQUE_XATTR && lgetxattr(path, key)?.toString() === 'y') opaque = true;
+      if (isOverlayXattr(key)) {
+        if (convert && key === OPAQUE_XATTR && isOpaqueDir(path)) opaque = true;
         continue;
       }
       const v = lgetxattr(path, key);
@@ -387,7 +394,7 @@ function* walkTree(root: string, options: TarDirectoryOptions): Generator<TarEnt
       yield { header };
     }
     if (opaque) {
-      const marker = headerOf(`${name}.wh..wh..opq`, 'file', st);
+      const marker = headerOf(ociOpaqueEntryName(name), 'file', st);
       marker.mode = 0o600;
       yield { header: marker };
     }
@@ -395,8 +402,13 @@ function* walkTree(root: string, options: TarDirectoryOptions): Generator<TarEnt
     for (const base of readdirSync(path)) {
       const childPath = `${path}/${base}`;
       const cst = lstatBig(childPath);
-      const whiteout = convert && cst.isCharacterDevice() && cst.rdev === 0n;
-      children.push({ entryName: whiteout ? `.wh.${base}` : base, path: childPath, st: cst, whiteout });
+      const whiteout = convert && isOverlayWhiteout(cst);
+      children.push({
+        entryName: whiteout ? ociWhiteoutName(base) : base,
+        path: childPath,
+        st: cst,
+        whiteout,
+      });
     }
     // Compare directories with their trailing slash, so the whole archive is in bytewise name order.
     const key = (c: Child): string => (c.st.isDirectory() ? `${c.entryName}/` : c.entryName);

@@ -6,27 +6,11 @@
 // Safety model: `dest` is a private staging directory that nobody else writes while we run.
 // Every path is cleaned lexically (a `..` that climbs above the root is refused) and then
 // walked component by component: each parent is either a directory this unpack created or
-// verified with lstat, never a symlink, so no write can land outside `dest`. On error the
-// caller discards the staging directory.
+// verified with lstat, never a symlink, and every write goes through the fd-based TreeWriter
+// (O_NOFOLLOW directory fds), so no write can land outside `dest`. On error the caller
+// discards the staging directory.
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  fchmodSync,
-  fchownSync,
-  constants as fsc,
-  futimesSync,
-  lchownSync,
-  linkSync,
-  lstatSync,
-  lutimesSync,
-  mkdirSync,
-  openSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, futimesSync, lstatSync, writeSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import {
   BerthError,
@@ -38,10 +22,12 @@ import {
   UnsafePathError,
 } from '../errors/index.js';
 import type { Compression, Digest } from '../oci/index.js';
-import { fsetxattr, lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../util/index.js';
+import { fsetxattr, makedev, S_IFBLK, S_IFCHR, S_IFIFO } from '../util/index.js';
 import { decodeInto, isSourceError } from './_compression.js';
 import type { TarHeader } from './_format.js';
 import { TarParser } from './_tar-reader.js';
+import { isDirStat, isLinkStat, TreeWriter } from './_tree-writer.js';
+import { classifyOciName, isOverlayXattr, markOpaque, writeOverlayWhiteout } from './_whiteouts.js';
 
 export interface UnpackOptions {
   /** Layer compression; 'auto' (default) sniffs the magic bytes. */
@@ -66,10 +52,6 @@ export interface UnpackResult {
 }
 
 const DEFAULT_MAX_ENTRIES = 1_000_000;
-const WHITEOUT_PREFIX = '.wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
-const OPAQUE_VALUE = Buffer.from('y');
 
 /**
  * Unpack one layer into `dest` (an existing, empty staging directory) in overlay format:
@@ -173,8 +155,9 @@ class LayerWriter {
   private readonly dirMeta = new Map<string, DirMeta>();
   private fd = -1;
   private file: TarHeader | undefined;
-  private filePath = '';
+  private fileRel = '';
   private name = '';
+  private readonly w: TreeWriter;
   // Most image files are root-owned with plain modes: open them with their final mode and skip
   // fchown/fchmod when the kernel already gave the right owner and bits (saves ~2 syscalls a file).
   private readonly umask = currentUmask();
@@ -182,9 +165,11 @@ class LayerWriter {
   private readonly egid = process.getegid?.() ?? -1;
 
   constructor(
-    private readonly root: string,
+    root: string,
     private readonly opts: WriterOptions,
-  ) {}
+  ) {
+    this.w = TreeWriter.open(root);
+  }
 
   /** Mode to create a file with: its final mode when open() can give exactly that, else 0600. */
   private createMode(h: TarHeader): number {
@@ -194,10 +179,6 @@ class LayerWriter {
   /** open(path, mode) yields exactly h.mode: no special bits, nothing the umask removes. */
   private plainMode(h: TarHeader): boolean {
     return (h.mode & 0o7000) === 0 && (h.mode & this.umask) === 0;
-  }
-
-  private abs(rel: string): string {
-    return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
   entry(h: TarHeader): void {
@@ -234,7 +215,7 @@ class LayerWriter {
       // xattrs after chown and the data: both clear security.capability.
       if (h.xattrs) {
         for (const [k, v] of Object.entries(h.xattrs))
-          if (!isOverlayXattr(k)) fsetxattr(fd, k, v, this.filePath);
+          if (!isOverlayXattr(k)) fsetxattr(fd, k, v, this.fileRel);
       }
       futimesSync(fd, h.mtime, h.mtime);
     } catch (err) {
@@ -249,18 +230,22 @@ class LayerWriter {
 
   /** Apply deferred directory modes and mtimes (children are all written by now). */
   finish(): void {
-    for (const [rel, meta] of this.dirMeta) {
-      this.name = rel === '' ? '.' : rel;
-      let fd = -1;
-      try {
-        fd = openSync(this.abs(rel), fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
-        fchmodSync(fd, meta.mode);
-        if (meta.mtime !== undefined) futimesSync(fd, meta.mtime, meta.mtime);
-      } catch (err) {
-        throw this.wrap(err);
-      } finally {
-        if (fd >= 0) closeSync(fd);
+    try {
+      for (const [rel, meta] of this.dirMeta) {
+        this.name = rel === '' ? '.' : rel;
+        let fd = -1;
+        try {
+          fd = this.w.openDir(rel);
+          fchmodSync(fd, meta.mode);
+          if (meta.mtime !== undefined) futimesSync(fd, meta.mtime, meta.mtime);
+        } catch (err) {
+          throw this.wrap(err);
+        } finally {
+          if (fd >= 0) closeSync(fd);
+        }
       }
+    } finally {
+      this.w.close();
     }
   }
 
@@ -269,6 +254,7 @@ class LayerWriter {
       closeSync(this.fd);
       this.fd = -1;
     }
+    this.w.close();
   }
 
   private wrap(err: unknown): Error {
@@ -288,7 +274,7 @@ class LayerWriter {
 
     const slash = rel.lastIndexOf('/');
     const base = slash < 0 ? rel : rel.slice(slash + 1);
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    if (base.charCodeAt(0) === 0x2e /* '.' */ && classifyOciName(base).kind !== 'plain') {
       this.whiteout(rel, slash, base, h);
       return;
     }
@@ -306,24 +292,21 @@ class LayerWriter {
         this.dirMetadata(rel, h);
         return;
       case 'file': {
-        const path = this.abs(rel);
         this.clear(rel);
-        const flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
         const mode = this.createMode(h);
-        this.fd = this.create(rel, () => openSync(path, flags, mode));
+        this.fd = this.create(rel, () => this.w.createFile(rel, mode));
         this.file = h;
-        this.filePath = path;
+        this.fileRel = rel;
         this.remember(rel, K_FILE);
         return;
       }
       case 'symlink': {
-        const path = this.abs(rel);
         this.clear(rel);
-        this.create(rel, () => symlinkSync(h.linkname!, path));
+        this.create(rel, () => this.w.symlink(h.linkname!, rel));
         this.remember(rel, K_SYMLINK);
-        if (this.opts.chown) lchownSync(path, h.uid, h.gid);
-        if (h.xattrs) this.setXattrs(path, h.xattrs, true);
-        lutimesSync(path, h.mtime, h.mtime);
+        if (this.opts.chown) this.w.chown(rel, h.uid, h.gid);
+        if (h.xattrs) this.setXattrs(rel, h.xattrs, true);
+        this.w.utimes(rel, h.mtime, h.mtime);
         return;
       }
       case 'hardlink':
@@ -337,37 +320,44 @@ class LayerWriter {
             hint: 'device nodes are only created when unpacking as root or with allowDevices',
           });
         }
-        const path = this.abs(rel);
         this.clear(rel);
         const type = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO;
-        this.create(rel, () => mknod(path, type, 0o600, makedev(h.devmajor ?? 0, h.devminor ?? 0)));
+        this.create(rel, () => this.w.mknod(rel, type, 0o600, makedev(h.devmajor ?? 0, h.devminor ?? 0)));
         this.remember(rel, K_FILE);
-        this.nodeMetadata(path, h);
+        this.nodeMetadata(rel, h);
         return;
       }
     }
   }
 
-  /** Owner, mode, xattrs, mtime of a device/fifo by path: it was just created, so it is no symlink. */
-  private nodeMetadata(path: string, h: TarHeader): void {
-    if (this.opts.chown) lchownSync(path, h.uid, h.gid);
-    chmodSync(path, h.mode);
-    if (h.xattrs) this.setXattrs(path, h.xattrs, false);
-    lutimesSync(path, h.mtime, h.mtime);
+  /** Owner, mode, xattrs, mtime of a device/fifo (never through a symlink). */
+  private nodeMetadata(rel: string, h: TarHeader): void {
+    if (this.opts.chown) this.w.chown(rel, h.uid, h.gid);
+    this.w.chmod(rel, h.mode);
+    if (h.xattrs) this.setXattrs(rel, h.xattrs, false);
+    this.w.utimes(rel, h.mtime, h.mtime);
   }
 
   private dirMetadata(rel: string, h: TarHeader): void {
-    const path = this.abs(rel);
-    if (this.opts.chown) lchownSync(path, h.uid, h.gid);
-    if (h.xattrs) this.setXattrs(path, h.xattrs, false);
+    if (this.opts.chown) this.w.chown(rel, h.uid, h.gid);
+    if (h.xattrs) {
+      const fd = this.w.openDir(rel);
+      try {
+        for (const [k, v] of Object.entries(h.xattrs))
+          if (!isOverlayXattr(k)) fsetxattr(fd, k, v, rel || '.');
+      } finally {
+        closeSync(fd);
+      }
+    }
     this.dirMeta.set(rel, { mode: h.mode, mtime: h.mtime });
   }
 
-  private setXattrs(path: string, xattrs: Record<string, Buffer>, symlink: boolean): void {
+  /** xattrs of a symlink or special file (files and directories set theirs through their fd). */
+  private setXattrs(rel: string, xattrs: Record<string, Buffer>, symlink: boolean): void {
     for (const [k, v] of Object.entries(xattrs)) {
       if (isOverlayXattr(k)) continue;
       try {
-        lsetxattr(path, k, v);
+        this.w.lsetxattr(rel, k, v);
       } catch (err) {
         // Linux forbids user.* xattrs on symlinks, so no source tree can have had them.
         if (symlink && k.startsWith('user.') && errnoCode(err) === 'EPERM') continue;
@@ -391,22 +381,12 @@ class LayerWriter {
   private clear(rel: string): void {
     const k = this.known.get(rel);
     if (k === undefined) return;
-    if (k === K_DIR) {
-      rmSync(this.abs(rel), { recursive: true, force: true });
-    } else {
-      unlinkSync(this.abs(rel));
-    }
+    this.w.remove(rel);
     this.forget(rel);
   }
 
   private removeOnDisk(rel: string): void {
-    const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
-    if (!st) return;
-    if (st.isDirectory()) {
-      rmSync(this.abs(rel), { recursive: true, force: true });
-    } else {
-      unlinkSync(this.abs(rel));
-    }
+    this.w.remove(rel);
     this.forget(rel);
   }
 
@@ -443,22 +423,21 @@ class LayerWriter {
   private mkdir(rel: string): void {
     const k = this.known.get(rel);
     if (k === K_DIR) return;
-    const path = this.abs(rel);
     if (k === K_WHITEOUT) {
       // Same layer: "delete the lower `rel`, then create a new directory": an opaque directory.
-      unlinkSync(path);
-      mkdirSync(path, 0o700);
-      lsetxattr(path, OPAQUE_XATTR, OPAQUE_VALUE);
+      this.w.remove(rel);
+      this.w.mkdir(rel, 0o700);
+      markOpaque(this.w, rel);
     } else {
       this.clear(rel);
       try {
-        mkdirSync(path, 0o700);
+        this.w.mkdir(rel, 0o700);
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
-        const st = lstatSync(path);
-        if (!st.isDirectory()) {
-          unlinkSync(path);
-          mkdirSync(path, 0o700);
+        const st = this.w.lstat(rel);
+        if (!st || !isDirStat(st)) {
+          this.w.remove(rel);
+          this.w.mkdir(rel, 0o700);
         }
       }
     }
@@ -477,15 +456,15 @@ class LayerWriter {
       const p = rel.slice(0, j);
       let k = this.known.get(p);
       if (k === undefined) {
-        const st = lstatSync(this.abs(p), { throwIfNoEntry: false });
+        const st = this.w.lstat(p);
         if (!st) {
-          mkdirSync(this.abs(p), 0o755);
+          this.w.mkdir(p, 0o755);
           // Implicit parents get 0755 whatever the umask.
           this.dirMeta.set(p, { mode: 0o755, mtime: undefined });
           k = K_DIR;
-        } else if (st.isDirectory()) {
+        } else if (isDirStat(st)) {
           k = K_DIR;
-        } else if (st.isSymbolicLink()) {
+        } else if (isLinkStat(st)) {
           k = K_FOREIGN_LINK;
         } else {
           k = K_FOREIGN;
@@ -520,23 +499,22 @@ class LayerWriter {
       );
     }
     if (target === rel) return;
-    const path = this.abs(rel);
-    const from = this.abs(target);
     this.clear(rel);
-    this.create(rel, () => linkSync(from, path));
+    this.create(rel, () => this.w.link(target, rel));
     this.remember(rel, K_FILE);
   }
 
   private whiteout(rel: string, slash: number, base: string, h: TarHeader): void {
     const parent = slash < 0 ? '' : rel.slice(0, slash);
     this.ensureParent(rel);
-    if (base === OPAQUE_MARKER) {
-      lsetxattr(this.abs(parent), OPAQUE_XATTR, OPAQUE_VALUE);
+    const kind = classifyOciName(base);
+    if (kind.kind === 'opaque') {
+      markOpaque(this.w, parent);
       return;
     }
     // Other `.wh..wh.` names are aufs bookkeeping (hardlink dirs), not whiteouts: skip them.
-    if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return;
-    const name = base.slice(WHITEOUT_PREFIX.length);
+    if (kind.kind !== 'whiteout') return;
+    const name = kind.name;
     if (name === '' || name === '.' || name === '..') {
       throw new UnsafePathError(`whiteout "${this.name}" names no file`);
     }
@@ -546,33 +524,24 @@ class LayerWriter {
     // a file already shadows the lower one; a directory must also hide the lower one's
     // children, so it becomes opaque.
     if (k === K_DIR) {
-      lsetxattr(this.abs(target), OPAQUE_XATTR, OPAQUE_VALUE);
+      markOpaque(this.w, target);
       return;
     }
     if (k === K_FILE || k === K_SYMLINK || k === K_WHITEOUT) return;
     if (k === K_FOREIGN || k === K_FOREIGN_LINK) this.clear(target);
-    const path = this.abs(target);
     try {
-      mknod(path, S_IFCHR, 0, 0n);
+      writeOverlayWhiteout(this.w, target);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
       // Something was already in dest (not from this layer): the whiteout replaces it.
       this.removeOnDisk(target);
-      mknod(path, S_IFCHR, 0, 0n);
+      writeOverlayWhiteout(this.w, target);
     }
     this.remember(target, K_WHITEOUT);
     // Owner and mtime from the .wh. entry, so unpack -> tarDirectory round trips are stable.
-    if (this.opts.chown) lchownSync(path, h.uid, h.gid);
-    lutimesSync(path, h.mtime, h.mtime);
+    if (this.opts.chown) this.w.chown(target, h.uid, h.gid);
+    this.w.utimes(target, h.mtime, h.mtime);
   }
-}
-
-/**
- * overlayfs reads `trusted.overlay.*` (opaque, redirect, metacopy, origin...) as instructions;
- * a layer expresses opacity only through `.wh..wh..opq`, so such xattrs in a tar are dropped.
- */
-function isOverlayXattr(name: string): boolean {
-  return name.startsWith('trusted.overlay.');
 }
 
 function parentOf(rel: string): string {

@@ -19,4 +19,20 @@ export {
 export { MAX_PATH_BYTES, MAX_PAX_BYTES, type TarEntryType, type TarHeader } from './_format.js';
 export { readTar, type TarEntry, type TarHandlers, TarParser } from './_tar-reader.js';
 export { type TarDirectoryOptions, type TarEntryInput, tarDirectory, writeTar } from './_tar-writer.js';
+export { type DirCreate, isDirStat, isLinkStat, pathParts, type StatAt, TreeWriter } from './_tree-writer.js';
 export { cleanName, type UnpackOptions, type UnpackResult, unpackLayer } from './_unpack.js';
+export {
+  classifyOciName,
+  isOciWhiteoutName,
+  isOpaqueDir,
+  isOverlayWhiteout,
+  isOverlayXattr,
+  markOpaque,
+  type OciName,
+  OPAQUE_MARKER,
+  OPAQUE_XATTR,
+  ociOpaqueEntryName,
+  ociWhiteoutName,
+  WHITEOUT_PREFIX,
+  writeOverlayWhiteout,
+} from './_whiteouts.js';

@@ -1,26 +1,27 @@
-// Filesystem work of COPY/ADD and RUN on a mounted build rootfs. Every path inside the rootfs is
-// resolved with resolveInRoot (symlinks re-rooted, `..` clamped), and the last component is
+// Filesystem work of COPY/ADD and RUN on a mounted build rootfs. Every write goes through
+// archive's fd-based TreeWriter: parents are resolved inside the rootfs (symlinks re-rooted,
+// `..` clamped) and then reached through O_NOFOLLOW directory fds, and the last component is
 // never followed, so a hostile base image cannot make a COPY write outside its rootfs.
 
 import type { Stats } from 'node:fs';
 import {
-  chmodSync,
-  copyFileSync,
-  lchownSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
   lstatSync,
-  lutimesSync,
-  mkdirSync,
+  openSync,
   readdirSync,
   readlinkSync,
   rmdirSync,
-  rmSync,
-  symlinkSync,
   unlinkSync,
-  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { posix } from 'node:path';
+import { isDirStat, isOpaqueDir, isOverlayWhiteout, isOverlayXattr, TreeWriter } from '../archive/index.js';
 import { inLowers } from '../container/index.js';
-import { lgetxattr, llistxattr, lsetxattr, resolveInRoot } from '../util/index.js';
+import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
+import { copyFdToFd, lgetxattr, llistxattr } from '../util/index.js';
 
 export interface Ownership {
   uid: number;
@@ -45,96 +46,124 @@ export interface WriteOptions {
   mtime: number;
 }
 
-/** Writes into one mounted rootfs; remembers the directories it resolved. */
+/**
+ * Writes into one mounted rootfs. Each call opens its own TreeWriter and closes it before
+ * returning, so no fd outlives the call and keeps the rootfs mount busy.
+ */
 export class RootfsWriter {
-  private readonly dirs = new Map<string, string>();
   constructor(readonly root: string) {}
+
+  private with<T>(fn: (w: TreeWriter) => T): T {
+    const w = TreeWriter.open(this.root);
+    try {
+      return fn(w);
+    } finally {
+      w.close();
+    }
+  }
 
   /** Host path of the directory `containerDir`, created (with `owner`, 0755) where missing. */
   ensureDir(containerDir: string, options: { owner: Ownership; mtime: number }): string {
-    const clean = posix.resolve('/', containerDir);
-    const known = this.dirs.get(clean);
-    if (known) return known;
-    if (clean === '/') return this.root;
-    const parent = this.ensureDir(posix.dirname(clean), options);
-    let host = `${parent}/${posix.basename(clean)}`;
-    const st = lstatSync(host, { throwIfNoEntry: false });
-    if (st?.isSymbolicLink()) {
-      host = resolveInRoot(this.root, clean);
-      const target = lstatSync(host, { throwIfNoEntry: false });
-      if (!target) this.makeDir(host, options);
-      else if (!target.isDirectory()) throw notDir(clean);
-    } else if (!st) {
-      this.makeDir(host, options);
-    } else if (!st.isDirectory()) {
-      throw notDir(clean);
-    }
-    this.dirs.set(clean, host);
-    return host;
-  }
-
-  private makeDir(host: string, options: { owner: Ownership; mtime: number }): void {
-    mkdirSync(host, { mode: 0o755 });
-    chmodSync(host, 0o755);
-    lchownSync(host, options.owner.uid, options.owner.gid);
+    return this.with((w) => {
+      const rel = w.resolve(containerDir, {
+        followLast: true,
+        create: { mode: 0o755, owner: options.owner },
+      });
+      const st = w.lstat(rel);
+      if (!st || !isDirStat(st)) throw notDir(posix.resolve('/', containerDir));
+      return rel === '' ? this.root : `${this.root}/${rel}`;
+    });
   }
 
   /** Is `containerPath` an existing directory (following links inside the rootfs)? */
   isDir(containerPath: string): boolean {
-    return (
-      lstatSync(resolveInRoot(this.root, containerPath), { throwIfNoEntry: false })?.isDirectory() ?? false
-    );
+    return this.with((w) => {
+      let rel: string;
+      try {
+        rel = w.resolve(containerPath, { followLast: true });
+      } catch (err) {
+        if (err instanceof NotFoundError || err instanceof InvalidArgumentError) return false;
+        throw err;
+      }
+      const st = w.lstat(rel);
+      return st !== undefined && isDirStat(st);
+    });
   }
 
-  /** Host path for creating `containerPath` itself (parents resolved and created, the last part not followed). */
-  private place(containerPath: string, options: WriteOptions): string {
-    const clean = posix.resolve('/', containerPath);
-    const parent = this.ensureDir(posix.dirname(clean), { owner: { uid: 0, gid: 0 }, mtime: options.mtime });
-    return `${parent}/${posix.basename(clean)}`;
+  /** Relative path for creating `containerPath` itself (parents resolved and created, the last part not followed). */
+  private place(w: TreeWriter, containerPath: string): string {
+    return w.resolve(posix.resolve('/', containerPath), {
+      followLast: false,
+      create: { mode: 0o755, owner: { uid: 0, gid: 0 } },
+    });
   }
 
   /** Copy one item to `containerPath` (a dir is created/merged; files and links replace). */
   copyItem(item: CopyItem, containerPath: string, options: WriteOptions): void {
-    if (posix.resolve('/', containerPath) === '/' && item.type === 'dir') {
-      this.finish(this.root, item.mode, options, true);
-      return;
-    }
-    const host = this.place(containerPath, options);
-    const existing = lstatSync(host, { throwIfNoEntry: false });
-    if (item.type === 'dir') {
-      if (existing && !existing.isDirectory()) rmSync(host, { recursive: true, force: true });
-      if (!existing?.isDirectory()) mkdirSync(host);
-      this.dirs.set(posix.resolve('/', containerPath), host);
-      this.finish(host, item.mode, options, true);
-      return;
-    }
-    if (existing?.isDirectory()) rmSync(host, { recursive: true, force: true });
-    else if (existing) unlinkSync(host);
-    if (item.type === 'symlink') {
-      symlinkSync(item.linkTarget ?? readlinkSync(item.hostPath), host);
-      lchownSync(host, options.owner.uid, options.owner.gid);
-      lutimesSync(host, options.mtime, options.mtime);
-      return;
-    }
-    copyFileSync(item.hostPath, host);
-    this.finish(host, item.mode, options, false);
+    this.with((w) => {
+      if (posix.resolve('/', containerPath) === '/' && item.type === 'dir') {
+        this.finish(w, '', item.mode, options, true);
+        return;
+      }
+      const rel = this.place(w, containerPath);
+      const existing = w.lstat(rel);
+      if (item.type === 'dir') {
+        const isDir = existing !== undefined && isDirStat(existing);
+        if (existing && !isDir) w.remove(rel);
+        if (!isDir) w.mkdir(rel, 0o700);
+        this.finish(w, rel, item.mode, options, true);
+        return;
+      }
+      if (existing) w.remove(rel);
+      if (item.type === 'symlink') {
+        w.symlink(item.linkTarget ?? readlinkSync(item.hostPath), rel);
+        w.chown(rel, options.owner.uid, options.owner.gid);
+        w.utimes(rel, options.mtime, options.mtime);
+        return;
+      }
+      const src = openSync(item.hostPath, 'r');
+      try {
+        const fd = w.createFile(rel, 0o600);
+        try {
+          copyFdToFd(src, fd, containerPath);
+          this.finishFd(fd, item.mode, options);
+        } finally {
+          closeSync(fd);
+        }
+      } finally {
+        closeSync(src);
+      }
+    });
   }
 
   /** Write a file with `content` (heredocs, downloads) at `containerPath`. */
   writeFile(containerPath: string, content: Buffer | string, mode: number, options: WriteOptions): void {
-    const host = this.place(containerPath, options);
-    const existing = lstatSync(host, { throwIfNoEntry: false });
-    if (existing?.isDirectory()) rmSync(host, { recursive: true, force: true });
-    else if (existing) unlinkSync(host);
-    writeFileSync(host, content, { mode: 0o600 });
-    this.finish(host, mode, options, false);
+    this.with((w) => {
+      const rel = this.place(w, containerPath);
+      if (w.lstat(rel)) w.remove(rel);
+      const fd = w.createFile(rel, 0o600);
+      try {
+        const b = typeof content === 'string' ? Buffer.from(content) : content;
+        let off = 0;
+        while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+        this.finishFd(fd, mode, options);
+      } finally {
+        closeSync(fd);
+      }
+    });
   }
 
-  private finish(host: string, mode: number, options: WriteOptions, dir: boolean): void {
-    lchownSync(host, options.owner.uid, options.owner.gid);
+  private finish(w: TreeWriter, rel: string, mode: number, options: WriteOptions, dir: boolean): void {
+    w.chown(rel, options.owner.uid, options.owner.gid);
     // chmod after chown: chown clears setuid/setgid bits
-    chmodSync(host, options.chmod ?? (mode & 0o7777 || (dir ? 0o755 : 0o644)));
-    lutimesSync(host, options.mtime, options.mtime);
+    w.chmod(rel, options.chmod ?? (mode & 0o7777 || (dir ? 0o755 : 0o644)));
+    w.utimes(rel, options.mtime, options.mtime);
+  }
+
+  private finishFd(fd: number, mode: number, options: WriteOptions): void {
+    fchownSync(fd, options.owner.uid, options.owner.gid);
+    fchmodSync(fd, options.chmod ?? (mode & 0o7777 || 0o644));
+    futimesSync(fd, options.mtime, options.mtime);
   }
 }
 
@@ -202,44 +231,60 @@ export function removeMountStubs(upper: string, lowers: string[], targets: strin
  * separate copies.
  */
 export function applyLayerDir(layerDir: string, rootfs: string): void {
+  const w = TreeWriter.open(rootfs);
   const visit = (rel: string): void => {
-    for (const name of readdirSync(`${layerDir}${rel}`).sort()) {
-      const src = `${layerDir}${rel}/${name}`;
+    for (const name of readdirSync(`${layerDir}/${rel}`).sort()) {
+      const src = `${layerDir}/${rel}/${name}`;
       const st = lstatSync(src);
-      const dstParent = resolveInRoot(rootfs, rel || '/');
-      const dst = `${dstParent}/${name}`;
-      const existing = lstatSync(dst, { throwIfNoEntry: false });
-      if (st.isCharacterDevice() && st.rdev === 0) {
-        if (existing) rmSync(dst, { recursive: true, force: true });
+      const dst = rel === '' ? name : `${rel}/${name}`;
+      const existing = w.lstat(dst);
+      if (isOverlayWhiteout(st)) {
+        if (existing) w.remove(dst);
         continue;
       }
       if (st.isDirectory()) {
-        if (existing && !existing.isDirectory()) rmSync(dst, { recursive: true, force: true });
-        if (!existing?.isDirectory()) mkdirSync(dst);
-        else if (lgetxattr(src, 'trusted.overlay.opaque')?.toString() === 'y') {
-          for (const child of readdirSync(dst)) rmSync(`${dst}/${child}`, { recursive: true, force: true });
+        const isDir = existing !== undefined && isDirStat(existing);
+        if (existing && !isDir) w.remove(dst);
+        if (!isDir) w.mkdir(dst, 0o700);
+        else if (isOpaqueDir(src)) {
+          for (const child of w.list(dst)) w.remove(`${dst}/${child}`);
         }
-        visit(`${rel}/${name}`);
-        copyMeta(src, dst, st);
+        visit(dst);
+        copyMeta(w, src, dst, st);
         continue;
       }
-      if (existing) rmSync(dst, { recursive: true, force: true });
-      if (st.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
-      else if (st.isFile()) copyFileSync(src, dst);
-      else continue; // devices and fifos in a build layer are left out
-      copyMeta(src, dst, st);
+      if (existing) w.remove(dst);
+      if (st.isSymbolicLink()) w.symlink(readlinkSync(src), dst);
+      else if (st.isFile()) {
+        const from = openSync(src, 'r');
+        try {
+          const fd = w.createFile(dst, 0o600);
+          try {
+            copyFdToFd(from, fd, dst);
+          } finally {
+            closeSync(fd);
+          }
+        } finally {
+          closeSync(from);
+        }
+      } else continue; // devices and fifos in a build layer are left out
+      copyMeta(w, src, dst, st);
     }
   };
-  visit('');
+  try {
+    visit('');
+  } finally {
+    w.close();
+  }
 }
 
-function copyMeta(src: string, dst: string, st: Stats): void {
-  lchownSync(dst, st.uid, st.gid);
-  if (!st.isSymbolicLink()) chmodSync(dst, st.mode & 0o7777);
+function copyMeta(w: TreeWriter, src: string, dst: string, st: Stats): void {
+  w.chown(dst, st.uid, st.gid);
+  if (!st.isSymbolicLink()) w.chmod(dst, st.mode & 0o7777);
   for (const key of llistxattr(src)) {
-    if (key.startsWith('trusted.overlay.')) continue;
+    if (isOverlayXattr(key)) continue;
     const v = lgetxattr(src, key);
-    if (v !== undefined) lsetxattr(dst, key, v);
+    if (v !== undefined) w.lsetxattr(dst, key, v);
   }
-  lutimesSync(dst, st.atime, st.mtime);
+  w.utimes(dst, st.atimeMs / 1000, st.mtimeMs / 1000);
 }

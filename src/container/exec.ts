@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import type { ExecResult, ExecStdio, TerminalSize } from '../runtime/index.js';
+import { mergeEnv } from './_env.js';
 import { resolveUser } from './_users.js';
 import type { ContainerManager } from './manager.js';
 
@@ -102,16 +103,4 @@ function readProcessSpec(manager: ContainerManager, id: string): ProcessSpec {
     throw new NotFoundError(`cannot exec in container ${id.slice(0, 12)}: its runtime spec has no process`);
   }
   return parsed.process;
-}
-
-function mergeEnv(base: string[], extra: string[]): string[] {
-  const out = new Map<string, string>();
-  const key = (kv: string) => (kv.includes('=') ? kv.slice(0, kv.indexOf('=')) : kv);
-  for (const kv of base) out.set(key(kv), kv);
-  for (const kv of extra) {
-    if (!kv.includes('='))
-      throw new InvalidArgumentError(`invalid environment variable "${kv}": use KEY=VALUE`);
-    out.set(key(kv), kv);
-  }
-  return [...out.values()];
 }

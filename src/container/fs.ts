@@ -1,9 +1,9 @@
 // Filesystem commands on a container's rootfs: cp, diff, commit, export.
 // The container may own and change every path in its rootfs while we work (CVE-2018-15664), so
-// container paths are resolved with resolveInRoot and then reached through directory file
-// descriptors opened with O_NOFOLLOW, one component at a time (`/proc/self/fd/N/name` stands in
-// for openat): a component swapped for a symlink after the resolution makes the copy fail
-// instead of leading outside the rootfs.
+// container paths are reached through directory file descriptors opened with O_NOFOLLOW, one
+// component at a time: writes go through archive's TreeWriter (openat and friends), reads of a
+// source tree name children through `/proc/self/fd/N/name`. A component swapped for a symlink
+// after the resolution makes the copy fail instead of leading outside the rootfs.
 import {
   closeSync,
   createReadStream,
@@ -13,17 +13,12 @@ import {
   constants as fsc,
   fstatSync,
   futimesSync,
-  lchownSync,
-  linkSync,
   lstatSync,
-  lutimesSync,
   mkdirSync,
   openSync,
   readdirSync,
   readlinkSync,
   type Stats,
-  symlinkSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -31,9 +26,13 @@ import { pipeline } from 'node:stream/promises';
 import {
   cleanName,
   compressStream,
+  isDirStat,
+  isOpaqueDir,
+  isOverlayWhiteout,
   readTar,
   type TarEntryInput,
   type TarHeader,
+  TreeWriter,
   tarDirectory,
   unpackLayer,
   writeTar,
@@ -63,9 +62,7 @@ import { isActiveState } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import {
   HashingCounter,
-  lgetxattr,
   makedev,
-  mknod,
   removeAll,
   resolveInRoot,
   S_IFBLK,
@@ -273,42 +270,24 @@ function* walkTree(
 type Ownership = 'keep' | { uid: number; gid: number };
 
 /**
- * Apply tar entries below the directory `base` (components below `root`), reaching every parent
- * through O_NOFOLLOW directory fds, so neither a hostile tar nor a container swapping paths can
- * make a write land outside `root`.
+ * Apply tar entries below the directory `base` (a clean path below the writer's root) with cp's
+ * rules, through archive's fd-based TreeWriter: neither a hostile tar nor a container swapping
+ * paths can make a write land outside the root.
  */
-class TreeWriter {
-  private readonly dirTimes: { parts: string[]; mtime: number }[] = [];
+class CopyWriter {
+  private readonly dirTimes: { rel: string; mtime: number }[] = [];
   constructor(
-    private readonly root: string,
-    private readonly base: string[],
+    private readonly w: TreeWriter,
+    private readonly base: string,
     private readonly owner: Ownership,
-    private readonly what: string,
   ) {}
-
-  private openParent(parts: string[], create: boolean): number {
-    let fd = openDirIn(this.root, this.base, this.what);
-    for (const part of parts) {
-      let next: number;
-      try {
-        next = openSync(at(fd, part), DIR_FLAGS);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT' && create) {
-          mkdirSync(at(fd, part), { mode: 0o755 });
-          next = openSync(at(fd, part), DIR_FLAGS);
-        } else {
-          closeSync(fd);
-          throw errnoCode(err) === 'ENOENT' ? err : raceError(`${this.what}/${parts.join('/')}`, err);
-        }
-      }
-      closeSync(fd);
-      fd = next;
-    }
-    return fd;
-  }
 
   private ids(h: TarHeader): { uid: number; gid: number } {
     return this.owner === 'keep' ? { uid: h.uid, gid: h.gid } : this.owner;
+  }
+
+  private below(clean: string): string {
+    return this.base === '' ? clean : `${this.base}/${clean}`;
   }
 
   async apply(entry: { header: TarHeader; body?: AsyncIterable<Buffer> }): Promise<void> {
@@ -316,82 +295,68 @@ class TreeWriter {
     const clean = cleanName(h.name);
     if (clean === undefined)
       throw new UnsafePathError(`refusing tar entry "${h.name}": it climbs out of the destination`);
-    const parts = splitPath(clean);
-    if (parts.length === 0) return; // the destination dir itself: leave its metadata alone
-    const name = parts[parts.length - 1]!;
-    const pfd = this.openParent(parts.slice(0, -1), true);
-    try {
-      const existing = lstatAt(pfd, name);
-      const { uid, gid } = this.ids(h);
-      if (h.type === 'dir') {
-        if (existing && !existing.isDirectory()) {
-          throw new ConflictError(`cannot overwrite non-directory "${clean}" with a directory`);
-        }
-        if (!existing) mkdirSync(at(pfd, name), { mode: 0o700 });
-        const fd = openSync(at(pfd, name), DIR_FLAGS);
+    if (clean === '') return; // the destination dir itself: leave its metadata alone
+    const w = this.w;
+    const rel = this.below(clean);
+    const slash = rel.lastIndexOf('/');
+    if (slash > 0) w.ensureDir(rel.slice(0, slash), { mode: 0o755 });
+    const existing = w.lstat(rel);
+    const { uid, gid } = this.ids(h);
+    if (h.type === 'dir') {
+      if (existing && !isDirStat(existing)) {
+        throw new ConflictError(`cannot overwrite non-directory "${clean}" with a directory`);
+      }
+      if (!existing) w.mkdir(rel, 0o700);
+      const fd = w.openDir(rel);
+      try {
+        fchownSync(fd, uid, gid);
+        fchmodSync(fd, h.mode & 0o7777);
+      } finally {
+        closeSync(fd);
+      }
+      this.dirTimes.push({ rel, mtime: h.mtime });
+      return;
+    }
+    if (existing && isDirStat(existing)) {
+      throw new ConflictError(`cannot overwrite directory "${clean}" with a non-directory`);
+    }
+    if (existing) w.remove(rel);
+    switch (h.type) {
+      case 'file': {
+        const fd = w.createFile(rel, 0o600);
         try {
+          for await (const chunk of entry.body ?? []) {
+            const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+            let off = 0;
+            while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+          }
           fchownSync(fd, uid, gid);
           fchmodSync(fd, h.mode & 0o7777);
+          futimesSync(fd, h.mtime, h.mtime);
         } finally {
           closeSync(fd);
         }
-        this.dirTimes.push({ parts, mtime: h.mtime });
         return;
       }
-      if (existing?.isDirectory()) {
-        throw new ConflictError(`cannot overwrite directory "${clean}" with a non-directory`);
+      case 'symlink':
+        w.symlink(h.linkname ?? '', rel);
+        w.chown(rel, uid, gid);
+        w.utimes(rel, h.mtime, h.mtime);
+        return;
+      case 'hardlink': {
+        const linkClean = cleanName(h.linkname ?? '');
+        if (!linkClean) throw new UnsafePathError(`refusing hardlink "${h.name}" to "${h.linkname}"`);
+        w.link(this.below(linkClean), rel);
+        return;
       }
-      if (existing) unlinkSync(at(pfd, name));
-      const target = at(pfd, name);
-      switch (h.type) {
-        case 'file': {
-          const fd = openSync(
-            target,
-            fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW | O_CLOEXEC,
-            0o600,
-          );
-          try {
-            for await (const chunk of entry.body ?? []) {
-              const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-              let off = 0;
-              while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-            }
-            fchownSync(fd, uid, gid);
-            fchmodSync(fd, h.mode & 0o7777);
-            futimesSync(fd, h.mtime, h.mtime);
-          } finally {
-            closeSync(fd);
-          }
-          return;
-        }
-        case 'symlink':
-          symlinkSync(h.linkname ?? '', target);
-          lchownSync(target, uid, gid);
-          lutimesSync(target, h.mtime, h.mtime);
-          return;
-        case 'hardlink': {
-          const linkClean = cleanName(h.linkname ?? '');
-          if (!linkClean) throw new UnsafePathError(`refusing hardlink "${h.name}" to "${h.linkname}"`);
-          const lparts = splitPath(linkClean);
-          const lfd = this.openParent(lparts.slice(0, -1), false);
-          try {
-            linkSync(at(lfd, lparts[lparts.length - 1]!), target);
-          } finally {
-            closeSync(lfd);
-          }
-          return;
-        }
-        case 'char':
-        case 'block':
-        case 'fifo': {
-          const type = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO;
-          mknod(target, type, h.mode & 0o7777, makedev(h.devmajor ?? 0, h.devminor ?? 0));
-          lchownSync(target, uid, gid);
-          return;
-        }
+      case 'char':
+      case 'block':
+      case 'fifo': {
+        const type = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO;
+        w.mknod(rel, type, h.mode & 0o7777, makedev(h.devmajor ?? 0, h.devminor ?? 0));
+        w.chown(rel, uid, gid);
+        return;
       }
-    } finally {
-      closeSync(pfd);
     }
   }
 
@@ -399,16 +364,21 @@ class TreeWriter {
   finish(): void {
     for (const d of this.dirTimes.reverse()) {
       try {
-        const fd = this.openParent(d.parts, false);
-        try {
-          futimesSync(fd, d.mtime, d.mtime);
-        } finally {
-          closeSync(fd);
-        }
+        this.w.utimes(d.rel, d.mtime, d.mtime);
       } catch {
         // best effort: a directory replaced later in the same copy
       }
     }
+  }
+}
+
+/** Run `fn` with a TreeWriter on `root`, closed afterwards. */
+async function withTreeWriter<T>(root: string, fn: (w: TreeWriter) => Promise<T>): Promise<T> {
+  const w = TreeWriter.open(root);
+  try {
+    return await fn(w);
+  } finally {
+    w.close();
   }
 }
 
@@ -488,47 +458,49 @@ function sourceEntries(src: Side, follow: boolean, top: (name: string, isDir: bo
 
 /** Copy between two roots with docker cp's rules for existing and missing destinations. */
 async function copyTree(src: Side, dest: Side, options: CopyOptions & { owner: Ownership }): Promise<void> {
-  const dloc = locate(dest.root, dest.path, true);
-  const dpfd = openDirIn(dest.root, dloc.parent, dest.path);
-  const dst = lstatAt(dpfd, dloc.name);
-  closeSync(dpfd);
-  const destDirParts = dloc.name === undefined ? dloc.parent : [...dloc.parent, dloc.name];
-  let writerBase: string[];
-  let top: (name: string, isDir: boolean) => string;
-  if (dst?.isDirectory()) {
-    writerBase = destDirParts;
-    // a dir lands inside as its own name, unless SRC ends in /. (its contents are copied)
-    top = (name, isDir) => (isDir && (endsWithDot(src.path) || name === '') ? '' : name || '');
-  } else {
-    if (dloc.name === undefined) throw new InvalidArgumentError(`invalid destination "${dest.path}"`);
-    writerBase = dloc.parent;
-    top = () => dloc.name!;
-  }
-  const source = sourceEntries(src, options.followLink === true, top);
-  if (dst && !dst.isDirectory()) {
-    if (source.isDir) {
-      await source.entries.return(undefined);
-      throw new InvalidArgumentError(`cannot copy a directory to a file: "${dest.path}"`);
+  await withTreeWriter(dest.root, async (w) => {
+    // symlinks in the destination are followed as the kernel would with dest.root as "/"
+    const destRel = w.resolve(dest.path, { followLast: true });
+    const dst = w.lstat(destRel);
+    let writerBase: string;
+    let top: (name: string, isDir: boolean) => string;
+    if (dst && isDirStat(dst)) {
+      writerBase = destRel;
+      // a dir lands inside as its own name, unless SRC ends in /. (its contents are copied)
+      top = (name, isDir) => (isDir && (endsWithDot(src.path) || name === '') ? '' : name || '');
+    } else {
+      if (destRel === '') throw new InvalidArgumentError(`invalid destination "${dest.path}"`);
+      const slash = destRel.lastIndexOf('/');
+      writerBase = slash < 0 ? '' : destRel.slice(0, slash);
+      const name = destRel.slice(slash + 1);
+      top = () => name;
     }
-  } else if (!dst) {
-    if (dest.path.endsWith('/') && !source.isDir) {
-      await source.entries.return(undefined);
-      throw new NotFoundError(`destination directory "${dest.path}" must exist`);
+    const source = sourceEntries(src, options.followLink === true, top);
+    if (dst && !isDirStat(dst)) {
+      if (source.isDir) {
+        await source.entries.return(undefined);
+        throw new InvalidArgumentError(`cannot copy a directory to a file: "${dest.path}"`);
+      }
+    } else if (!dst) {
+      if (dest.path.endsWith('/') && !source.isDir) {
+        await source.entries.return(undefined);
+        throw new NotFoundError(`destination directory "${dest.path}" must exist`);
+      }
     }
-  }
-  const writer = new TreeWriter(dest.root, writerBase, options.owner, dest.path);
-  for await (const e of source.entries) {
-    const body = e.body;
-    await writer.apply(
-      body === undefined
-        ? { header: e.header }
-        : {
-            header: e.header,
-            body: Buffer.isBuffer(body) ? toIterable(body) : (body() as AsyncIterable<Buffer>),
-          },
-    );
-  }
-  writer.finish();
+    const writer = new CopyWriter(w, writerBase, options.owner);
+    for await (const e of source.entries) {
+      const body = e.body;
+      await writer.apply(
+        body === undefined
+          ? { header: e.header }
+          : {
+              header: e.header,
+              body: Buffer.isBuffer(body) ? toIterable(body) : (body() as AsyncIterable<Buffer>),
+            },
+      );
+    }
+    writer.finish();
+  });
 }
 
 async function* toIterable(b: Buffer): AsyncGenerator<Buffer> {
@@ -607,15 +579,17 @@ export async function tarToContainerPath(
   input: AsyncIterable<Buffer>,
   options: CopyOptions = {},
 ): Promise<void> {
-  await withContainerRootfs(manager, idOrName, async (rootfs) => {
-    const loc = locate(rootfs, dest, true);
-    const parts = loc.name === undefined ? loc.parent : [...loc.parent, loc.name];
-    const fd = openDirIn(rootfs, parts, dest);
-    closeSync(fd);
-    const writer = new TreeWriter(rootfs, parts, options.archive ? 'keep' : { uid: 0, gid: 0 }, dest);
-    for await (const e of readTar(input)) await writer.apply(e);
-    writer.finish();
-  });
+  await withContainerRootfs(manager, idOrName, (rootfs) =>
+    withTreeWriter(rootfs, async (w) => {
+      const rel = w.resolve(dest, { followLast: true });
+      const st = w.lstat(rel);
+      if (!st) throw new NotFoundError(`no such file or directory: "${dest}"`);
+      if (!isDirStat(st)) throw new InvalidArgumentError(`cannot extract into "${dest}": not a directory`);
+      const writer = new CopyWriter(w, rel, options.archive ? 'keep' : { uid: 0, gid: 0 });
+      for await (const e of readTar(input)) await writer.apply(e);
+      writer.finish();
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- diff
@@ -635,7 +609,7 @@ export function inLowers(lowers: string[], rel: string): boolean {
   for (const l of lowers) {
     const st = lstatSync(`${l}/${rel}`, { throwIfNoEntry: false });
     if (!st) continue;
-    return !(st.isCharacterDevice() && st.rdev === 0);
+    return !isOverlayWhiteout(st);
   }
   return false;
 }
@@ -679,7 +653,7 @@ export function containerChanges(manager: ContainerManager, idOrName: string): C
       const childRel = rel === '' ? n : `${rel}/${n}`;
       const st = lstatSync(at(fd, n), { throwIfNoEntry: false });
       if (!st) continue;
-      if (st.isCharacterDevice() && st.rdev === 0) {
+      if (isOverlayWhiteout(st)) {
         out.push({ Path: `/${childRel}`, Kind: 2 });
         continue;
       }
@@ -732,14 +706,10 @@ export function containerChanges(manager: ContainerManager, idOrName: string): C
 
 function isOpaque(path: string): boolean {
   try {
-    return lgetOpaque(path);
+    return isOpaqueDir(path);
   } catch {
     return false;
   }
-}
-
-function lgetOpaque(path: string): boolean {
-  return lgetxattr(path, 'trusted.overlay.opaque')?.toString() === 'y';
 }
 
 // ---------------------------------------------------------------- export

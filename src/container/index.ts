@@ -3,6 +3,7 @@
 // user resolution every `run` needs.
 
 export type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
+export { mergeEnv } from './_env.js';
 export * from './_options.js';
 export { type ResolvedUser, resolveUser } from './_users.js';
 export { type ExecRequest, type ExecSession, startExec } from './exec.js';

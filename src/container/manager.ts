@@ -23,6 +23,7 @@ import {
 import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
 import { resolveInRoot } from '../util/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
+import { mergeEnv } from './_env.js';
 import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
 import { parseSignal } from './_options.js';
 import { resolveUser } from './_users.js';
@@ -126,7 +127,15 @@ export class ContainerManager {
     }
     const id = newContainerId();
     const hostname = options.hostname ?? (options.network === 'host' ? osHostname() : id.slice(0, 12));
-    const env = mergeEnv(imageConfig.Env ?? [], options.env ?? [], { hostname, tty: options.tty === true });
+    const env = mergeEnv(
+      [
+        DEFAULT_PATH,
+        ...(imageConfig.Env ?? []),
+        `HOSTNAME=${hostname}`,
+        ...(options.tty ? ['TERM=xterm'] : []),
+      ],
+      options.env ?? [],
+    );
     const stored: StoredContainerConfig = {
       options,
       imageId: image.id,
@@ -599,15 +608,4 @@ export class ContainerManager {
     if (!isValidContainerName(newName)) throw new InvalidArgumentError(`invalid container name "${newName}"`);
     this.store.renameContainer(idOrName, newName);
   }
-}
-
-function mergeEnv(image: string[], user: string[], extra: { hostname: string; tty: boolean }): string[] {
-  const out = new Map<string, string>();
-  const put = (kv: string) => out.set(kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')), kv);
-  put(DEFAULT_PATH);
-  for (const e of image) put(e);
-  put(`HOSTNAME=${extra.hostname}`);
-  if (extra.tty) put('TERM=xterm');
-  for (const e of user) put(e);
-  return [...out.values()];
 }

@@ -1,5 +1,4 @@
 // Container use-cases of the Engine facade.
-import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import {
   type CommitOptions,
@@ -26,7 +25,7 @@ import type { PullOptions } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
 import { type AttachStreams, isActiveState, type LogEntry } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
-import { tempSibling } from '../util/index.js';
+import { atomicWriteStream } from '../util/index.js';
 import { type FilterInput, parseContainerFilters } from './_filters.js';
 import {
   type ContainerInspect,
@@ -235,19 +234,5 @@ export async function exportTo(parts: Parts, container: string, output: string |
     await exportContainer(parts.containers, container, output);
     return;
   }
-  const tmp = tempSibling(output);
-  try {
-    const file = createWriteStream(tmp, { mode: 0o644 });
-    await exportContainer(parts.containers, container, file);
-    await new Promise<void>((resolve, reject) => {
-      file.on('error', reject);
-      file.end(resolve);
-    });
-    const { rename } = await import('node:fs/promises');
-    await rename(tmp, output);
-  } catch (err) {
-    const { rm } = await import('node:fs/promises');
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await atomicWriteStream(output, (file) => exportContainer(parts.containers, container, file));
 }

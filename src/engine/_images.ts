@@ -1,5 +1,4 @@
 // Image use-cases of the Engine facade: list, remove, tag, inspect, save/load, build, prune.
-import { createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BuildRequest, BuildResult } from '../builder/index.js';
@@ -19,7 +18,7 @@ import {
 } from '../image/index.js';
 import { familiarName, parsePlatform, parseReference } from '../oci/index.js';
 import type { ImageRecord } from '../store/index.js';
-import { tempSibling } from '../util/index.js';
+import { atomicWriteStream } from '../util/index.js';
 import { sweepDeadBuilds } from './_builds.js';
 import { type FilterInput, parseImageFilters } from './_filters.js';
 import type { Parts } from './_parts.js';
@@ -210,16 +209,7 @@ export async function saveImages(
   }
   const stream: Readable = saveImagesStream(parts.store, items, options.format);
   if (typeof options.output === 'string') {
-    const tmp = tempSibling(options.output);
-    try {
-      await pipeline(stream, createWriteStream(tmp, { mode: 0o644 }));
-      const { rename } = await import('node:fs/promises');
-      await rename(tmp, options.output);
-    } catch (err) {
-      const { rm } = await import('node:fs/promises');
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await atomicWriteStream(options.output, (out) => pipeline(stream, out, { end: false }));
   } else {
     await pipeline(stream, options.output, { end: false });
   }

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RuntimeError } from '../errors/index.js';
 
@@ -87,6 +88,70 @@ export function parseSyncMessage(line: string): SyncMessage {
     throw new RuntimeError(`conmon sent a malformed message: ${line.slice(0, 200)}`);
   }
   return typeof obj.message === 'string' ? { data: obj.data, message: obj.message } : { data: obj.data };
+}
+
+/** What one conmon invocation monitors: a container's init (`create`) or an exec session. */
+export interface ConmonArgsOptions {
+  /** Container id (`--cid`, `--name`). */
+  id: string;
+  /** Unique id of this monitor: the container id, or the exec session's directory name. */
+  cuuid: string;
+  runtimePath: string;
+  /** The runtime's `--root` (its state directory). */
+  runtimeRoot: string;
+  /** Bundle directory (config.json, or the exec session dir). */
+  bundle: string;
+  /** Directory for the pidfiles and conmon's persistent files. */
+  stateDir: string;
+  exitDir: string;
+  /** k8s-file log path; omitted: no log (`--log-path none`). It must not contain ':'. */
+  logPath?: string;
+  terminal?: boolean;
+  stdin?: boolean;
+  leaveStdinOpen?: boolean;
+  logSizeMax?: number;
+  /** Program + args conmon runs after the container exits. */
+  exitCommand?: string[];
+  /** Seconds conmon waits before running the exit command. */
+  exitDelay?: number;
+  /** Run a process in the existing container (`--exec`) from this process.json. */
+  execProcessSpec?: string;
+}
+
+/** The one conmon command line, for both `create` and `exec`. */
+export function conmonArgs(o: ConmonArgsOptions): string[] {
+  // biome-ignore format: flag/value pairs
+  const args = [
+    '--api-version', '1',
+    '--cid', o.id,
+    '--cuuid', o.cuuid,
+    '--name', o.id,
+    '--runtime', o.runtimePath,
+    '--bundle', o.bundle,
+    '--container-pidfile', join(o.stateDir, 'pidfile'),
+    '--conmon-pidfile', join(o.stateDir, 'conmon.pid'),
+    '--exit-dir', o.exitDir,
+    '--persist-dir', o.stateDir,
+    '--full-attach',
+    '--log-path', o.logPath === undefined ? 'none' : `k8s-file:${o.logPath}`,
+    '--runtime-arg=--root',
+    `--runtime-arg=${o.runtimeRoot}`,
+  ];
+  if (o.execProcessSpec !== undefined) {
+    args.push('--exec', '--exec-attach', '--exec-process-spec', o.execProcessSpec);
+  }
+  if (o.terminal) args.push('--terminal');
+  if (o.stdin) args.push('--stdin');
+  if (o.leaveStdinOpen) args.push('--leave-stdin-open');
+  if (o.logSizeMax !== undefined) args.push('--log-size-max', String(Math.floor(o.logSizeMax)));
+  if (o.exitCommand && o.exitCommand.length > 0) {
+    const [program, ...rest] = o.exitCommand;
+    args.push('--exit-command', program as string);
+    // `=` keeps an argument that starts with '-' from being read as a conmon option
+    for (const arg of rest) args.push(`--exit-command-arg=${arg}`);
+    if (o.exitDelay) args.push('--exit-delay', String(Math.max(0, Math.floor(o.exitDelay))));
+  }
+  return args;
 }
 
 export interface SpawnedConmon {

@@ -29,6 +29,7 @@ import {
   RuntimeError,
 } from '../errors/index.js';
 import {
+  conmonArgs,
   launchFailureCode,
   releaseConmon,
   runtimeMessage,
@@ -192,34 +193,22 @@ export class RuntimeDriver {
       }
     }
 
-    // biome-ignore format: flag/value pairs
-    const args = [
-      '--api-version', '1',
-      '--cid', id,
-      '--cuuid', id,
-      '--name', id,
-      '--runtime', this.runtime.path,
-      '--bundle', bundle,
-      '--container-pidfile', join(stateDir, 'pidfile'),
-      '--conmon-pidfile', join(stateDir, 'conmon.pid'),
-      '--exit-dir', join(stateDir, EXIT_DIR),
-      '--persist-dir', stateDir,
-      '--full-attach',
-      '--log-path', `k8s-file:${logPath}`,
-      '--runtime-arg=--root',
-      `--runtime-arg=${this.runtimeRoot}`,
-    ];
-    if (options.terminal) args.push('--terminal');
-    if (options.stdin) args.push('--stdin');
-    if (options.leaveStdinOpen) args.push('--leave-stdin-open');
-    if (options.logSizeMax !== undefined) args.push('--log-size-max', String(Math.floor(options.logSizeMax)));
-    if (options.exitCommand) {
-      const [program, ...rest] = options.exitCommand;
-      args.push('--exit-command', program as string);
-      // `=` keeps an argument that starts with '-' from being read as a conmon option
-      for (const arg of rest) args.push(`--exit-command-arg=${arg}`);
-      if (options.exitDelay) args.push('--exit-delay', String(Math.max(0, Math.floor(options.exitDelay))));
-    }
+    const args = conmonArgs({
+      id,
+      cuuid: id,
+      runtimePath: this.runtime.path,
+      runtimeRoot: this.runtimeRoot,
+      bundle,
+      stateDir,
+      exitDir: join(stateDir, EXIT_DIR),
+      logPath,
+      ...(options.terminal ? { terminal: true } : {}),
+      ...(options.stdin ? { stdin: true } : {}),
+      ...(options.leaveStdinOpen ? { leaveStdinOpen: true } : {}),
+      ...(options.logSizeMax !== undefined ? { logSizeMax: options.logSizeMax } : {}),
+      ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
+      ...(options.exitDelay !== undefined ? { exitDelay: options.exitDelay } : {}),
+    });
 
     const conmon = spawnConmon(this.conmonPath, args, { cwd: stateDir, pipeEnv: ['_OCI_SYNCPIPE'] });
     try {
@@ -392,28 +381,18 @@ export class RuntimeDriver {
       { mode: 0o600 },
     );
 
-    // biome-ignore format: flag/value pairs
-    const args = [
-      '--api-version', '1',
-      '--cid', id,
-      '--cuuid', basename(stateDir),
-      '--name', id,
-      '--runtime', this.runtime.path,
-      '--bundle', stateDir,
-      '--container-pidfile', join(stateDir, 'pidfile'),
-      '--conmon-pidfile', join(stateDir, 'conmon.pid'),
-      '--exit-dir', join(stateDir, EXIT_DIR),
-      '--persist-dir', stateDir,
-      '--full-attach',
-      '--log-path', 'none',
-      '--runtime-arg=--root',
-      `--runtime-arg=${this.runtimeRoot}`,
-      '--exec',
-      '--exec-attach',
-      '--exec-process-spec', specPath,
-    ];
-    if (options.tty) args.push('--terminal');
-    if (attached && options.stdin) args.push('--stdin');
+    const args = conmonArgs({
+      id,
+      cuuid: basename(stateDir),
+      runtimePath: this.runtime.path,
+      runtimeRoot: this.runtimeRoot,
+      bundle: stateDir,
+      stateDir,
+      exitDir: join(stateDir, EXIT_DIR),
+      execProcessSpec: specPath,
+      ...(options.tty ? { terminal: true } : {}),
+      ...(attached && options.stdin ? { stdin: true } : {}),
+    });
 
     const conmon = spawnConmon(this.conmonPath, args, {
       cwd: stateDir,

@@ -25,6 +25,18 @@ interface LibC {
   socket: (domain: number, type: number, protocol: number) => number;
   connect: (fd: number, addr: Buffer, len: number) => number;
   shutdown: (fd: number, how: number) => number;
+  openat: (dirfd: number, path: string, flags: number, mode: number) => number;
+  mkdirat: (dirfd: number, path: string, mode: number) => number;
+  symlinkat: (target: string, dirfd: number, path: string) => number;
+  linkat: (olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number) => number;
+  mknodat: (dirfd: number, path: string, mode: number, dev: bigint) => number;
+  fchownat: (dirfd: number, path: string, uid: number, gid: number, flags: number) => number;
+  fchmodat: (dirfd: number, path: string, mode: number, flags: number) => number;
+  unlinkat: (dirfd: number, path: string, flags: number) => number;
+  utimensat: (dirfd: number, path: string, times: Buffer, flags: number) => number;
+  readlinkat: (dirfd: number, path: string, buf: Buffer, size: number) => number;
+  statx: (dirfd: number, path: string, flags: number, mask: number, buf: Buffer) => number;
+  sendfile: (outFd: number, inFd: number, offset: null, count: number) => number;
   errno: () => number;
 }
 
@@ -60,6 +72,36 @@ function lib(): LibC {
     socket: c.func('int socket(int domain, int type, int protocol)') as LibC['socket'],
     connect: c.func('int connect(int fd, const void *addr, uint32_t len)') as LibC['connect'],
     shutdown: c.func('int shutdown(int fd, int how)') as LibC['shutdown'],
+    // openat is variadic in C; the mode is passed as a plain fourth integer, which is the same
+    // call on the Linux ABIs berth runs on (x86_64, aarch64).
+    openat: c.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)') as LibC['openat'],
+    mkdirat: c.func('int mkdirat(int dirfd, const char *path, uint32_t mode)') as LibC['mkdirat'],
+    symlinkat: c.func('int symlinkat(const char *target, int dirfd, const char *path)') as LibC['symlinkat'],
+    linkat: c.func(
+      'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
+    ) as LibC['linkat'],
+    mknodat: c.func(
+      'int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)',
+    ) as LibC['mknodat'],
+    fchownat: c.func(
+      'int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)',
+    ) as LibC['fchownat'],
+    fchmodat: c.func(
+      'int fchmodat(int dirfd, const char *path, uint32_t mode, int flags)',
+    ) as LibC['fchmodat'],
+    unlinkat: c.func('int unlinkat(int dirfd, const char *path, int flags)') as LibC['unlinkat'],
+    utimensat: c.func(
+      'int utimensat(int dirfd, const char *path, const void *times, int flags)',
+    ) as LibC['utimensat'],
+    readlinkat: c.func(
+      'intptr_t readlinkat(int dirfd, const char *path, _Out_ void *buf, size_t size)',
+    ) as LibC['readlinkat'],
+    statx: c.func(
+      'int statx(int dirfd, const char *path, int flags, uint32_t mask, _Out_ void *buf)',
+    ) as LibC['statx'],
+    sendfile: c.func(
+      'intptr_t sendfile(int out_fd, int in_fd, void *offset, size_t count)',
+    ) as LibC['sendfile'],
     errno: koffi.errno,
   };
   return libc;
@@ -226,5 +268,151 @@ export function shutdownSocket(fd: number, how: number): void {
   if (lib().shutdown(fd, how) !== 0) {
     const err = sysError('shutdown', `fd ${fd}`);
     if (err.code !== 'ENOTCONN') throw err;
+  }
+}
+
+// ---------------------------------------------------------------- *at calls
+// Calls relative to an open directory fd, for walking a tree one O_NOFOLLOW component at a time
+// (archive/'s tree writer). `what` names the file in error messages.
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+
+/** openat(2); returns the new fd. */
+export function openat(dirFd: number, name: string, flags: number, mode = 0, what = name): number {
+  const fd = lib().openat(dirFd, name, flags, mode);
+  if (fd < 0) throw sysError('openat', what);
+  return fd;
+}
+
+export function mkdirat(dirFd: number, name: string, mode: number, what = name): void {
+  if (lib().mkdirat(dirFd, name, mode) !== 0) throw sysError('mkdirat', what);
+}
+
+export function symlinkat(target: string, dirFd: number, name: string, what = name): void {
+  if (lib().symlinkat(target, dirFd, name) !== 0) throw sysError('symlinkat', what);
+}
+
+/** linkat(2) without AT_SYMLINK_FOLLOW: a symlink source is linked itself, never followed. */
+export function linkat(
+  fromDirFd: number,
+  fromName: string,
+  toDirFd: number,
+  toName: string,
+  what = toName,
+): void {
+  if (lib().linkat(fromDirFd, fromName, toDirFd, toName, 0) !== 0) throw sysError('linkat', what);
+}
+
+export function mknodat(
+  dirFd: number,
+  name: string,
+  type: number,
+  mode: number,
+  dev = 0n,
+  what = name,
+): void {
+  if (lib().mknodat(dirFd, name, type | (mode & 0o7777), dev) !== 0) throw sysError('mknodat', what);
+}
+
+/** Change the owner of `name` itself (never follows a symlink). */
+export function lchownat(dirFd: number, name: string, uid: number, gid: number, what = name): void {
+  if (lib().fchownat(dirFd, name, uid, gid, AT_SYMLINK_NOFOLLOW) !== 0) throw sysError('fchownat', what);
+}
+
+/**
+ * chmod `name` without following a symlink (glibc does it through an O_PATH fd; a symlink
+ * gives EOPNOTSUPP, as Linux has no symlink modes).
+ */
+export function lchmodat(dirFd: number, name: string, mode: number, what = name): void {
+  if (lib().fchmodat(dirFd, name, mode & 0o7777, AT_SYMLINK_NOFOLLOW) !== 0) throw sysError('fchmodat', what);
+}
+
+export function unlinkat(dirFd: number, name: string, removeDir: boolean, what = name): void {
+  if (lib().unlinkat(dirFd, name, removeDir ? AT_REMOVEDIR : 0) !== 0) throw sysError('unlinkat', what);
+}
+
+/** Set atime and mtime (seconds, fractions kept) of `name` itself, never following a symlink. */
+export function lutimesat(dirFd: number, name: string, atime: number, mtime: number, what = name): void {
+  const times = Buffer.alloc(32);
+  const put = (t: number, at: number) => {
+    const sec = Math.floor(t);
+    times.writeBigInt64LE(BigInt(sec), at);
+    times.writeBigInt64LE(BigInt(Math.min(999_999_999, Math.round((t - sec) * 1e9))), at + 8);
+  };
+  put(atime, 0);
+  put(mtime, 16);
+  if (lib().utimensat(dirFd, name, times, AT_SYMLINK_NOFOLLOW) !== 0) throw sysError('utimensat', what);
+}
+
+export function readlinkat(dirFd: number, name: string, what = name): string {
+  let size = 256;
+  for (;;) {
+    const buf = Buffer.alloc(size);
+    const n = lib().readlinkat(dirFd, name, buf, size);
+    if (n < 0) throw sysError('readlinkat', what);
+    if (n < size) return buf.subarray(0, n).toString('utf8');
+    size *= 4;
+  }
+}
+
+/** What statxat reports: the fields the tree writer and its callers use. */
+export interface StatAt {
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  size: number;
+  ino: bigint;
+  devMajor: number;
+  devMinor: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  mtime: number;
+}
+
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+
+const STATX_BASIC_STATS = 0x7ff;
+const statxBuf = Buffer.alloc(256);
+
+/**
+ * lstat of `name` in the directory `dirFd` (of the fd itself when `name` is ''), undefined when
+ * it does not exist. statx has one layout on every architecture, unlike struct stat.
+ */
+export function lstatat(dirFd: number, name: string, what = name): StatAt | undefined {
+  const flags = AT_SYMLINK_NOFOLLOW | (name === '' ? AT_EMPTY_PATH : 0);
+  if (lib().statx(dirFd, name, flags, STATX_BASIC_STATS, statxBuf) !== 0) {
+    const err = sysError('statx', what);
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const b = statxBuf;
+  return {
+    nlink: b.readUInt32LE(16),
+    uid: b.readUInt32LE(20),
+    gid: b.readUInt32LE(24),
+    mode: b.readUInt16LE(28),
+    ino: b.readBigUInt64LE(32),
+    size: Number(b.readBigUInt64LE(40)),
+    mtime: Number(b.readBigInt64LE(112)),
+    rdevMajor: b.readUInt32LE(128),
+    rdevMinor: b.readUInt32LE(132),
+    devMajor: b.readUInt32LE(136),
+    devMinor: b.readUInt32LE(140),
+  };
+}
+
+/** Copy the rest of `inFd` (from its offset) to `outFd` in the kernel (sendfile(2)). */
+export function copyFdToFd(inFd: number, outFd: number, what = `fd ${outFd}`): void {
+  for (;;) {
+    const n = lib().sendfile(outFd, inFd, null, 0x7ffff000);
+    if (n < 0) throw sysError('sendfile', what);
+    if (n === 0) return;
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, openSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode } from '../errors/index.js';
@@ -39,6 +39,45 @@ export async function atomicWriteFile(
   try {
     await rename(tmp, path);
   } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dirname(path));
+}
+
+/**
+ * Write a file atomically from a stream: `write` gets a stream on a temp sibling (and must
+ * not end it); then tmp + fsync + rename + fsync(dir). On failure the temp file is removed
+ * and `path` is untouched.
+ */
+export async function atomicWriteStream(
+  path: string,
+  write: (out: NodeJS.WritableStream) => Promise<void>,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const tmp = tempSibling(path);
+  const file = createWriteStream(tmp, { flags: 'wx', mode: options.mode ?? 0o644 });
+  try {
+    const closed = new Promise<void>((resolve, reject) => {
+      file.once('error', reject);
+      file.once('close', resolve);
+    });
+    await new Promise<void>((resolve, reject) => {
+      file.once('open', () => resolve());
+      file.once('error', reject);
+    });
+    await write(file);
+    file.end();
+    await closed;
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    file.destroy();
     await rm(tmp, { force: true });
     throw err;
   }
