@@ -4,7 +4,7 @@
 // an overlap tail, so a match straddling any read boundary is still seen; all patterns are
 // linear (no nested quantifiers, every repetition bounded) and run on latin1 text, where one
 // byte is one character.
-import { readTar } from '../archive/index.js';
+import { isOciWhiteoutName, readTar } from '../archive/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 
 export interface SecretFinding {
@@ -129,7 +129,7 @@ export async function scanLayerForSecrets(
     if (h.type !== 'file' || h.size === 0) continue;
     const path = layerPath(h.name);
     const base = path.slice(path.lastIndexOf('/') + 1);
-    if (base.startsWith('.wh.')) continue;
+    if (isOciWhiteoutName(base)) continue;
     const scanner = new FileScanner(path, needles, isDotenvName(base), tail, block);
     let scanned = 0;
     for await (const chunk of entry.body) {
