@@ -3,7 +3,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { SizeLimitError } from '../errors/index.js';
-import type { Proxy, ProxyAgents, TunnelRequestOptions } from './_proxy.js';
+import type { ProxyAgents, ProxyServer, TunnelRequestOptions } from './_proxy.js';
 
 /** Error bodies are only read this far; the rest is dropped. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -47,7 +47,7 @@ export interface SendOnceOptions {
   insecureTls: boolean;
   timeoutMs: number;
   /** Send through this proxy (absolute URI for http, CONNECT tunnel for https). */
-  proxy?: { proxy: Proxy; agents: ProxyAgents } | undefined;
+  proxy?: { proxy: ProxyServer; agents: ProxyAgents } | undefined;
   /** Name resolution for direct connections (default dns.lookup). */
   lookup?: LookupFunction | undefined;
 }
@@ -91,6 +91,7 @@ function openRequest(url: URL, options: SendOnceOptions, agents: Agents): http.C
     path: `${url.protocol}//${url.host}${url.pathname}${url.search}`,
     headers,
     agent: via.agents.forward,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
   });
 }
 

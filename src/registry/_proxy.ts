@@ -13,7 +13,7 @@ import { InvalidArgumentError, NetworkError } from '../errors/index.js';
 import { oneLine, PeerTimeoutError } from './_http.js';
 
 /** A proxy to send requests through. Its credentials live only in `authorization`. */
-export interface Proxy {
+export interface ProxyServer {
   /** `http:` or `https:` (TLS to the proxy itself). */
   protocol: 'http:' | 'https:';
   hostname: string;
@@ -26,7 +26,7 @@ export interface Proxy {
   display: string;
 }
 
-type ProxySetting = { proxy: Proxy } | { invalid: string };
+type ProxySetting = { proxy: ProxyServer } | { invalid: string };
 
 export interface ProxyConfig {
   http?: ProxySetting;
@@ -81,7 +81,7 @@ function parseProxySetting(value: string, name: string): ProxySetting {
 }
 
 /** `http://user:pass@proxy:3128`, or a bare `proxy:3128` (taken as http, as Go does). */
-export function parseProxyUrl(value: string): Proxy {
+export function parseProxyUrl(value: string): ProxyServer {
   let url: URL | undefined;
   try {
     url = new URL(value);
@@ -103,7 +103,7 @@ export function parseProxyUrl(value: string): Proxy {
   const port = url.port ? Number(url.port) : protocol === 'https:' ? 443 : 80;
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const host = `${url.hostname}:${port}`;
-  const proxy: Proxy = { protocol, hostname, port, host, display: `${protocol}//${host}` };
+  const proxy: ProxyServer = { protocol, hostname, port, host, display: `${protocol}//${host}` };
   if (url.username !== '' || url.password !== '') {
     const user = decodeURIComponent(url.username);
     const pass = decodeURIComponent(url.password);
@@ -241,8 +241,9 @@ export function useProxy(rules: NoProxyRules, hostname: string, port: string): b
 }
 
 /** The proxy for `url`, or undefined to connect directly. A malformed variable that applies throws. */
-export function proxyFor(config: ProxyConfig, url: URL): Proxy | undefined {
-  const setting = url.protocol === 'https:' ? config.https : url.protocol === 'http:' ? config.http : undefined;
+export function proxyFor(config: ProxyConfig, url: URL): ProxyServer | undefined {
+  const setting =
+    url.protocol === 'https:' ? config.https : url.protocol === 'http:' ? config.http : undefined;
   if (!setting) return undefined;
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   if (!useProxy(config.noProxy, url.hostname, port)) return undefined;
@@ -251,7 +252,7 @@ export function proxyFor(config: ProxyConfig, url: URL): Proxy | undefined {
 }
 
 /** Append the proxy to a connection error, keeping its code (retries look at it). */
-export function viaProxy(err: unknown, proxy: Proxy): unknown {
+export function viaProxy(err: unknown, proxy: ProxyServer): unknown {
   if (err instanceof Error && !err.message.includes(proxy.display) && err.name !== 'AbortError') {
     err.message = `${err.message} (through proxy ${proxy.display})`;
   }
@@ -267,7 +268,12 @@ export interface TunnelOptions {
 }
 
 /** A raw TCP stream to `hostname:port` through the proxy's CONNECT method. */
-export function openTunnel(proxy: Proxy, hostname: string, port: number, o: TunnelOptions): Promise<Duplex> {
+export function openTunnel(
+  proxy: ProxyServer,
+  hostname: string,
+  port: number,
+  o: TunnelOptions,
+): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const authority = `${isIP(hostname) === 6 ? `[${hostname}]` : hostname}:${port}`;
     const headers: Record<string, string> = { host: authority };
@@ -345,7 +351,7 @@ export interface TunnelRequestOptions {
  */
 export class TunnelAgent extends https.Agent {
   constructor(
-    readonly proxy: Proxy,
+    readonly proxy: ProxyServer,
     private readonly tunnel: { insecureOrigin: boolean; insecureProxyTls: boolean; lookup?: LookupFunction },
     options: https.AgentOptions,
   ) {
@@ -388,7 +394,7 @@ export interface ProxyAgents {
 }
 
 export function createProxyAgents(
-  proxy: Proxy,
+  proxy: ProxyServer,
   o: { insecureProxyTls: boolean; lookup?: LookupFunction | undefined },
 ): ProxyAgents {
   const common = { keepAlive: true, maxSockets: 32, scheduling: 'lifo' as const };
@@ -399,7 +405,11 @@ export function createProxyAgents(
       : new http.Agent(common);
   return {
     forward,
-    tunnel: new TunnelAgent(proxy, { insecureOrigin: false, insecureProxyTls: o.insecureProxyTls, ...lookup }, common),
+    tunnel: new TunnelAgent(
+      proxy,
+      { insecureOrigin: false, insecureProxyTls: o.insecureProxyTls, ...lookup },
+      common,
+    ),
     tunnelInsecure: new TunnelAgent(
       proxy,
       { insecureOrigin: true, insecureProxyTls: o.insecureProxyTls, ...lookup },

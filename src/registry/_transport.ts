@@ -24,10 +24,10 @@ import {
 import {
   createProxyAgents,
   destroyProxyAgents,
-  type Proxy,
   type ProxyAgents,
   type ProxyConfig,
   type ProxyEnv,
+  type ProxyServer,
   proxyConfigFromEnv,
   proxyFor,
   viaProxy,
@@ -126,7 +126,7 @@ export class Transport {
   }
 
   /** The proxy a request to `url` goes through, with its agents; undefined for a direct connection. */
-  private proxyRoute(url: URL): { proxy: Proxy; agents: ProxyAgents } | undefined {
+  private proxyRoute(url: URL): { proxy: ProxyServer; agents: ProxyAgents } | undefined {
     const proxy = proxyFor(this.proxyConfig, url);
     if (!proxy) return undefined;
     const insecureProxyTls = proxy.protocol === 'https:' && this.insecure(proxy.host);
