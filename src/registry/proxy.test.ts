@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { lookup as dnsLookup } from 'node:dns';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http, { type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { connect, type LookupFunction, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,12 +58,13 @@ interface TestProxy {
 async function startProxy(
   mode: 'ok' | 'refuse' | 'silent' = 'ok',
   creds?: { user: string; pass: string },
+  tls?: { key: Buffer; cert: Buffer },
 ): Promise<TestProxy> {
   const connects: string[] = [];
   const forwarded: string[] = [];
   const auth: (string | undefined)[] = [];
   const sockets = new Set<Socket>();
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: ServerResponse): void => {
     auth.push(req.headers['proxy-authorization']);
     forwarded.push(req.url ?? '');
     let target: URL;
@@ -88,8 +90,9 @@ async function startProxy(
     );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
-  });
-  server.on('connection', (s: Socket) => {
+  };
+  const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
+  server.on(tls ? 'secureConnection' : 'connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -124,7 +127,13 @@ async function startProxy(
       }),
   );
   const userinfo = creds ? `${creds.user}:${creds.pass}@` : '';
-  return { url: `http://${userinfo}127.0.0.1:${addr.port}`, port: addr.port, connects, forwarded, auth };
+  return {
+    url: `${tls ? 'https' : 'http'}://${userinfo}127.0.0.1:${addr.port}`,
+    port: addr.port,
+    connects,
+    forwarded,
+    auth,
+  };
 }
 
 async function serve(
@@ -332,6 +341,38 @@ describe('requests through a proxy', () => {
     assert.ok(reg.requests.some((r) => r.path === '/v2/x/manifests/latest'));
   });
 
+  test('an https:// proxy: TLS to the proxy, and TLS to the origin inside it', async () => {
+    const plain = await serve(registry);
+    const secure = await serve(registry, { tls: selfSigned() });
+    const proxy = await startProxy('ok', undefined, selfSigned());
+    const proxyHost = `127.0.0.1:${proxy.port}`;
+    const plainHost = `${NAME}:${portOf(plain)}`;
+    const secureHost = `${NAME}:${portOf(secure)}`;
+    const env = { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url };
+    // the proxy's certificate is checked like any other: refused unless its host is insecure
+    const strict = client({ env, config: { registries: { [secureHost]: { insecure: true } } } });
+    const err = await strict.getManifest(parseReference(`${secureHost}/x:latest`)).catch((e: unknown) => e);
+    assert.ok(err instanceof NetworkError, String(err));
+    assert.match(err.message, /TLS certificate not accepted.*through proxy https:\/\/127\.0\.0\.1/);
+    const c = client({
+      env,
+      config: {
+        registries: {
+          [proxyHost]: { insecure: true },
+          [secureHost]: { insecure: true },
+          [plainHost]: { insecure: true },
+        },
+      },
+    });
+    assert.equal((await c.getManifest(parseReference(`${secureHost}/x:latest`))).digest, MANIFEST_DIGEST);
+    assert.ok(proxy.connects.includes(secureHost));
+    const viaPlain = await c.downloadToFile(`http://${plainHost}/v2/`, join(work, 'via-https-proxy'), {
+      maxBytes: 100,
+    });
+    assert.equal(viaPlain.size, 2);
+    assert.deepEqual(proxy.forwarded, [`http://${plainHost}/v2/`]);
+  });
+
   test('NO_PROXY and loopback addresses bypass the proxy', async () => {
     const reg = await serve(registry);
     const proxy = await startProxy();
@@ -416,5 +457,34 @@ describe('downloadToFile (ADD <url>) through a proxy', () => {
       SizeLimitError,
     );
     assert.ok(!readdirSync(work).includes('c.bin'));
+  });
+
+  test('a server stalling mid-body through a tunnel hits the idle timeout', async () => {
+    const stalling = await serve(
+      (_req, res) => {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('0123456789'); // and then nothing
+      },
+      { tls: selfSigned() },
+    );
+    const proxy = await startProxy();
+    const host = `${NAME}:${portOf(stalling)}`;
+    const c = client({
+      env: { HTTPS_PROXY: proxy.url },
+      config: { registries: { [host]: { insecure: true } } },
+    });
+    await assert.rejects(
+      c.downloadToFile(`https://${host}/file.bin`, join(work, 'stalled.bin'), {
+        maxBytes: 1000,
+        idleTimeoutMs: 150,
+      }),
+      (err: Error) => {
+        assert.ok(err instanceof NetworkError, String(err));
+        assert.match(err.message, /no data for 150 ms after 10 bytes/);
+        return true;
+      },
+    );
+    assert.deepEqual(proxy.connects, [host]);
+    assert.ok(!readdirSync(work).includes('stalled.bin'));
   });
 });
