@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
 import {
   type BerthError,
@@ -55,6 +56,10 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** Blobs larger than this are uploaded in PATCH chunks of this size. Default 64 MiB. */
   uploadChunkBytes?: number;
+  /** Where HTTP_PROXY, HTTPS_PROXY and NO_PROXY are read from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Name resolution for direct connections (default dns.lookup). */
+  lookup?: LookupFunction;
 }
 
 export interface FetchedManifest {
@@ -127,6 +132,8 @@ export class RegistryClient {
       retryBaseMs: options.retryBaseMs ?? 250,
       timeoutMs: options.timeoutMs ?? 60_000,
       onRetry: options.onRetry,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     });
     // validate every mirror now, so a bad config fails before the first pull
     for (const host of Object.keys(config.registries ?? {})) this.transport.mirrors(host);

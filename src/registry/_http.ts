@@ -1,8 +1,9 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { SizeLimitError } from '../errors/index.js';
+import type { ProxyAgents, ProxyServer, TunnelRequestOptions } from './_proxy.js';
 
 /** Error bodies are only read this far; the rest is dropped. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -45,19 +46,59 @@ export interface SendOnceOptions {
   signal?: AbortSignal;
   insecureTls: boolean;
   timeoutMs: number;
+  /** Send through this proxy (absolute URI for http, CONNECT tunnel for https). */
+  proxy?: { proxy: ProxyServer; agents: ProxyAgents } | undefined;
+  /** Name resolution for direct connections (default dns.lookup). */
+  lookup?: LookupFunction | undefined;
+}
+
+/** The request for one exchange: direct, forwarded to a proxy, or tunnelled through one. */
+function openRequest(url: URL, options: SendOnceOptions, agents: Agents): http.ClientRequest {
+  const isHttps = url.protocol === 'https:';
+  const common = {
+    method: options.method,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const via = options.proxy;
+  if (!via) {
+    const agent = isHttps ? (options.insecureTls ? agents.httpsInsecure : agents.https) : agents.http;
+    return (isHttps ? https : http).request(url, {
+      ...common,
+      headers: options.headers,
+      agent,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    });
+  }
+  const { proxy } = via;
+  if (isHttps) {
+    const tunnel: TunnelRequestOptions = {
+      berthTunnel: { timeoutMs: options.timeoutMs, signal: options.signal },
+    };
+    return https.request(url, {
+      ...common,
+      headers: options.headers,
+      agent: options.insecureTls ? via.agents.tunnelInsecure : via.agents.tunnel,
+      ...tunnel,
+    });
+  }
+  // plain http: the proxy gets the absolute URI (never the userinfo) and the origin's Host
+  const headers: Record<string, string> = { ...options.headers, host: url.host };
+  if (proxy.authorization) headers['proxy-authorization'] = proxy.authorization;
+  return (proxy.protocol === 'https:' ? https : http).request({
+    ...common,
+    host: proxy.hostname,
+    port: proxy.port,
+    path: `${url.protocol}//${url.host}${url.pathname}${url.search}`,
+    headers,
+    agent: via.agents.forward,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  });
 }
 
 /** One HTTP exchange up to the response headers. The caller owns the response body. */
 export function sendOnce(agents: Agents, url: URL, options: SendOnceOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const isHttps = url.protocol === 'https:';
-    const agent = isHttps ? (options.insecureTls ? agents.httpsInsecure : agents.https) : agents.http;
-    const request = (isHttps ? https : http).request(url, {
-      method: options.method,
-      headers: options.headers,
-      agent,
-      signal: options.signal,
-    });
+    const request = openRequest(url, options, agents);
     let settled = false;
     request.setTimeout(options.timeoutMs, () => {
       request.destroy(new PeerTimeoutError(`no answer within ${options.timeoutMs} ms`));

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, isBerthError, RegistryError } from '../errors/index.js';
@@ -20,6 +21,17 @@ import {
   retryAfterMs,
   sendOnce,
 } from './_http.js';
+import {
+  createProxyAgents,
+  destroyProxyAgents,
+  type ProxyAgents,
+  type ProxyConfig,
+  type ProxyEnv,
+  type ProxyServer,
+  proxyConfigFromEnv,
+  proxyFor,
+  viaProxy,
+} from './_proxy.js';
 
 /** Where requests for one registry (or one of its mirrors) go. */
 export interface Endpoint {
@@ -48,6 +60,10 @@ export interface TransportOptions {
   retryBaseMs: number;
   timeoutMs: number;
   onRetry?: (info: RetryInfo) => void;
+  /** Where HTTP(S)_PROXY and NO_PROXY are read from; default process.env. */
+  env?: ProxyEnv;
+  /** Name resolution for direct connections (default dns.lookup). */
+  lookup?: LookupFunction;
 }
 
 export interface SendRequest {
@@ -97,10 +113,30 @@ function sameOrigin(a: URL, b: URL): boolean {
 export class Transport {
   readonly agents: Agents = createAgents();
   private readonly schemes = new Map<string, 'http' | 'https'>();
-  constructor(readonly options: TransportOptions) {}
+  private readonly proxyConfig: ProxyConfig;
+  private readonly proxyAgents = new Map<string, ProxyAgents>();
+  constructor(readonly options: TransportOptions) {
+    this.proxyConfig = proxyConfigFromEnv(options.env ?? process.env);
+  }
 
   close(): void {
     destroyAgents(this.agents);
+    for (const a of this.proxyAgents.values()) destroyProxyAgents(a);
+    this.proxyAgents.clear();
+  }
+
+  /** The proxy a request to `url` goes through, with its agents; undefined for a direct connection. */
+  private proxyRoute(url: URL): { proxy: ProxyServer; agents: ProxyAgents } | undefined {
+    const proxy = proxyFor(this.proxyConfig, url);
+    if (!proxy) return undefined;
+    const insecureProxyTls = proxy.protocol === 'https:' && this.insecure(proxy.host);
+    const key = `${proxy.display}|${proxy.authorization ?? ''}|${insecureProxyTls}`;
+    let agents = this.proxyAgents.get(key);
+    if (!agents) {
+      agents = createProxyAgents(proxy, { insecureProxyTls, lookup: this.options.lookup });
+      this.proxyAgents.set(key, agents);
+    }
+    return { proxy, agents };
   }
 
   /** tlsVerify false, or `insecure: true` for the host: plain HTTP allowed, certificates not checked. */
@@ -251,15 +287,23 @@ export class Transport {
         sameOrigin(url, authOrigin) &&
         this.mayCarryCredentials(url);
       if (authorized) headers.authorization = req.authorization!;
+      const route = this.proxyRoute(url);
       const body = typeof req.body === 'function' ? req.body() : req.body;
-      const res = await sendOnce(this.agents, url, {
-        method: req.method,
-        headers,
-        body,
-        signal: req.signal,
-        insecureTls: this.insecure(url.host),
-        timeoutMs: req.timeoutMs ?? this.options.timeoutMs,
-      });
+      let res: IncomingMessage;
+      try {
+        res = await sendOnce(this.agents, url, {
+          method: req.method,
+          headers,
+          body,
+          signal: req.signal,
+          insecureTls: this.insecure(url.host),
+          timeoutMs: req.timeoutMs ?? this.options.timeoutMs,
+          proxy: route,
+          lookup: this.options.lookup,
+        });
+      } catch (err) {
+        throw route ? viaProxy(err, route.proxy) : err;
+      }
       const status = res.statusCode ?? 0;
       if (!follow || !REDIRECT_STATUSES.has(status)) return { res, url, authorized };
       const location = header(res, 'location');
