@@ -59,6 +59,7 @@ import {
   type VolumeRow,
   volumeRecord,
 } from './_containers.js';
+import { EventJournal, type EventRecord, newEvent, type ReadEventsOptions } from './_events.js';
 import { base32, dirSize, listDir, lockPath, sweepDeadOwners, tryLockPath } from './_fs.js';
 import { type Ingest, PartialIngest, presentIngest } from './_ingest.js';
 import { mountAt, mountOverlayAt, mountsBelow, overlayMountData, unmountAll } from './_rootfs.js';
@@ -82,6 +83,9 @@ import { migrate, requireCurrentSchema } from './_schema.js';
  *   tmp/stage-<pid>-*        staging dirs for layers being unpacked
  *   tmp/trash-<pid>-*        what gc or a removal is deleting (renamed here first, then removed)
  *   gc.lock                  flock serializing gc runs
+ *   events/events.log        the events journal: one JSON line per event, appended with O_APPEND
+ *   events/events.log.1      the previous journal (rotated at 4 MiB; one old file is kept)
+ *   events/rotate.lock       flock: appenders and readers opening the files hold it shared, a rotation exclusive
  * Every temporary name carries its creator's pid, so open() and gc() can remove what dead
  * processes left behind.
  */
@@ -92,7 +96,7 @@ export const DEFAULT_GC_GRACE_MS = 5 * 60_000;
 export const STALE_INGEST_MS = 24 * 3600_000;
 const INGEST_LOCK_TIMEOUT_MS = 3600_000;
 const GC_LOCK_TIMEOUT_MS = 600_000;
-const SUBDIRS = ['blobs/sha256', 'ingest', 'layers', 'l', 'leases', 'tmp', 'containers', 'volumes'];
+const SUBDIRS = ['blobs/sha256', 'ingest', 'layers', 'l', 'leases', 'tmp', 'containers', 'volumes', 'events'];
 const TMP_PATTERN = /^[a-z]+-(\d+)-/;
 /** util's tempSibling() names: `.tmp-<pid>-<rand>` */
 const SIBLING_TMP_PATTERN = /^\.tmp-(\d+)-/;
@@ -276,6 +280,7 @@ function shortIdFor(diffId: Digest): string {
 export class Store {
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly tmpDir: string;
+  private readonly journal: EventJournal;
 
   private constructor(
     readonly root: string,
@@ -283,6 +288,7 @@ export class Store {
     readonly readOnly: boolean,
   ) {
     this.tmpDir = join(root, 'tmp');
+    this.journal = new EventJournal(join(root, 'events'));
   }
 
   /**
@@ -321,6 +327,20 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.journal.close();
+  }
+
+  // ---------------------------------------------------------------- events journal (_events.ts)
+
+  /** Record one event; visible at once to every reader, in this process or another. */
+  appendEvent(event: EventRecord): void {
+    this.assertWritable('record an event');
+    this.journal.append(event);
+  }
+
+  /** The recorded events, oldest first; with `follow`, then the new ones until `signal` fires. */
+  readEvents(options: ReadEventsOptions = {}): AsyncGenerator<EventRecord> {
+    return this.journal.read(options);
   }
 
   // ---------------------------------------------------------------- blobs
@@ -1167,10 +1187,13 @@ export class Store {
     const n = name === undefined ? randomBytes(32).toString('hex') : checkVolumeName(name);
     const labels = checkStringMap(options.labels, `labels for volume "${n}"`);
     const opts = checkStringMap(options.options, `options for volume "${n}"`);
-    return this.tx(() => {
+    const { rec, isNew } = this.tx(() => {
+      const isNew = !this.q('SELECT 1 FROM volumes WHERE name = ?').get(n);
       this.ensureVolume(n, labels, opts);
-      return this.volumeRecord(n)!;
+      return { rec: this.volumeRecord(n)!, isNew };
     });
+    if (isNew) this.recordVolumeEvent('create', n);
+    return rec;
   }
 
   getVolume(name: string): VolumeRecord | undefined {
@@ -1193,6 +1216,7 @@ export class Store {
     this.assertWritable('remove a volume');
     const trash = this.trashPath();
     let moved = false;
+    let removed = false;
     this.tx(() => {
       const rec = this.volumeRecord(name);
       if (!rec) {
@@ -1205,7 +1229,9 @@ export class Store {
         );
       }
       moved = this.dropVolume(name, trash);
+      removed = true;
     });
+    if (removed) this.recordVolumeEvent('destroy', name);
     if (moved) rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
   }
 
@@ -1236,6 +1262,7 @@ export class Store {
       }
       return pruned;
     });
+    for (const n of names) this.recordVolumeEvent('destroy', n);
     // sized after the transaction, from the trash: the database stays locked only for renames
     const bytes = names.reduce((sum, n) => sum + dirSize(join(trash, n, '_data')), 0);
     rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
@@ -1651,6 +1678,19 @@ export class Store {
     if (!existsSync(dir)) return false;
     renameSync(dir, trash);
     return true;
+  }
+
+  /**
+   * Volumes change here whichever front end or use-case asks (anonymous ones with their
+   * container), so their events are recorded here, after the commit. A journal that cannot be
+   * written must not make a committed change look failed.
+   */
+  private recordVolumeEvent(action: 'create' | 'destroy', name: string): void {
+    try {
+      this.journal.append(newEvent('volume', action, { ID: name, Attributes: { driver: 'local' } }));
+    } catch {
+      // the change stands; only its event is missing
+    }
   }
 
   private volumeRecord(name: string): VolumeRecord | undefined {

@@ -10,6 +10,16 @@ export {
   type NewContainer,
   type VolumeRecord,
 } from './_containers.js';
+export {
+  EVENT_ACTIONS,
+  EVENT_TYPES,
+  EVENTS_ROTATE_BYTES,
+  type EventActor,
+  type EventRecord,
+  type EventType,
+  newEvent,
+  type ReadEventsOptions,
+} from './_events.js';
 export type { Ingest } from './_ingest.js';
 export { SCHEMA_VERSION } from './_schema.js';
 export {
