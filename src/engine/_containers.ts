@@ -26,6 +26,7 @@ import type { PullOptions } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
+import { containerAttributes, recordEvent } from './_events.js';
 import type { Parts } from './_parts.js';
 
 /** `create`: resolve (pulling when missing, like docker) the image, then record the container. */
@@ -66,7 +67,24 @@ export async function listContainers(
 }
 
 export function execInContainer(parts: Parts, idOrName: string, request: ExecRequest): ExecSession {
-  return startExec(parts.containers, idOrName, request);
+  const session = startExec(parts.containers, idOrName, request);
+  // Docker's exec actions carry the command: `exec_create: sh -c ls`
+  const rec = parts.containers.get(idOrName);
+  const command = request.args.join(' ');
+  const actor = (extra: Record<string, string> = {}) => ({
+    ID: rec.id,
+    Attributes: containerAttributes(rec, extra),
+  });
+  recordEvent(parts.store, 'container', `exec_create: ${command}`, actor());
+  recordEvent(parts.store, 'container', `exec_start: ${command}`, actor());
+  session.result.then(
+    (r) => {
+      if (r.exitCode !== undefined)
+        recordEvent(parts.store, 'container', 'exec_die', actor({ exitCode: String(r.exitCode) }));
+    },
+    () => {},
+  );
+  return session;
 }
 
 export function topContainer(parts: Parts, idOrName: string, psArgs: string[]): TopResult {

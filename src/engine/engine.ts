@@ -29,12 +29,20 @@ import {
 } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
 import type { RegistryClient } from '../registry/index.js';
-import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
+import type { ContainerRecord, EventRecord, ImageRecord, Store } from '../store/index.js';
 import * as containers from './_containers.js';
+import { type EventQueryInput, parseEventQuery, streamEvents } from './_events.js';
 import * as images from './_images.js';
 import { type EngineOptions, Parts } from './_parts.js';
 import * as system from './_system.js';
 
+export {
+  EVENT_FILTER_KEYS,
+  type EventQuery,
+  type EventQueryInput,
+  parseEventQuery,
+  parseEventTime,
+} from './_events.js';
 export type { ImageSummary, LoadOptions, RemoveReport } from './_images.js';
 export type { EngineOptions } from './_parts.js';
 export { registryHost } from './_system.js';
@@ -233,6 +241,16 @@ export class Engine {
   /** Forget the build cache and collect what only it kept; returns the number of entries. */
   async pruneBuildCache(): Promise<{ entries: number; bytes: number }> {
     return images.pruneBuildCache(this.#parts);
+  }
+
+  // ---------------------------------------------------------------- events
+  /**
+   * `events`: recorded events from `since`, then live ones until `until` (or until `signal`
+   * fires when there is no `until`), filtered. A bad query throws here, before anything is read.
+   * Without `since` and `until` only events from now on are streamed.
+   */
+  events(query: EventQueryInput, options: { signal?: AbortSignal } = {}): AsyncIterable<EventRecord> {
+    return streamEvents(this.#parts.store, parseEventQuery(query), options.signal);
   }
 
   // ---------------------------------------------------------------- system
