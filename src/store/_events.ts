@@ -207,7 +207,9 @@ export class EventJournal {
         });
         signal?.addEventListener('abort', onAbort, { once: true });
       }
-      ({ cur, old } = this.openForReading(options.fromEnd === true));
+      // the inode of the last rotated file this reader has read (or chose to skip) in full
+      let doneIno: number | undefined;
+      ({ cur, old, oldIno: doneIno } = this.openForReading(options.fromEnd === true));
       if (old) {
         yield* readLines(old);
         closeSync(old.fd);
@@ -229,16 +231,24 @@ export class EventJournal {
         changed = false;
         if (cur) yield* readLines(cur);
         const ino = inodeOf(this.paths.log);
-        if (cur && ino !== cur.ino) {
+        if (cur && ino === cur.ino) continue;
+        if (cur) {
           // rotated: the rename happened under the exclusive lock, so the old file is complete
           yield* readLines(cur);
           closeSync(cur.fd);
+          doneIno = cur.ino;
           cur = undefined;
         }
-        if (!cur && ino !== undefined) {
-          cur = openTail(this.paths.log, false);
-          if (cur) yield* readLines(cur);
+        if (ino === undefined) continue; // renamed, not yet created again
+        // two rotations since we last looked leave in events.log.1 a file this reader never saw
+        ({ cur, old } = this.openForReading(false));
+        if (old) {
+          if (old.ino !== doneIno) yield* readLines(old);
+          doneIno = old.ino;
+          closeSync(old.fd);
+          old = undefined;
         }
+        if (cur) yield* readLines(cur);
       }
     } finally {
       watcher?.close();
@@ -254,19 +264,25 @@ export class EventJournal {
   }
 
   /** Open events.log and events.log.1 together, so no rotation can slip in between. */
-  private openForReading(fromEnd: boolean): { cur?: Tail; old?: Tail } {
+  private openForReading(fromEnd: boolean): { cur?: Tail; old?: Tail; oldIno?: number } {
     // a read-only root that never had a journal: nothing to read
     if (!existsSync(this.dir)) return {};
     const lockFd = this.lock(false, LOCK_TIMEOUT_MS);
     try {
       const cur = openTail(this.paths.log, fromEnd);
-      if (fromEnd) return cur ? { cur } : {};
-      const old = openTail(this.paths.old, false);
-      if (old && cur && old.ino === cur.ino) {
-        closeSync(old.fd);
-        return { cur };
+      const withCur = cur ? { cur } : {};
+      if (fromEnd) {
+        // skipped, as if read: only a file rotated after this call is new to the reader
+        const oldIno = inodeOf(this.paths.old);
+        return oldIno === undefined ? withCur : { ...withCur, oldIno };
       }
-      return { ...(cur ? { cur } : {}), ...(old ? { old } : {}) };
+      const old = openTail(this.paths.old, false);
+      // the same file twice only if a rotation slipped in, which the lock rules out
+      if (!old || (cur && old.ino === cur.ino)) {
+        if (old) closeSync(old.fd);
+        return withCur;
+      }
+      return { ...withCur, old, oldIno: old.ino };
     } finally {
       unflock(lockFd);
     }
