@@ -203,17 +203,25 @@ export function eventMatches(filters: EventQuery['filters'], e: EventRecord): bo
   );
 }
 
-/** As Docker: an image event by its ID or name, a container event by the image it runs; tags optional. */
+/**
+ * As Docker: an image event by its ID or name, a container event by the image it runs; a value
+ * without a tag matches any tag (`bb` finds `bb:1`), and `bb:latest` finds a plain `bb`.
+ */
 function matchesImage(value: string, e: EventRecord): boolean {
   if (e.Type !== 'image' && e.Type !== 'container') return false;
+  const candidates: string[] = [];
   const name = e.Type === 'image' ? e.Actor.Attributes.name : e.Actor.Attributes.image;
-  const candidates = [name, name && stripTag(name)].filter((x): x is string => !!x);
+  if (name) {
+    const bare = stripTag(name);
+    candidates.push(name, bare);
+    if (bare === name && !name.startsWith('sha256:')) candidates.push(`${name}:latest`);
+  }
   if (e.Type === 'image') {
     const id = e.Actor.ID;
     candidates.push(id, stripTag(id));
     if (/^[0-9a-f]{12,64}$/.test(value) && id.startsWith(`sha256:${value}`)) return true;
   }
-  return candidates.includes(value) || candidates.includes(stripTag(value));
+  return candidates.includes(value);
 }
 
 function stripTag(ref: string): string {
