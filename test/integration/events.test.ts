@@ -229,7 +229,7 @@ describe('events', { skip: missing ?? false }, () => {
     ]);
   });
 
-  test('image events: import, tag, untag, delete', async () => {
+  test('image events: import, tag, untag, delete, save, load, build', async () => {
     const since = nowSeconds();
     await b.ok(['tag', IMG, 'local/ev:1']);
     const [inspect] = JSON.parse(await b.ok(['image', 'inspect', IMG]));
@@ -255,6 +255,25 @@ describe('events', { skip: missing ?? false }, () => {
       '{{.Actor.ID}} {{.Actor.Attributes.name}}',
     );
     assert.deepEqual(imports, [`${inspect.Id} ${IMG}`]);
+
+    // save, load, and a build with a tag
+    const since2 = nowSeconds();
+    await b.ok(['save', '-o', join(work, 'saved.tar'), IMG]);
+    await b.ok(['load', '-i', join(work, 'saved.tar')]);
+    await b.ok(['build', '-q', '-t', 'local/ev-built:1', '-'], { input: `FROM ${IMG}\nLABEL ev=1\n` });
+    const [built] = JSON.parse(await b.ok(['image', 'inspect', 'local/ev-built:1']));
+    const more = await recorded(
+      since2,
+      ['type=image'],
+      '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}',
+    );
+    assert.deepEqual(more, [
+      `save ${inspect.Id} ${IMG}`,
+      `load ${inspect.Id} ${IMG}`,
+      `build ${built.Id} local/ev-built:1`,
+      `tag ${built.Id} local/ev-built:1`,
+    ]);
+
     // an image filter finds the containers that ran it, too
     const byImage = await recorded('0', [`image=${IMG}`, 'container=ev-exit'], '{{.Action}}');
     assert.deepEqual(byImage, ['create', 'start', 'die']);
