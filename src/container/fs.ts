@@ -59,6 +59,7 @@ import {
   MediaType,
   parseReference,
 } from '../oci/index.js';
+import { isActiveState } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import {
   HashingCounter,
@@ -430,7 +431,7 @@ export async function withContainerRootfs<T>(
     if (!wasMounted) {
       // the container may have been started meanwhile: its mount is then in use
       const now = store.getContainer(rec.id);
-      if (!now || (now.state !== 'running' && now.state !== 'paused')) {
+      if (!now || !isActiveState(now.state)) {
         try {
           store.unmountContainerRootfs(rec.id);
         } catch {

@@ -12,7 +12,7 @@ import { writeEtcFiles } from '../network/index.js';
 import {
   assertOperation,
   buildRuntimeSpec,
-  type ContainerState,
+  isActiveState,
   RuntimeDriver,
   readLogs,
   type SelectedRuntime,
@@ -230,8 +230,8 @@ export class ContainerManager {
     } = {},
   ): Promise<ContainerRecord> {
     let rec = this.get(idOrName);
-    if (rec.state === 'running' || rec.state === 'paused') return rec;
-    assertOperation(rec.id, rec.state as ContainerState, 'start');
+    if (isActiveState(rec.state)) return rec;
+    assertOperation(rec.id, rec.state, 'start');
     let config = this.config(rec);
     if (config.stoppedByUser && !hooks.restarting) {
       // a user's start re-arms the restart policy that their stop suspended
@@ -396,7 +396,7 @@ export class ContainerManager {
     if (!rec) return undefined;
     const config = this.config(rec);
     const driver = this.driverFor(config);
-    if (rec.state !== 'running' && rec.state !== 'paused') return rec;
+    if (!isActiveState(rec.state)) return rec;
     // `exited`: the caller saw conmon's exit file, so asking the runtime again is a wasted spawn
     if (!options.exited) {
       const state = await driver.state(rec.id).catch(() => undefined);
@@ -463,7 +463,7 @@ export class ContainerManager {
       });
       return undefined;
     }
-    if (rec.state !== 'running' && rec.state !== 'paused') return rec;
+    if (!isActiveState(rec.state)) return rec;
     const state = await this.driverFor(this.config(rec))
       .state(rec.id)
       .catch(() => undefined);
@@ -482,7 +482,7 @@ export class ContainerManager {
   // ---------------------------------------------------------------- stop / kill / wait
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
     const rec = this.get(idOrName);
-    if (rec.state !== 'running' && rec.state !== 'paused') {
+    if (!isActiveState(rec.state)) {
       throw new ConflictError(`cannot kill container ${rec.name}: it is not running`);
     }
     const signo = parseSignal(signal);
@@ -496,10 +496,10 @@ export class ContainerManager {
     const config = this.config(rec);
     // mark first, even when it is down right now: a restart policy may be about to bring it back
     rec = this.store.updateContainer(rec.id, { config: { ...config, stoppedByUser: true } });
-    if (rec.state !== 'running' && rec.state !== 'paused') {
+    if (!isActiveState(rec.state)) {
       await new Promise((r) => setTimeout(r, 300));
       rec = this.get(rec.id);
-      if (rec.state !== 'running' && rec.state !== 'paused') return rec;
+      if (!isActiveState(rec.state)) return rec;
     }
     const driver = this.driverFor(config);
     const timeout = (timeoutSeconds ?? config.stopTimeout) * 1000;
@@ -521,7 +521,7 @@ export class ContainerManager {
         await new Promise((r) => setTimeout(r, 300));
         after = this.store.getContainer(rec.id);
       }
-      if (!after || (after.state !== 'running' && after.state !== 'paused')) {
+      if (!after || !isActiveState(after.state)) {
         this.notify('stop', after ?? rec);
         return after ?? rec;
       }
@@ -545,7 +545,7 @@ export class ContainerManager {
   /** Wait for the container to exit; returns its exit code (after cleanup ran). */
   async wait(idOrName: string, signal?: AbortSignal): Promise<number> {
     const rec = this.get(idOrName);
-    if (rec.state === 'running' || rec.state === 'paused') {
+    if (isActiveState(rec.state)) {
       // the code comes from conmon's exit file before cleanup, which may remove the container (--rm)
       const code = await this.driverFor(this.config(rec)).waitExit(this.stateDir(rec.id), rec.id, signal);
       const after = await this.cleanup(rec.id, { exited: true });
@@ -568,7 +568,7 @@ export class ContainerManager {
 
   async pause(idOrName: string): Promise<void> {
     const rec = this.get(idOrName);
-    assertOperation(rec.id, rec.state as ContainerState, 'pause');
+    assertOperation(rec.id, rec.state, 'pause');
     await this.driverFor(this.config(rec)).pause(rec.id);
     this.notify(
       'pause',
@@ -578,7 +578,7 @@ export class ContainerManager {
 
   async unpause(idOrName: string): Promise<void> {
     const rec = this.get(idOrName);
-    assertOperation(rec.id, rec.state as ContainerState, 'unpause');
+    assertOperation(rec.id, rec.state, 'unpause');
     await this.driverFor(this.config(rec)).resume(rec.id);
     this.notify(
       'unpause',
@@ -596,7 +596,7 @@ export class ContainerManager {
     } = {},
   ): Promise<string> {
     let rec = this.get(idOrName);
-    if (rec.state === 'running' || rec.state === 'paused') {
+    if (isActiveState(rec.state)) {
       if (!options.force) {
         throw new ConflictError(
           `cannot remove container "${rec.name}": container is running: stop the container before removing or force remove`,
@@ -644,7 +644,7 @@ export class ContainerManager {
     if (!existsSync(path)) {
       return (async function* () {})();
     }
-    const follow = options.follow === true && (rec.state === 'running' || rec.state === 'paused');
+    const follow = options.follow === true && isActiveState(rec.state);
     const ac = new AbortController();
     if (follow) {
       options.signal?.addEventListener('abort', () => ac.abort());

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, errnoCode, InvalidArgumentError } from '../errors/index.js';
-import { detectCgroups } from '../runtime/index.js';
+import { detectCgroups, isActiveState } from '../runtime/index.js';
 import type { ContainerManager } from './manager.js';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -76,7 +76,7 @@ export function containerPids(id: string): number[] {
 
 function runningRecord(manager: ContainerManager, idOrName: string, what: string) {
   const rec = manager.get(idOrName);
-  if (rec.state !== 'running' && rec.state !== 'paused') {
+  if (!isActiveState(rec.state)) {
     throw new ConflictError(`cannot ${what} container ${rec.name}: it is not running`);
   }
   return rec;
@@ -344,7 +344,7 @@ export async function containerStats(
 ): Promise<ContainerStats[]> {
   const v2 = isV2();
   const recs = idsOrNames.map((n) => manager.get(n));
-  const live = (r: (typeof recs)[number]) => r.state === 'running' || r.state === 'paused';
+  const live = (r: (typeof recs)[number]) => isActiveState(r.state);
   const first = new Map(recs.filter(live).map((r) => [r.id, cpuSample(r.id, v2)]));
   if (first.size > 0) await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
   return recs.map((r) => {

@@ -24,6 +24,7 @@ import {
 import { NotFoundError } from '../errors/index.js';
 import type { PullOptions } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
+import { isActiveState } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
 import { containerAttributes, recordEvent } from './_events.js';
@@ -61,7 +62,7 @@ export async function listContainers(
   for (const rec of parts.store.listContainers()) {
     const now = await parts.containers.reconcile(rec);
     if (!now) continue;
-    if (options.all || now.state === 'running' || now.state === 'paused') out.push(now);
+    if (options.all || isActiveState(now.state)) out.push(now);
   }
   return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }

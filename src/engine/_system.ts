@@ -4,13 +4,13 @@ import { cpus, release, totalmem } from 'node:os';
 import { InvalidArgumentError } from '../errors/index.js';
 import { shortId } from '../oci/index.js';
 import { authFilePath, removeCredentials, saveCredentials } from '../registry/index.js';
-import { detectCgroups, findRuntimes } from '../runtime/index.js';
+import { detectCgroups, findRuntimes, isActiveState } from '../runtime/index.js';
 import type { Parts } from './_parts.js';
 
 export function diskUsage(parts: Parts) {
   const du = parts.store.diskUsage();
   const containers = parts.store.listContainers();
-  const running = containers.filter((c) => c.state === 'running' || c.state === 'paused');
+  const running = containers.filter((c) => isActiveState(c.state));
   const volumesInUse = new Set(containers.flatMap((c) => c.volumes));
   return {
     images: {

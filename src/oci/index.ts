@@ -2,6 +2,7 @@
 // schema 2: digests, media types, descriptors, manifests, configs, references, platforms.
 // Nothing here does I/O.
 
+export * from './container-state.js';
 export * from './digest.js';
 export * from './image.js';
 export * from './mediatypes.js';

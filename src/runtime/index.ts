@@ -60,11 +60,16 @@ export {
   type SpecNetwork,
 } from './spec.js';
 export {
+  ACTIVE_CONTAINER_STATES,
   assertOperation,
   assertTransition,
+  CONTAINER_STATES,
   type ContainerOperation,
   type ContainerState,
   canTransition,
+  IllegalTransitionError,
+  isActiveState,
+  isContainerState,
   type RuntimeStatus,
   stateFromRuntime,
 } from './state.js';

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConflictError } from '../errors/index.js';
-import { assertOperation, assertTransition, canTransition, stateFromRuntime } from './state.js';
+import { CONTAINER_TRANSITIONS as OCI_TRANSITIONS } from '../oci/index.js';
+import {
+  assertOperation,
+  assertTransition,
+  CONTAINER_STATES,
+  CONTAINER_TRANSITIONS,
+  canTransition,
+  IllegalTransitionError,
+  isActiveState,
+  isContainerState,
+  stateFromRuntime,
+} from './state.js';
 
 test('lifecycle transitions', () => {
   assert.ok(canTransition('created', 'running'));
@@ -13,6 +24,30 @@ test('lifecycle transitions', () => {
   assert.ok(!canTransition('removing', 'running'));
   assert.ok(!canTransition('created', 'paused'));
   assert.throws(() => assertTransition('c1', 'exited', 'paused'), /cannot go from exited to paused/);
+  // a refused move is typed, and still a CONFLICT for callers that only check the code
+  assert.throws(
+    () => assertTransition('c1', 'removing', 'running'),
+    (err: unknown) =>
+      err instanceof IllegalTransitionError &&
+      err instanceof ConflictError &&
+      err.code === 'CONFLICT' &&
+      err.from === 'removing' &&
+      err.to === 'running',
+  );
+});
+
+test('one table: runtime re-exports the one the store checks, and no state moves to itself', () => {
+  assert.equal(CONTAINER_TRANSITIONS, OCI_TRANSITIONS);
+  for (const s of CONTAINER_STATES) {
+    assert.ok(!canTransition(s, s), s);
+    for (const to of CONTAINER_TRANSITIONS[s]) assert.ok(isContainerState(to));
+  }
+  assert.ok(!isContainerState('restarting'));
+  assert.ok(!canTransition('bogus' as never, 'running'));
+  assert.deepEqual(
+    CONTAINER_STATES.filter((s) => isActiveState(s)),
+    ['running', 'paused'],
+  );
 });
 
 test('operations follow docker', () => {

@@ -1,19 +1,24 @@
+// The container state machine, the one place the manager asks what a container may do. The
+// states and the table of legal moves are pure data in oci/container-state.ts, so the store
+// (which may not import runtime/) checks every state change against the same table inside its
+// compare-and-set transaction; this module re-exports them and adds the operation rules.
 import { ConflictError } from '../errors/index.js';
+import type { ContainerState } from '../oci/index.js';
+
+export {
+  ACTIVE_CONTAINER_STATES,
+  assertTransition,
+  CONTAINER_STATES,
+  CONTAINER_TRANSITIONS,
+  type ContainerState,
+  canTransition,
+  IllegalTransitionError,
+  isActiveState,
+  isContainerState,
+} from '../oci/index.js';
 
 /** What the OCI runtime reports (`runc state`): the container's process, not berth's record. */
 export type RuntimeStatus = 'created' | 'running' | 'paused' | 'stopped';
-
-/** A container's lifecycle state as berth records it. */
-export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'removing';
-
-const TRANSITIONS: Record<ContainerState, readonly ContainerState[]> = {
-  created: ['running', 'exited', 'removing'],
-  running: ['paused', 'exited', 'removing'],
-  paused: ['running', 'exited', 'removing'],
-  // a restart (policy or `start`) runs the same container again
-  exited: ['running', 'removing'],
-  removing: [],
-};
 
 /** Operations and the states that allow them (docker's rules; `rm -f` is checked by the caller). */
 export type ContainerOperation =
@@ -38,17 +43,6 @@ const ALLOWED: Record<ContainerOperation, readonly ContainerState[]> = {
   resize: ['created', 'running'],
   remove: ['created', 'exited'],
 };
-
-export function canTransition(from: ContainerState, to: ContainerState): boolean {
-  return TRANSITIONS[from].includes(to);
-}
-
-/** Throws ConflictError unless `from -> to` is a legal lifecycle step. */
-export function assertTransition(id: string, from: ContainerState, to: ContainerState): void {
-  if (!canTransition(from, to)) {
-    throw new ConflictError(`container "${id}" cannot go from ${from} to ${to}`);
-  }
-}
 
 /** Throws ConflictError when `operation` is not allowed in `state`, with docker's wording. */
 export function assertOperation(id: string, state: ContainerState, operation: ContainerOperation): void {

@@ -1,8 +1,8 @@
 // Container and volume records: their shapes, the rows they come from, and the validation of
-// the names and ids callers hand us. The store keeps `state` and `config` without interpreting
-// them; the container module owns the state machine.
+// the names and ids callers hand us. The store keeps `config` without interpreting it; `state` is
+// the typed union of oci/container-state.ts, and every change to it follows that transition table.
 import { InvalidArgumentError } from '../errors/index.js';
-import type { Digest } from '../oci/index.js';
+import { type ContainerState, type Digest, isContainerState } from '../oci/index.js';
 
 export interface NewContainer {
   /** 64 lowercase hex. */
@@ -16,7 +16,7 @@ export interface NewContainer {
   /** Named volumes the container uses; missing ones are created in the same transaction. */
   volumes?: string[];
   /** Initial state, 'created' unless given. */
-  state?: string;
+  state?: ContainerState;
 }
 
 export interface ContainerRecord {
@@ -24,7 +24,7 @@ export interface ContainerRecord {
   /** Without docker's leading '/'. */
   name: string;
   imageId: Digest;
-  state: string;
+  state: ContainerState;
   config: unknown;
   /** ISO 8601. */
   createdAt: string;
@@ -42,7 +42,8 @@ export interface ContainerRecord {
 }
 
 export interface ContainerPatch {
-  state?: string;
+  /** Must be a legal move from the current state (checked inside the update's transaction). */
+  state?: ContainerState;
   pid?: number | null;
   conmonPid?: number | null;
   startedAt?: string | null;
@@ -69,7 +70,7 @@ export interface ContainerRow {
   id: string;
   name: string;
   image_id: Digest;
-  state: string;
+  state: ContainerState;
   config_json: string;
   created_at: string;
   started_at: string | null;
@@ -87,12 +88,6 @@ export interface VolumeRow {
   labels_json: string;
   options_json: string;
 }
-
-/**
- * States in which a container's processes exist: its rootfs is busy and its upper dir is not
- * reclaimable (docker counts a paused container as running).
- */
-export const ACTIVE_CONTAINER_STATES: readonly string[] = ['running', 'paused', 'restarting'];
 
 const CONTAINER_ID = /^[a-f0-9]{64}$/;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -174,8 +169,7 @@ export function patchRow(row: ContainerRow, patch: ContainerPatch): ContainerRow
   const invalid = (field: string, expected: string) =>
     new InvalidArgumentError(`invalid ${field} for container ${row.id}: expected ${expected}`);
   if (patch.state !== undefined) {
-    if (typeof patch.state !== 'string' || patch.state.length === 0)
-      throw invalid('state', 'a non-empty string');
+    if (!isContainerState(patch.state)) throw invalid('state', 'a container state');
     next.state = patch.state;
   }
   for (const [key, column, kind, field] of NULLABLE_FIELDS) {

@@ -9,10 +9,11 @@ import {
   rmSync,
   statSync,
   unlinkSync,
+  utimesSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode, LockedError } from '../errors/index.js';
+import { errnoCode, InvalidArgumentError, LockedError } from '../errors/index.js';
 import { tryFlock, unflock } from '../util/index.js';
 
 export interface PathLock {
@@ -188,4 +189,35 @@ export function dirSize(dir: string): number {
     }
   }
   return total;
+}
+
+export function isDir(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/** Bump mtime (gc's grace clock) of an existing file; false if it does not exist. */
+export function touch(path: string): boolean {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export function unlinkIfExists(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}
+
+/** A byte count handed to the store, or InvalidArgumentError naming `what`. */
+export function checkSize(value: number | undefined, what: string): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+    throw new InvalidArgumentError(`invalid ${what} ${value}: expected a non-negative integer`);
+  }
 }

@@ -3,7 +3,7 @@
 // root as the working directory, so a deep image stays under the kernel's one-page limit on
 // mount data. Whether something is mounted is read from /proc/self/mountinfo.
 import { readFileSync, realpathSync } from 'node:fs';
-import { errnoCode, UnsupportedError } from '../errors/index.js';
+import { errnoCode, IOError, UnsupportedError } from '../errors/index.js';
 import { MNT_DETACH, MS_RDONLY, mount, umount } from '../util/index.js';
 
 /** mount(2) copies at most one page of option data; the string and its NUL must fit. */
@@ -124,6 +124,17 @@ export function unmountAll(target: string): void {
       const code = errnoCode(err);
       if (code === 'EBUSY') umount(target, MNT_DETACH);
       else if (code !== 'EINVAL' && code !== 'ENOENT') throw err;
+    }
+  }
+}
+
+/** Unmount everything mounted at or below `dir`; `what` names its owner in the error. */
+export function unmountBelow(dir: string, what: string): void {
+  for (const m of mountsBelow(dir)) {
+    try {
+      unmountAll(m);
+    } catch (err) {
+      throw new IOError(`cannot unmount "${m}" of ${what}`, { cause: err });
     }
   }
 }

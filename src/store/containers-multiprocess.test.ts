@@ -65,6 +65,42 @@ test('concurrent compare-and-set: exactly one process wins created → running',
   }
 });
 
+test('racing state changes with no expectState: the transition check alone lets exactly one win', async () => {
+  const root = await freshRoot();
+  const store = Store.open(root);
+  try {
+    const image = await putFileImage(store, { seed: 'move', layers: [{ f: 'x' }] });
+    const id = containerIdFor('move');
+    store.createContainer({ id, name: 'move', imageId: image.id, config: {} });
+    // created → running: every child makes the same legal move; after the first, running → running is not one
+    let children = Array.from({ length: 6 }, () => child(['move', root, id, 'running']));
+    for (const c of children) assert.equal(await c.exit, 0, c.stderr());
+    let winners = children.filter((c) => c.stdout() === 'won\n');
+    assert.equal(winners.length, 1, children.map((c) => c.stdout()).join(''));
+    assert.equal(children.filter((c) => c.stdout() === 'illegal\n').length, 5);
+    assert.deepEqual(
+      [store.getContainer(id)!.state, store.getContainer(id)!.pid],
+      ['running', winners[0]!.proc.pid],
+    );
+    // running → paused against running → exited: both legal from running, but whichever lands
+    // second starts from the other's state; paused → exited is legal, exited → paused is not
+    children = [
+      ...Array.from({ length: 3 }, () => child(['move', root, id, 'exited'])),
+      ...Array.from({ length: 3 }, () => child(['move', root, id, 'paused'])),
+    ];
+    for (const c of children) assert.equal(await c.exit, 0, c.stderr());
+    winners = children.filter((c) => c.stdout() === 'won\n');
+    const rec = store.getContainer(id)!;
+    assert.equal(rec.state, 'exited');
+    // exactly one exited move won; a paused move won only if it landed before it
+    assert.equal(winners.filter((c) => c.proc.spawnargs.at(-1) === 'exited').length, 1);
+    assert.ok(winners.filter((c) => c.proc.spawnargs.at(-1) === 'paused').length <= 1);
+    assert.equal(rec.pid, winners.find((c) => c.proc.spawnargs.at(-1) === 'exited')!.proc.pid);
+  } finally {
+    store.close();
+  }
+});
+
 test('processes creating and removing containers under shared names keep one per name and no debris', async () => {
   const root = await freshRoot();
   const store = Store.open(root);

@@ -1,9 +1,18 @@
 // Containers, rootfs mounts and volumes in the store. These tests need root: they make real
 // overlay mounts (and whiteout device nodes) under fresh temporary roots.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import {
   containerIdFor,
@@ -16,7 +25,7 @@ import {
 } from '../../test/helpers/store-containers.js';
 import { storeProblems } from '../../test/helpers/store-fixtures.js';
 import { errnoCode, hasCode } from '../errors/index.js';
-import type { Digest } from '../oci/index.js';
+import { type ContainerState, canTransition, type Digest, IllegalTransitionError } from '../oci/index.js';
 import { MOUNT_DATA_LIMIT, readMountInfo } from './_rootfs.js';
 import { Store } from './index.js';
 
@@ -193,12 +202,53 @@ describe('container records', () => {
       other.close();
     }
     assert.equal(store.getContainer(id)?.state, 'exited');
-    // without expectState it always applies; bad values are refused before anything changes
+    // without expectState a legal move applies; bad values are refused before anything changes
     assert.equal(store.updateContainer(id, { state: 'removing' }).state, 'removing');
+    assert.throws(
+      () => store.updateContainer(id, { state: 'x' as ContainerState }),
+      code('INVALID_ARGUMENT'),
+    );
     assert.throws(() => store.updateContainer(id, { pid: 1.5 }), code('INVALID_ARGUMENT'));
     assert.throws(() => store.updateContainer(id, { restartCount: -1 }), code('INVALID_ARGUMENT'));
-    assert.throws(() => store.updateContainer('nope', { state: 'x' }), code('NOT_FOUND'));
+    assert.throws(() => store.updateContainer('nope', { state: 'exited' }), code('NOT_FOUND'));
     assert.equal(store.getContainer(id)?.pid, null);
+  });
+
+  test('the compare-and-set follows the one transition table: an illegal move changes nothing', async () => {
+    const { store, image } = await storeWithImage();
+    const id = containerIdFor('machine');
+    store.createContainer({ id, name: 'machine', imageId: image.id, config: { v: 1 } });
+    const illegal = (from: ContainerState, to: ContainerState) => (err: unknown) =>
+      err instanceof IllegalTransitionError &&
+      hasCode(err, 'CONFLICT') &&
+      err.from === from &&
+      err.to === to &&
+      !canTransition(from, to);
+    // created → paused is not in the table: refused inside the transaction, no field applied
+    assert.throws(
+      () => store.updateContainer(id, { state: 'paused', pid: 42, config: { v: 2 } }),
+      illegal('created', 'paused'),
+    );
+    let rec = store.getContainer(id)!;
+    assert.deepEqual([rec.state, rec.pid, rec.config], ['created', null, { v: 1 }]);
+    // a legal move passes, with or without expectState
+    rec = store.updateContainer(id, { state: 'running', pid: 42 });
+    assert.deepEqual([rec.state, rec.pid], ['running', 42]);
+    // the same move twice is not a move: the second caller lost the race
+    assert.throws(
+      () => store.updateContainer(id, { state: 'running', pid: 43 }),
+      illegal('running', 'running'),
+    );
+    assert.equal(store.getContainer(id)!.pid, 42);
+    rec = store.updateContainer(id, { state: 'paused' }, { expectState: ['running'] });
+    assert.equal(rec.state, 'paused');
+    // a patch without a state is not a move and always applies
+    assert.equal(store.updateContainer(id, { restartCount: 1 }).restartCount, 1);
+    store.updateContainer(id, { state: 'removing' });
+    for (const to of ['created', 'running', 'paused', 'exited'] as const) {
+      assert.throws(() => store.updateContainer(id, { state: to }), illegal('removing', to));
+    }
+    assert.equal(store.getContainer(id)!.state, 'removing');
   });
 });
 
@@ -490,5 +540,42 @@ describe('disk usage and debris', () => {
     assert.ok(!existsSync(join(store.root, 'volumes', 'empty')));
     assert.ok(existsSync(join(fullVol, 'keep')), 'a volume with content is never guessed to be debris');
     assert.deepEqual(readdirSync(join(store.root, 'tmp')), []);
+  });
+});
+
+describe('layout', () => {
+  test('every entry a used store holds is listed in the one layout comment (_layout.ts)', async (t) => {
+    const source = fileURLToPath(new URL('../../../src/store/_layout.ts', import.meta.url));
+    if (!existsSync(source)) return t.skip(`the source ${source} is not next to the build`);
+    const listed = readFileSync(source, 'utf8')
+      .split('\n')
+      .map((l) => /^ \* {3}(\S+)/.exec(l)?.[1])
+      .filter((p): p is string => p !== undefined);
+    const { store, image } = await storeWithImage();
+    const id = containerIdFor('layout');
+    store.createContainer({ id, name: 'layout', imageId: image.id, config: {}, volumes: ['data'] });
+    store.mountContainerRootfs(id, image.layers);
+    await store.withLease(async (lease) => lease.addBlob(image.id));
+    await store.gc();
+    store.unmountContainerRootfs(id);
+    // a path's pattern as the comment writes it (<id>, <hex>… stand for one name), and those of
+    // the dirs above it: a listed path lists its parents too
+    const known = listed.flatMap((p) =>
+      p.split('/').map((_, i, parts) => {
+        const prefix = parts.slice(0, i + 1).join('/');
+        const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\*/g, '.*');
+        return new RegExp(`^${escaped.replace(/<[a-zA-Z]+>/g, '[^/]+')}$`);
+      }),
+    );
+    const unlisted: string[] = [];
+    const walk = (rel: string, depth: number) => {
+      for (const name of readdirSync(join(store.root, rel))) {
+        const path = rel ? `${rel}/${name}` : name;
+        if (!known.some((re) => re.test(path))) unlisted.push(path);
+        if (depth > 1 && lstatSync(join(store.root, path)).isDirectory()) walk(path, depth - 1);
+      }
+    };
+    walk('', 3);
+    assert.deepEqual(unlisted, []);
   });
 });

@@ -1,12 +1,15 @@
 // A child process for the store's multi-process container tests (run from build/):
 //   node store-container-child.js cas <root> <containerId>
 //        try the created → running transition once; print "won" or "lost"
+//   node store-container-child.js move <root> <containerId> <state>
+//        try one move to <state> with no expectState, so only the store's transition check
+//        decides; print "won", or "illegal" when it refused the move
 //   node store-container-child.js names <root> <image> <seed> <iterations> <names>
 //        create, mount, start and remove containers under a few shared names, and remove other
 //        processes' containers, racing every other child doing the same; prints its tally as JSON
 import { randomBytes } from 'node:crypto';
 import { hasCode } from '../../src/errors/index.js';
-import { type Digest, sha256Digest } from '../../src/oci/index.js';
+import { type Digest, IllegalTransitionError, isContainerState, sha256Digest } from '../../src/oci/index.js';
 import { Store } from '../../src/store/index.js';
 
 function cas(root: string, id: string): void {
@@ -17,6 +20,20 @@ function cas(root: string, id: string): void {
   } catch (err) {
     if (!hasCode(err, 'CONFLICT')) throw err;
     process.stdout.write('lost\n');
+  } finally {
+    store.close();
+  }
+}
+
+function move(root: string, id: string, state: string): void {
+  if (!isContainerState(state)) throw new Error(`not a container state: ${state}`);
+  const store = Store.open(root);
+  try {
+    store.updateContainer(id, { state, pid: process.pid });
+    process.stdout.write('won\n');
+  } catch (err) {
+    if (!(err instanceof IllegalTransitionError)) throw err;
+    process.stdout.write('illegal\n');
   } finally {
     store.close();
   }
@@ -98,6 +115,7 @@ function names(root: string, image: string, seed: string, iterations: number, co
 const [mode, root, a, b, c, d] = process.argv.slice(2);
 try {
   if (mode === 'cas') cas(root!, a!);
+  else if (mode === 'move') move(root!, a!, b!);
   else if (mode === 'names') names(root!, a!, b!, Number(c), Number(d));
   else throw new Error(`unknown mode ${mode}`);
 } catch (err) {
