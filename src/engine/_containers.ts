@@ -24,10 +24,17 @@ import {
 import { NotFoundError } from '../errors/index.js';
 import type { PullOptions } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
-import { isActiveState } from '../runtime/index.js';
+import { type AttachStreams, isActiveState, type LogEntry } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
 import { containerAttributes, recordEvent } from './_events.js';
+import { type FilterInput, parseContainerFilters } from './_filters.js';
+import {
+  type ContainerInspect,
+  type ContainerSummary,
+  formatContainerInspect,
+  formatContainerSummary,
+} from './_format.js';
 import type { Parts } from './_parts.js';
 
 /** `create`: resolve (pulling when missing, like docker) the image, then record the container. */
@@ -53,18 +60,102 @@ export async function createContainer(
   return parts.containers.create(image, options.image, options);
 }
 
-/** Containers as `ps` sees them, with records of dead containers brought up to date first. */
-export async function listContainers(
-  parts: Parts,
-  options: { all?: boolean } = {},
-): Promise<ContainerRecord[]> {
+/** Every container record, each brought up to date first (a dead conmon, a finished --rm). */
+async function reconciledRecords(parts: Parts): Promise<ContainerRecord[]> {
   const out: ContainerRecord[] = [];
   for (const rec of parts.store.listContainers()) {
     const now = await parts.containers.reconcile(rec);
-    if (!now) continue;
-    if (options.all || isActiveState(now.state)) out.push(now);
+    if (now) out.push(now);
   }
   return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/**
+ * Containers as `ps` sees them, newest first: running and paused ones, all with `all` or a
+ * status filter. Filters are checked before anything is listed.
+ */
+export async function listContainers(
+  parts: Parts,
+  options: { all?: boolean; filters?: FilterInput } = {},
+): Promise<ContainerSummary[]> {
+  const filter = parseContainerFilters(options.filters);
+  const all = options.all === true || filter.wantsAll;
+  return (await reconciledRecords(parts))
+    .filter((r) => all || isActiveState(r.state))
+    .map(formatContainerSummary)
+    .filter((c) => filter.matches(c));
+}
+
+/** `docker container inspect` of one container, its record brought up to date first. */
+export async function inspectContainer(parts: Parts, idOrName: string): Promise<ContainerInspect> {
+  const rec = parts.containers.get(idOrName);
+  const now = (await parts.containers.reconcile(rec)) ?? rec;
+  return formatContainerInspect(now, {
+    userdataDir: parts.containers.userdataDir(now.id),
+    logPath: parts.containers.logPath(now.id),
+    volumePath: (name) => parts.store.volumePath(name),
+  });
+}
+
+export interface StartOptions {
+  /** Runs after the runtime created the container and before its process starts (to attach). */
+  beforeStart?: () => Promise<void>;
+  /** The caller stays attached and removes the container itself (`run --rm`). */
+  callerCleansUp?: boolean;
+}
+
+export async function startContainer(
+  parts: Parts,
+  idOrName: string,
+  options: StartOptions = {},
+): Promise<void> {
+  const { beforeStart } = options;
+  await parts.containers.start(idOrName, {
+    ...(options.callerCleansUp ? { callerCleansUp: true } : {}),
+    ...(beforeStart ? { beforeStart: async () => beforeStart() } : {}),
+  });
+}
+
+/**
+ * `restart`, as docker does it: stop (the stop signal, then SIGKILL after `timeout` seconds)
+ * whatever state it is in, then start. An exited or never-started container just starts.
+ */
+export async function restartContainer(
+  parts: Parts,
+  idOrName: string,
+  options: { timeout?: number } = {},
+): Promise<void> {
+  const rec = await parts.containers.stop(idOrName, options.timeout);
+  await parts.containers.start(rec.id);
+}
+
+export interface ContainerRemoveReport {
+  Id: string;
+}
+
+/** `rm`: remove one container (`force` kills a running one first; `volumes` its anonymous volumes). */
+export async function removeContainer(
+  parts: Parts,
+  idOrName: string,
+  options: { force?: boolean; volumes?: boolean } = {},
+): Promise<ContainerRemoveReport> {
+  const id = await parts.containers.remove(idOrName, {
+    force: options.force === true,
+    volumes: options.volumes === true,
+  });
+  return { Id: id };
+}
+
+export function containerLogs(
+  parts: Parts,
+  idOrName: string,
+  options: { follow?: boolean; since?: Date; tail?: number; signal?: AbortSignal } = {},
+): AsyncIterable<LogEntry> {
+  return parts.containers.logs(idOrName, options);
+}
+
+export function attachContainer(parts: Parts, idOrName: string): Promise<AttachStreams> {
+  return parts.containers.attach(idOrName);
 }
 
 export function execInContainer(parts: Parts, idOrName: string, request: ExecRequest): ExecSession {
@@ -100,14 +191,23 @@ export function statsOf(
   return containerStats(parts.containers, idsOrNames, options);
 }
 
-/** Remove every stopped (exited or never started) container; returns their IDs. */
-export async function pruneContainers(parts: Parts, options: { volumes?: boolean } = {}): Promise<string[]> {
+export interface ContainerPruneReport {
+  /** IDs of the containers removed. */
+  deleted: string[];
+}
+
+/** Remove every stopped (exited or never started) container. */
+export async function pruneContainers(
+  parts: Parts,
+  options: { volumes?: boolean } = {},
+): Promise<ContainerPruneReport> {
   // listing reconciles first: containers whose berth or conmon died are recorded as exited
-  const stopped = (await listContainers(parts, { all: true })).filter(
+  const stopped = (await reconciledRecords(parts)).filter(
     (c) => c.state === 'exited' || c.state === 'created',
   );
-  for (const c of stopped) await parts.containers.remove(c.id, { volumes: options.volumes === true });
-  return stopped.map((c) => c.id);
+  const deleted: string[] = [];
+  for (const c of stopped) deleted.push((await removeContainer(parts, c.id, options)).Id);
+  return { deleted };
 }
 
 /** `cp CONTAINER:SRC DEST`; a Writable DEST gets a tar of SRC (`-`). */

@@ -21,6 +21,7 @@ import { familiarName, parsePlatform, parseReference } from '../oci/index.js';
 import type { ImageRecord } from '../store/index.js';
 import { tempSibling } from '../util/index.js';
 import { recordImageEvent } from './_events.js';
+import { type FilterInput, parseImageFilters } from './_filters.js';
 import type { Parts } from './_parts.js';
 
 export interface ImageSummary {
@@ -43,17 +44,28 @@ export interface RemoveReport {
 
 export type LoadOptions = Parameters<typeof loadImages>[2];
 
+export type BuildRequestOptions = Omit<BuildRequest, 'tags'> & {
+  tags?: string[];
+  /**
+   * `build --output`: write the image as an archive (named by `tags`) instead of storing it.
+   * Its layers stay in the store for the build cache; the image record does not.
+   */
+  output?: { format: 'oci-archive' | 'docker-archive'; dest: string | Writable };
+};
+
 /**
  * `build`: a Dockerfile into an image. Base images are found in the store or pulled (always
  * with `pull`). The build module loads only here, so other commands never parse it.
  */
 export async function build(
   parts: Parts,
-  request: Omit<BuildRequest, 'tags'> & { tags?: string[] },
+  options: BuildRequestOptions,
   extra: { onPullProgress?: PullOptions['onProgress'] } = {},
 ): Promise<BuildResult> {
   const { buildImage } = await import('../builder/index.js');
-  const tags = (request.tags ?? []).map((t) => fullTagName(parseReference(t)));
+  const { output, ...request } = options;
+  const names = (request.tags ?? []).map((t) => fullTagName(parseReference(t)));
+  const tags = output ? [] : names;
   const result = await buildImage(
     {
       store: parts.store,
@@ -71,9 +83,17 @@ export async function build(
     },
     { ...request, tags },
   );
-  recordImageEvent(parts.store, 'build', result.image.id, tags[0]);
-  for (const t of tags)
-    if (result.image.names.includes(t)) recordImageEvent(parts.store, 'tag', result.image.id, t);
+  if (output) {
+    const image = result.image;
+    await saveImages(parts, [image.id], { format: output.format, output: output.dest, names });
+    // exported, not stored: an image the build did not name goes (one named before stays)
+    if (parts.store.findImage(image.id)?.names.length === 0) parts.store.removeImage(image.id);
+  } else {
+    recordImageEvent(parts.store, 'build', result.image.id, tags[0]);
+    for (const t of tags) {
+      if (result.image.names.includes(t)) recordImageEvent(parts.store, 'tag', result.image.id, t);
+    }
+  }
   return result;
 }
 
@@ -84,11 +104,18 @@ export async function pruneBuildCache(parts: Parts): Promise<{ entries: number; 
   return { entries, bytes: gc.bytes };
 }
 
+/**
+ * `images`: one row per name (one `<none>` row for an untagged image), newest first. A
+ * `reference` filter replaces the `reference` argument; filters are checked before listing.
+ */
 export function listImages(
   parts: Parts,
-  options: { all?: boolean; dangling?: boolean; reference?: string } = {},
+  options: { reference?: string; filters?: FilterInput } = {},
 ): ImageSummary[] {
-  const images = parts.store.listImages(options.dangling === undefined ? {} : { dangling: options.dangling });
+  const filter = parseImageFilters(options.filters);
+  const reference = filter.reference ?? options.reference;
+  const dangling = filter.dangling;
+  const images = parts.store.listImages(dangling === undefined ? {} : { dangling });
   const out: ImageSummary[] = [];
   for (const img of images) {
     const digests = img.repoDigests.map(familiarRepoDigest);
@@ -100,8 +127,8 @@ export function listImages(
         const ref = parseReference(name);
         repo = familiarName(ref);
         tag = ref.tag ?? '<none>';
-        if (options.reference && !matchesReference(options.reference, repo, tag)) continue;
-      } else if (options.reference) continue;
+        if (reference && !matchesReference(reference, repo, tag)) continue;
+      } else if (reference) continue;
       const digest =
         digests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? digests[0]?.split('@')[1] ?? '<none>';
       out.push({

@@ -5,7 +5,41 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { shortId } from '../oci/index.js';
 import { authFilePath, removeCredentials, saveCredentials } from '../registry/index.js';
 import { detectCgroups, findRuntimes, isActiveState } from '../runtime/index.js';
+import { pruneContainers } from './_containers.js';
+import { pruneBuildCache, pruneImages } from './_images.js';
 import type { Parts } from './_parts.js';
+import { pruneVolumes } from './_volumes.js';
+
+export interface SystemPruneReport {
+  containers: { deleted: string[] };
+  /** Only with `volumes`: unused anonymous volumes. */
+  volumes?: { deleted: string[]; reclaimed: number };
+  images: { deleted: string[]; untagged: string[]; reclaimed: number };
+  buildCache: { entries: number; reclaimed: number };
+  /** Bytes freed in all. */
+  reclaimed: number;
+}
+
+/**
+ * `system prune`: stopped containers (with their anonymous volumes and, with `volumes`, every
+ * unused anonymous volume), dangling images (unused ones with `all`), the build cache.
+ */
+export async function pruneSystem(
+  parts: Parts,
+  options: { all?: boolean; volumes?: boolean } = {},
+): Promise<SystemPruneReport> {
+  const containers = await pruneContainers(parts, { volumes: options.volumes === true });
+  const volumes = options.volumes ? pruneVolumes(parts, { all: false }) : undefined;
+  const images = await pruneImages(parts, { all: options.all === true });
+  const cache = await pruneBuildCache(parts);
+  return {
+    containers,
+    ...(volumes ? { volumes } : {}),
+    images,
+    buildCache: { entries: cache.entries, reclaimed: cache.bytes },
+    reclaimed: (volumes?.reclaimed ?? 0) + images.reclaimed + cache.bytes,
+  };
+}
 
 export function diskUsage(parts: Parts) {
   const du = parts.store.diskUsage();

@@ -2,12 +2,11 @@
 // work lives in the private `_*.ts` files by concern; the wiring (store, registry client,
 // container manager) lives in `_parts.ts` and never leaves this folder.
 import type { Writable } from 'node:stream';
-import type { BuildRequest, BuildResult } from '../builder/index.js';
+import type { BuildResult } from '../builder/index.js';
 import type {
   CommitOptions,
   ContainerChange,
   ContainerCreateOptions,
-  ContainerManager,
   ContainerStats,
   CopyOptions,
   ExecRequest,
@@ -28,14 +27,22 @@ import {
   type SaveFormat,
 } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
-import type { RegistryClient } from '../registry/index.js';
-import type { ContainerRecord, EventRecord, ImageRecord, Store } from '../store/index.js';
+import type { AttachStreams, LogEntry } from '../runtime/index.js';
+import type { ContainerRecord, EventRecord, ImageRecord } from '../store/index.js';
 import * as containers from './_containers.js';
 import { type EventQueryInput, parseEventQuery, streamEvents } from './_events.js';
+import type { FilterInput } from './_filters.js';
+import type { ContainerInspect, ContainerSummary, VolumeInspect } from './_format.js';
 import * as images from './_images.js';
 import { type EngineOptions, Parts } from './_parts.js';
 import * as system from './_system.js';
+import * as volumes from './_volumes.js';
 
+export type {
+  ContainerPruneReport,
+  ContainerRemoveReport,
+  StartOptions,
+} from './_containers.js';
 export {
   EVENT_FILTER_KEYS,
   type EventQuery,
@@ -43,9 +50,17 @@ export {
   parseEventQuery,
   parseEventTime,
 } from './_events.js';
-export type { ImageSummary, LoadOptions, RemoveReport } from './_images.js';
+export type { FilterInput } from './_filters.js';
+export type { ContainerInspect, ContainerSummary, VolumeInspect } from './_format.js';
+export type { BuildRequestOptions, ImageSummary, LoadOptions, RemoveReport } from './_images.js';
 export type { EngineOptions } from './_parts.js';
+export type { SystemPruneReport } from './_system.js';
 export { registryHost } from './_system.js';
+export type { VolumePruneReport } from './_volumes.js';
+
+export interface PullReport extends PullResult {
+  upToDate: boolean;
+}
 
 export class Engine {
   readonly #parts: Parts;
@@ -56,18 +71,6 @@ export class Engine {
 
   get options(): EngineOptions {
     return this.#parts.options;
-  }
-
-  get store(): Store {
-    return this.#parts.store;
-  }
-
-  get registry(): RegistryClient {
-    return this.#parts.registry;
-  }
-
-  get containers(): ContainerManager {
-    return this.#parts.containers;
   }
 
   close(): void {
@@ -87,9 +90,83 @@ export class Engine {
     return containers.createContainer(this.#parts, options, extra);
   }
 
-  /** Containers as `ps` sees them, with records of dead containers brought up to date first. */
-  async listContainers(options: { all?: boolean } = {}): Promise<ContainerRecord[]> {
+  /**
+   * Containers as `ps` sees them, newest first, records of dead containers brought up to date
+   * first: running and paused ones, every one with `all` or a status filter. Filters (status,
+   * name, label, ancestor, id) are checked before anything is listed.
+   */
+  async listContainers(options: { all?: boolean; filters?: FilterInput } = {}): Promise<ContainerSummary[]> {
     return containers.listContainers(this.#parts, options);
+  }
+
+  /** `docker container inspect` of one container (NotFoundError when there is none). */
+  async inspectContainer(idOrName: string): Promise<ContainerInspect> {
+    return containers.inspectContainer(this.#parts, idOrName);
+  }
+
+  async startContainer(idOrName: string, options: containers.StartOptions = {}): Promise<void> {
+    return containers.startContainer(this.#parts, idOrName, options);
+  }
+
+  /** Stop signal, then SIGKILL after `timeout` seconds (the container's stop timeout by default). */
+  async stopContainer(idOrName: string, options: { timeout?: number } = {}): Promise<void> {
+    await this.#parts.containers.stop(idOrName, options.timeout);
+  }
+
+  /** Stop (as `stopContainer`) whatever state it is in, then start; exited containers just start. */
+  async restartContainer(idOrName: string, options: { timeout?: number } = {}): Promise<void> {
+    return containers.restartContainer(this.#parts, idOrName, options);
+  }
+
+  async killContainer(idOrName: string, signal?: string): Promise<void> {
+    await this.#parts.containers.kill(idOrName, signal);
+  }
+
+  async pauseContainer(idOrName: string): Promise<void> {
+    return this.#parts.containers.pause(idOrName);
+  }
+
+  async unpauseContainer(idOrName: string): Promise<void> {
+    return this.#parts.containers.unpause(idOrName);
+  }
+
+  async renameContainer(idOrName: string, newName: string): Promise<void> {
+    return this.#parts.containers.rename(idOrName, newName);
+  }
+
+  /** `rm`: `force` kills a running container first; `volumes` also removes its anonymous volumes. */
+  async removeContainer(
+    idOrName: string,
+    options: { force?: boolean; volumes?: boolean } = {},
+  ): Promise<containers.ContainerRemoveReport> {
+    return containers.removeContainer(this.#parts, idOrName, options);
+  }
+
+  /** Wait for the container to exit; resolves to its exit code. */
+  async waitContainer(idOrName: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.#parts.containers.wait(idOrName, options.signal);
+  }
+
+  /** The container's log entries; with `follow`, until it exits or `signal` aborts. */
+  containerLogs(
+    idOrName: string,
+    options: { follow?: boolean; since?: Date; tail?: number; signal?: AbortSignal } = {},
+  ): AsyncIterable<LogEntry> {
+    return containers.containerLogs(this.#parts, idOrName, options);
+  }
+
+  /** Connect to a created or running container's stdio. */
+  async attachContainer(idOrName: string): Promise<AttachStreams> {
+    return containers.attachContainer(this.#parts, idOrName);
+  }
+
+  resizeContainerTty(idOrName: string, size: { rows: number; cols: number }): void {
+    this.#parts.containers.resize(idOrName, size);
+  }
+
+  /** Record an exit and apply the restart policy or --rm (conmon's exit command runs this). */
+  async cleanupContainer(idOrName: string): Promise<void> {
+    await this.#parts.containers.cleanup(idOrName);
   }
 
   /** `exec`: start a process in a running container (see container/exec.ts). */
@@ -107,8 +184,8 @@ export class Engine {
     return containers.statsOf(this.#parts, idsOrNames, options);
   }
 
-  /** Remove every stopped (exited or never started) container; returns their IDs. */
-  async pruneContainers(options: { volumes?: boolean } = {}): Promise<string[]> {
+  /** Remove every stopped (exited or never started) container, with `volumes` their anonymous volumes. */
+  async pruneContainers(options: { volumes?: boolean } = {}): Promise<containers.ContainerPruneReport> {
     return containers.pruneContainers(this.#parts, options);
   }
 
@@ -155,11 +232,15 @@ export class Engine {
     return this.#parts.resolveImage(input);
   }
 
-  async pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-    return this.#parts.pull(reference, options);
+  /** `pull`; `upToDate` says the reference already named the image pulled (docker's Status line). */
+  async pull(reference: string, options: PullOptions = {}): Promise<PullReport> {
+    const before = this.#parts.findImage(reference)?.id;
+    const result = await this.#parts.pull(reference, options);
+    return { ...result, upToDate: before === result.image.id };
   }
 
-  listImages(options: { all?: boolean; dangling?: boolean; reference?: string } = {}): images.ImageSummary[] {
+  /** `images [REFERENCE]`; filters (dangling, reference) are checked before anything is listed. */
+  listImages(options: { reference?: string; filters?: FilterInput } = {}): images.ImageSummary[] {
     return images.listImages(this.#parts, options);
   }
 
@@ -215,9 +296,12 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------- build
-  /** `build`: a Dockerfile into an image; base images are found in the store or pulled. */
+  /**
+   * `build`: a Dockerfile into an image; base images are found in the store or pulled. With
+   * `output`, the image is written as an archive (named by the tags) instead of being stored.
+   */
   async build(
-    request: Omit<BuildRequest, 'tags'> & { tags?: string[] },
+    request: images.BuildRequestOptions,
     extra: { onPullProgress?: PullOptions['onProgress'] } = {},
   ): Promise<BuildResult> {
     return images.build(this.#parts, request, extra);
@@ -243,6 +327,31 @@ export class Engine {
     return images.pruneBuildCache(this.#parts);
   }
 
+  // ---------------------------------------------------------------- volumes
+  /** Create a volume (a random name when none is given); an existing name is returned unchanged. */
+  createVolume(name?: string, options: { labels?: Record<string, string> } = {}): VolumeInspect {
+    return volumes.createVolume(this.#parts, name, options);
+  }
+
+  inspectVolume(name: string): VolumeInspect {
+    return volumes.inspectVolume(this.#parts, name);
+  }
+
+  /** Sorted by name; filters (dangling, driver, label, name) are checked before anything is listed. */
+  listVolumes(options: { filters?: FilterInput } = {}): VolumeInspect[] {
+    return volumes.listVolumes(this.#parts, options);
+  }
+
+  /** A volume in use is a ConflictError even with `force`; `force` only forgives a missing one. */
+  removeVolume(name: string, options: { force?: boolean } = {}): void {
+    volumes.removeVolume(this.#parts, name, options);
+  }
+
+  /** Remove unused anonymous volumes (every unused volume with `all`). */
+  pruneVolumes(options: { all?: boolean } = {}): volumes.VolumePruneReport {
+    return volumes.pruneVolumes(this.#parts, options);
+  }
+
   // ---------------------------------------------------------------- events
   /**
    * `events`: recorded events from `since`, then live ones until `until` (or until `signal`
@@ -254,6 +363,11 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------- system
+  /** `system prune`: stopped containers, dangling (or unused) images, build cache, and volumes. */
+  async pruneSystem(options: { all?: boolean; volumes?: boolean } = {}): Promise<system.SystemPruneReport> {
+    return system.pruneSystem(this.#parts, options);
+  }
+
   diskUsage(): ReturnType<typeof system.diskUsage> {
     return system.diskUsage(this.#parts);
   }

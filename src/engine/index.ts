@@ -1,5 +1,6 @@
 // engine/: the facade every front end (CLI, API, ...) uses, and the one place that wires the
-// drivers together: store root, registry client, runtime detection.
+// drivers together: store root, registry client, runtime detection. From the modules below it
+// this face re-exports types only; a front end can reach them through Engine methods alone.
 
 export type { BuildEvent, BuildResult, BuildSecret, LayerFinding } from '../builder/index.js';
 export type {
@@ -10,18 +11,31 @@ export type {
   CopyOptions,
   ExecRequest,
   ExecSession,
-  StoredContainerConfig,
   TopResult,
 } from '../container/index.js';
-// name helpers front ends need to print what the engine returns
-export { familiarTag, type ImageDiff } from '../image/index.js';
-export type { ContainerRecord, EventRecord, EventType, VolumeRecord } from '../store/index.js';
+export type { ImageDiff } from '../image/index.js';
+export type { AttachStreams, LogEntry } from '../runtime/index.js';
+export type { ContainerRecord, EventRecord, EventType } from '../store/index.js';
 export type { ProgressEvent, ProgressSink } from '../util/index.js';
-export type { ImageSummary, RemoveReport } from './engine.js';
+export type {
+  BuildRequestOptions,
+  ContainerInspect,
+  ContainerPruneReport,
+  ContainerRemoveReport,
+  ContainerSummary,
+  EngineOptions,
+  FilterInput,
+  ImageSummary,
+  PullReport,
+  RemoveReport,
+  StartOptions,
+  SystemPruneReport,
+  VolumeInspect,
+  VolumePruneReport,
+} from './engine.js';
 export {
   createEngine,
   Engine,
-  type EngineOptions,
   EVENT_FILTER_KEYS,
   type EventQuery,
   type EventQueryInput,
@@ -30,3 +44,4 @@ export {
   registryHost,
 } from './engine.js';
 export * as flags from './flags.js';
+export { familiarTag } from './names.js';

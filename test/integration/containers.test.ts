@@ -172,6 +172,87 @@ describe('detached lifecycle', () => {
   });
 });
 
+/** Poll `check` until it is true or `ms` pass; returns its last answer. */
+async function until(check: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+}
+
+describe('the engine contract through the CLI', () => {
+  test('a bad ps / images / volume ls filter fails even when there is nothing to list', async () => {
+    const empty = new Berth();
+    try {
+      assert.match(await empty.ok(['ps', '-a']), /^CONTAINER ID +IMAGE .*NAMES\n$/);
+      for (const [args, message] of [
+        [
+          ['ps', '--filter', 'bogus=1'],
+          /invalid filter "bogus": supported are status, name, label, ancestor, id/,
+        ],
+        [['ps', '-a', '--filter', 'status=sleeping'], /invalid filter "status=sleeping"/],
+        [['images', '--filter', 'dangling=maybe'], /invalid filter "dangling=maybe"/],
+        [['volume', 'ls', '--filter', 'colour=red'], /invalid filter "colour"/],
+      ] as const) {
+        const r = await empty.run([...args]);
+        assert.notEqual(r.code, 0, args.join(' '));
+        assert.match(r.stderr, message);
+      }
+    } finally {
+      empty.cleanup();
+    }
+  });
+
+  test('restart starts an exited container again, and stops then starts a running one', async () => {
+    await b.ok(['run', '--name', 'again', IMG, 'sh', '-c', 'echo run']);
+    const [first] = JSON.parse(await b.ok(['inspect', 'again']));
+    assert.equal(first.State.Status, 'exited');
+    assert.equal(await b.ok(['restart', 'again']), 'again\n');
+    assert.ok(
+      await until(async () => (await b.ok(['logs', 'again'])) === 'run\nrun\n'),
+      'the restarted container ran its command a second time',
+    );
+    const [second] = JSON.parse(await b.ok(['inspect', 'again']));
+    assert.notEqual(second.State.StartedAt, first.State.StartedAt);
+
+    // sleep as PID 1 ignores SIGTERM: -t 1 bounds the stop, then SIGKILL, then a new start
+    await b.ok(['run', '-d', '--name', 'looping', IMG, 'sleep', '600']);
+    const [before] = JSON.parse(await b.ok(['inspect', 'looping']));
+    assert.equal(await b.ok(['restart', '-t', '1', 'looping']), 'looping\n');
+    const [after] = JSON.parse(await b.ok(['inspect', 'looping']));
+    assert.equal(after.State.Status, 'running');
+    assert.notEqual(after.State.Pid, before.State.Pid);
+    assert.equal((await b.run(['restart', 'no-such-container'])).code, 1);
+    await b.ok(['rm', '-f', 'again', 'looping']);
+  });
+
+  test('volume prune: unused anonymous volumes only; named ones with -a; used ones never', async () => {
+    await b.ok(['volume', 'create', 'keepme']);
+    await b.ok(['run', '--name', 'holder', '-v', '/anon', IMG, 'true']);
+    const anon = (await b.ok(['volume', 'ls', '-q']))
+      .trim()
+      .split('\n')
+      .find((n) => n !== 'keepme');
+    assert.ok(anon);
+    // the exited container still uses its anonymous volume
+    assert.doesNotMatch(await b.ok(['volume', 'prune', '-f']), /Deleted Volumes/);
+    await b.ok(['rm', 'holder']);
+    assert.match(
+      await b.ok(['volume', 'prune', '-f']),
+      new RegExp(`^Deleted Volumes:\n${anon}\n\nTotal reclaimed space: \\d`),
+    );
+    assert.equal((await b.ok(['volume', 'ls', '-q'])).trim(), 'keepme');
+    assert.equal(
+      (await b.ok(['volume', 'ls', '-q', '--filter', 'name=keep', '--filter', 'dangling=true'])).trim(),
+      'keepme',
+    );
+    assert.match(await b.ok(['volume', 'prune', '-a', '-f']), /Deleted Volumes:\nkeepme\n/);
+    assert.equal((await b.ok(['volume', 'ls', '-q'])).trim(), '');
+  });
+});
+
 describe('restart policies without a daemon', () => {
   test('on-failure:2 restarts twice, then stays exited', async () => {
     await b.ok([

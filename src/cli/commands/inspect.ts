@@ -1,8 +1,7 @@
-import { InvalidArgumentError, NotFoundError } from '../../errors/index.js';
+import { hasCode, InvalidArgumentError, NotFoundError } from '../../errors/index.js';
 import { type CommandSpec, type ParsedArgs, str } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { FORMAT_FLAG } from './_common.js';
-import { containerInspect } from './container/inspect.js';
 import { inspectImages, printInspect } from './image/inspect.js';
 
 export const spec: CommandSpec = {
@@ -29,8 +28,11 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const engine = await ctx.engine();
   // docker looks for a container first, then an image
   return printInspect(ctx, args, str(flags, 'format'), async (ref) => {
-    const rec = engine.store.getContainer(ref);
-    if (rec) return containerInspect(engine, (await engine.containers.reconcile(rec)) ?? rec);
+    try {
+      return await engine.inspectContainer(ref);
+    } catch (err) {
+      if (!hasCode(err, 'NOT_FOUND')) throw err;
+    }
     if (type === 'container') throw new NotFoundError(`no such container: ${ref}`);
     return engine.inspectImage(ref);
   });

@@ -18,7 +18,7 @@ export function runFailure(ctx: CommandContext, err: unknown): number {
 /** Forward SIGINT/SIGTERM to the container while attached (not with a TTY: ^C is input there). */
 export function forwardSignals(engine: Engine, id: string): () => void {
   const forward = (sig: NodeJS.Signals) => {
-    engine.containers.kill(id, sig).catch(() => {});
+    engine.killContainer(id, sig).catch(() => {});
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -33,10 +33,10 @@ export async function streamUntilExit(ctx: CommandContext, engine: Engine, id: s
   const ac = new AbortController();
   // conmon has written all output to the log before the exit file, so the follower can stop
   // at the end of the file as soon as the container has exited
-  const waiting = engine.containers.wait(id).finally(() => ac.abort());
+  const waiting = engine.waitContainer(id).finally(() => ac.abort());
   // observed now, awaited after the output: a failure must not count as unhandled meanwhile
   waiting.catch(() => {});
-  const entries = engine.containers.logs(id, { follow: true, signal: ac.signal });
+  const entries = engine.containerLogs(id, { follow: true, signal: ac.signal });
   for await (const e of entries) {
     const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
     out.write(e.partial ? e.line : Buffer.concat([e.line, Buffer.from('\n')]));
@@ -51,7 +51,7 @@ export async function attachStdio(
   id: string,
   options: { tty: boolean; stdin: boolean },
 ): Promise<{ done: Promise<void> }> {
-  const streams = await engine.containers.attach(id);
+  const streams = await engine.attachContainer(id);
   streams.stdout.pipe(ctx.stdout, { end: false });
   streams.stderr.pipe(ctx.stderr, { end: false });
   if (options.stdin) {
@@ -62,7 +62,7 @@ export async function attachStdio(
     const resize = () => {
       // a pseudo-terminal without a size (e.g. under `script`) reports 0x0: keep the default
       if (ctx.stdout.rows > 0 && ctx.stdout.columns > 0) {
-        engine.containers.resize(id, { rows: ctx.stdout.rows, cols: ctx.stdout.columns });
+        engine.resizeContainerTty(id, { rows: ctx.stdout.rows, cols: ctx.stdout.columns });
       }
     };
     resize();
@@ -91,7 +91,7 @@ export async function startAttached(
 ): Promise<number> {
   let attached: { done: Promise<void> } | undefined;
   try {
-    await engine.containers.start(id, {
+    await engine.startContainer(id, {
       ...(options.callerCleansUp ? { callerCleansUp: true } : {}),
       beforeStart:
         options.tty || options.stdin
@@ -108,7 +108,7 @@ export async function startAttached(
   try {
     if (attached) {
       await attached.done;
-      return await engine.containers.wait(id);
+      return await engine.waitContainer(id);
     }
     return await streamUntilExit(ctx, engine, id);
   } finally {

@@ -1,4 +1,3 @@
-import type { StoredContainerConfig } from '../../../engine/index.js';
 import { ConflictError } from '../../../errors/index.js';
 import { bool, type CommandSpec, type ParsedArgs } from '../../args.js';
 import type { CommandContext } from '../../context.js';
@@ -21,22 +20,22 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Promise<number> {
   const engine = await ctx.engine();
-  const rec = engine.containers.get(args[0]!);
-  if (rec.state === 'paused') {
-    throw new ConflictError(`cannot attach to container ${rec.name}: it is paused, unpause it first`);
+  const info = await engine.inspectContainer(args[0]!);
+  const name = info.Name.slice(1);
+  if (info.State.Status === 'paused') {
+    throw new ConflictError(`cannot attach to container ${name}: it is paused, unpause it first`);
   }
-  if (rec.state !== 'running') {
-    throw new ConflictError(`cannot attach to container ${rec.name}: it is not running, start it first`);
+  if (info.State.Status !== 'running') {
+    throw new ConflictError(`cannot attach to container ${name}: it is not running, start it first`);
   }
-  const options = (rec.config as StoredContainerConfig).options;
-  const tty = options.tty === true;
-  const stdin = options.interactive === true && !bool(flags, 'no-stdin');
-  const attached = await attachStdio(ctx, engine, rec.id, { tty, stdin });
+  const tty = info.Config.Tty;
+  const stdin = info.Config.OpenStdin && !bool(flags, 'no-stdin');
+  const attached = await attachStdio(ctx, engine, info.Id, { tty, stdin });
   // with a TTY, ^C is input for the container, not a signal to forward
-  const stopForwarding = flags['sig-proxy'] !== false && !tty ? forwardSignals(engine, rec.id) : () => {};
+  const stopForwarding = flags['sig-proxy'] !== false && !tty ? forwardSignals(engine, info.Id) : () => {};
   try {
     await attached.done;
-    return await engine.containers.wait(rec.id);
+    return await engine.waitContainer(info.Id);
   } finally {
     stopForwarding();
   }

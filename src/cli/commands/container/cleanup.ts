@@ -17,7 +17,7 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { args }: ParsedArgs) {
   const engine = await ctx.engine();
   try {
-    await engine.containers.cleanup(args[0]!);
+    await engine.cleanupContainer(args[0]!);
   } catch (err) {
     try {
       appendFileSync(

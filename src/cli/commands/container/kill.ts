@@ -21,5 +21,5 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const engine = await ctx.engine();
   const signal = str(flags, 'signal') ?? 'KILL';
-  return forEachName(ctx, args, (n) => engine.containers.kill(n, signal));
+  return forEachName(ctx, args, (n) => engine.killContainer(n, signal));
 }

@@ -48,7 +48,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const tailText = str(flags, 'tail') ?? 'all';
   const tail = tailText === 'all' ? undefined : parse.parseInteger(tailText, '--tail', { min: 0 });
   const timestamps = bool(flags, 'timestamps');
-  const entries = engine.containers.logs(args[0]!, {
+  const entries = engine.containerLogs(args[0]!, {
     follow: bool(flags, 'follow'),
     ...(since ? { since: parseSince(since) } : {}),
     ...(tail !== undefined ? { tail } : {}),

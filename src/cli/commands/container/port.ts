@@ -12,11 +12,11 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { args }: ParsedArgs): Promise<number> {
   const engine = await ctx.engine();
   // only the none/host/container: network modes exist so far, and none of them publishes ports
-  const rec = engine.containers.get(args[0]!);
+  const info = await engine.inspectContainer(args[0]!);
   const wanted = args[1];
   if (wanted !== undefined) {
     const port = wanted.includes('/') ? wanted : `${wanted}/tcp`;
-    throw new NotFoundError(`no public port '${port}' published for ${rec.name}`);
+    throw new NotFoundError(`no public port '${port}' published for ${info.Name.slice(1)}`);
   }
   return 0;
 }

@@ -12,7 +12,7 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
   if (!(await confirmPrune(ctx, bool(flags, 'force'), 'all stopped containers'))) return 0;
   const engine = await ctx.engine();
-  const removed = await engine.pruneContainers();
-  if (removed.length > 0) ctx.stdout.write(`Deleted Containers:\n${removed.join('\n')}\n`);
+  const { deleted } = await engine.pruneContainers();
+  if (deleted.length > 0) ctx.stdout.write(`Deleted Containers:\n${deleted.join('\n')}\n`);
   return 0;
 }

@@ -10,6 +10,6 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext, { args }: ParsedArgs) {
   const engine = await ctx.engine();
-  await engine.containers.rename(args[0]!, args[1]!);
+  await engine.renameContainer(args[0]!, args[1]!);
   return 0;
 }

@@ -13,8 +13,5 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const timeout = stopTimeout(flags);
   const engine = await ctx.engine();
-  return forEachName(ctx, args, async (n) => {
-    await engine.containers.stop(n, timeout);
-    await engine.containers.start(n);
-  });
+  return forEachName(ctx, args, (n) => engine.restartContainer(n, { timeout }));
 }

@@ -25,6 +25,6 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const engine = await ctx.engine();
   return forEachName(ctx, args, (n) =>
-    engine.containers.remove(n, { force: bool(flags, 'force'), volumes: bool(flags, 'volumes') }),
+    engine.removeContainer(n, { force: bool(flags, 'force'), volumes: bool(flags, 'volumes') }),
   );
 }

@@ -34,11 +34,11 @@ async function runCommand(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
   // like docker, a container that could not start is kept for inspection unless --rm was given
   const removeOnFailure = async () => {
     if (options.autoRemove)
-      await engine.containers.remove(rec.id, { force: true, volumes: true }).catch(() => {});
+      await engine.removeContainer(rec.id, { force: true, volumes: true }).catch(() => {});
   };
   if (detach) {
     try {
-      await engine.containers.start(rec.id);
+      await engine.startContainer(rec.id);
     } catch (err) {
       await removeOnFailure();
       return runFailure(ctx, err);

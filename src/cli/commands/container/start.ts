@@ -20,17 +20,16 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
     return 1;
   }
   if (attach) {
-    const rec = engine.containers.get(args[0]!);
-    const o = engine.containers.config(rec).options;
-    return startAttached(ctx, engine, rec.id, {
-      tty: o.tty === true,
-      stdin: bool(flags, 'interactive') && o.interactive === true,
+    const info = await engine.inspectContainer(args[0]!);
+    return startAttached(ctx, engine, info.Id, {
+      tty: info.Config.Tty,
+      stdin: bool(flags, 'interactive') && info.Config.OpenStdin,
     });
   }
   let failed = false;
   for (const name of args) {
     try {
-      await engine.containers.start(name);
+      await engine.startContainer(name);
       ctx.stdout.write(`${name}\n`);
     } catch (err) {
       failed = true;

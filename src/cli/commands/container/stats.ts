@@ -56,7 +56,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
   const format = str(flags, 'format');
   const noTrunc = bool(flags, 'no-trunc');
   const names = async () =>
-    args.length > 0 ? args : (await engine.listContainers({ all: bool(flags, 'all') })).map((r) => r.id);
+    args.length > 0 ? args : (await engine.listContainers({ all: bool(flags, 'all') })).map((r) => r.Id);
   const render = async () => {
     const stats = await engine.containerStats(await names());
     return formatList(

@@ -13,5 +13,5 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const timeout = stopTimeout(flags);
   const engine = await ctx.engine();
-  return forEachName(ctx, args, (n) => engine.containers.stop(n, timeout));
+  return forEachName(ctx, args, (n) => engine.stopContainer(n, { timeout }));
 }

@@ -11,5 +11,5 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext, { args }: ParsedArgs) {
   const engine = await ctx.engine();
-  return forEachName(ctx, args, (n) => engine.containers.unpause(n));
+  return forEachName(ctx, args, (n) => engine.unpauseContainer(n));
 }

@@ -14,7 +14,7 @@ export async function run(ctx: CommandContext, { args }: ParsedArgs) {
   let failed = false;
   for (const name of args) {
     try {
-      ctx.stdout.write(`${await engine.containers.wait(name)}\n`);
+      ctx.stdout.write(`${await engine.waitContainer(name)}\n`);
     } catch (err) {
       failed = true;
       ctx.stderr.write(`Error: ${describeError(err)}\n`);

@@ -228,7 +228,12 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
       result = await engine.build({
         contextDir,
         dockerfile: { text: dockerfileText, name: dockerfileName },
-        tags: output ? [] : tags,
+        tags,
+        ...(output
+          ? {
+              output: { format: output.type === 'oci' ? 'oci-archive' : 'docker-archive', dest: output.dest },
+            }
+          : {}),
         buildArgs,
         ...(str(flags, 'target') !== undefined ? { target: str(flags, 'target')! } : {}),
         noCache: bool(flags, 'no-cache'),
@@ -250,13 +255,6 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
     }
     const image = result.image;
     if (output) {
-      await engine.saveImages([image.id], {
-        format: output.type === 'oci' ? 'oci-archive' : 'docker-archive',
-        output: output.dest,
-        names: tags,
-      });
-      // exported, not stored: the image record goes; its layers stay for the build cache
-      if (engine.store.findImage(image.id)?.names.length === 0) engine.store.removeImage(image.id);
       if (!quiet) ctx.stderr.write(`exported ${image.id} to ${output.dest} (${output.type})\n`);
     } else if (!quiet) {
       for (const t of image.names) ctx.stderr.write(`naming to ${t}\n`);

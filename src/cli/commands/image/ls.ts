@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from '../../../errors/index.js';
 import { shortId } from '../../../oci/index.js';
 import { bool, type CommandSpec, list, type ParsedArgs, str } from '../../args.js';
 import type { CommandContext } from '../../context.js';
@@ -27,20 +26,9 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const engine = await ctx.engine();
-  let dangling: boolean | undefined;
-  let reference = args[0];
-  for (const f of list(flags, 'filter')) {
-    const [k, v] = [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)];
-    if (k === 'dangling' && (v === 'true' || v === 'false')) dangling = v === 'true';
-    else if (k === 'reference' && v) reference = v;
-    else
-      throw new InvalidArgumentError(
-        `invalid filter "${f}": supported are dangling=true|false and reference=PATTERN`,
-      );
-  }
   const rows = engine.listImages({
-    ...(dangling === undefined ? {} : { dangling }),
-    ...(reference ? { reference } : {}),
+    ...(args[0] ? { reference: args[0] } : {}),
+    filters: list(flags, 'filter'),
   });
   const noTrunc = bool(flags, 'no-trunc');
   const id = (s: string) => (noTrunc ? s : shortId(s));

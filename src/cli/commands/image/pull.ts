@@ -33,7 +33,6 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
     if (!input.includes(':') && !input.includes('@')) ctx.stdout.write('Using default tag: latest\n');
     ctx.stdout.write(`${ref.digest ?? ref.tag}: Pulling from ${ref.path}\n`);
   }
-  const before = engine.findImage(input)?.id;
   const result = await engine.pull(input, {
     ...(platform ? { platform, platformExplicit: true } : {}),
     onProgress: (e) => {
@@ -46,7 +45,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
     ctx.stdout.write(`Digest: ${result.digest}\n`);
     const name = ref.digest ? input : `${input.includes(':') ? input : `${input}:latest`}`;
     ctx.stdout.write(
-      before === result.image.id
+      result.upToDate
         ? `Status: Image is up to date for ${name}\n`
         : `Status: Downloaded newer image for ${name}\n`,
     );

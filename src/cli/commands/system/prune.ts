@@ -31,25 +31,18 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
   ].join(', ');
   if (!(await confirmPrune(ctx, bool(flags, 'force'), what))) return 0;
   const engine = await ctx.engine();
-  const removed = await engine.pruneContainers({ volumes: bool(flags, 'volumes') });
-  if (removed.length > 0) ctx.stdout.write(`Deleted Containers:\n${removed.join('\n')}\n\n`);
-  let reclaimed = 0;
-  if (bool(flags, 'volumes')) {
-    const v = engine.store.pruneVolumes({ filter: (vol) => vol.labels['berth.anonymous'] === 'true' });
-    if (v.names.length > 0) ctx.stdout.write(`Deleted Volumes:\n${v.names.join('\n')}\n\n`);
-    reclaimed += v.bytes;
-  }
-  const images = await engine.pruneImages({ all: bool(flags, 'all') });
-  if (images.untagged.length + images.deleted.length > 0) {
+  const r = await engine.pruneSystem({ all: bool(flags, 'all'), volumes: bool(flags, 'volumes') });
+  if (r.containers.deleted.length > 0)
+    ctx.stdout.write(`Deleted Containers:\n${r.containers.deleted.join('\n')}\n\n`);
+  if (r.volumes && r.volumes.deleted.length > 0)
+    ctx.stdout.write(`Deleted Volumes:\n${r.volumes.deleted.join('\n')}\n\n`);
+  if (r.images.untagged.length + r.images.deleted.length > 0) {
     ctx.stdout.write('Deleted Images:\n');
-    for (const u of images.untagged) ctx.stdout.write(`untagged: ${u}\n`);
-    for (const d of images.deleted) ctx.stdout.write(`deleted: ${d}\n`);
+    for (const u of r.images.untagged) ctx.stdout.write(`untagged: ${u}\n`);
+    for (const d of r.images.deleted) ctx.stdout.write(`deleted: ${d}\n`);
     ctx.stdout.write('\n');
   }
-  reclaimed += images.reclaimed;
-  const cache = await engine.pruneBuildCache();
-  if (cache.entries > 0) ctx.stdout.write(`Deleted build cache entries: ${cache.entries}\n\n`);
-  reclaimed += cache.bytes;
-  ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+  if (r.buildCache.entries > 0) ctx.stdout.write(`Deleted build cache entries: ${r.buildCache.entries}\n\n`);
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
   return 0;
 }

@@ -17,7 +17,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
     labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
   }
   const engine = await ctx.engine();
-  const v = engine.store.createVolume(args[0], { labels });
-  ctx.stdout.write(`${v.name}\n`);
+  const v = engine.createVolume(args[0], { labels });
+  ctx.stdout.write(`${v.Name}\n`);
   return 0;
 }

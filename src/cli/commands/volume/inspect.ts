@@ -1,4 +1,3 @@
-import { NotFoundError } from '../../../errors/index.js';
 import { type CommandSpec, type ParsedArgs, str } from '../../args.js';
 import type { CommandContext } from '../../context.js';
 import { FORMAT_FLAG } from '../_common.js';
@@ -13,17 +12,5 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const engine = await ctx.engine();
-  return printInspect(ctx, args, str(flags, 'format'), async (name) => {
-    const v = engine.store.getVolume(name);
-    if (!v) throw new NotFoundError(`no such volume: ${name}`);
-    return {
-      CreatedAt: v.createdAt,
-      Driver: 'local',
-      Labels: v.labels,
-      Mountpoint: v.path,
-      Name: v.name,
-      Options: v.options,
-      Scope: 'local',
-    };
-  });
+  return printInspect(ctx, args, str(flags, 'format'), async (name) => engine.inspectVolume(name));
 }

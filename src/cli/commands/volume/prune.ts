@@ -20,8 +20,8 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
   const engine = await ctx.engine();
   const all = bool(flags, 'all');
-  const r = engine.store.pruneVolumes(all ? {} : { filter: (v) => v.labels['berth.anonymous'] === 'true' });
-  if (r.names.length > 0) ctx.stdout.write(`Deleted Volumes:\n${r.names.join('\n')}\n\n`);
-  ctx.stdout.write(`Total reclaimed space: ${humanSize(r.bytes)}\n`);
+  const r = engine.pruneVolumes({ all });
+  if (r.deleted.length > 0) ctx.stdout.write(`Deleted Volumes:\n${r.deleted.join('\n')}\n\n`);
+  ctx.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
   return 0;
 }

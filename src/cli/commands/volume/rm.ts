@@ -13,5 +13,5 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const engine = await ctx.engine();
-  return forEachName(ctx, args, async (n) => engine.store.removeVolume(n, { force: bool(flags, 'force') }));
+  return forEachName(ctx, args, async (n) => engine.removeVolume(n, { force: bool(flags, 'force') }));
 }

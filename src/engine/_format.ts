@@ -1,0 +1,221 @@
+// Docker-shaped renderings of store records: what `inspect`, `ps` and `volume ls` show and what
+// the Docker API will return as JSON. Pure functions over plain data, so every front end gets
+// the same shape.
+import type { StoredContainerConfig } from '../container/index.js';
+import type { ContainerRecord, VolumeRecord } from '../store/index.js';
+
+/** Docker's zero time, for a container that never started or never finished. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** `docker container inspect`, the fields berth knows. */
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  Path: string | undefined;
+  Args: string[];
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Restarting: boolean;
+    OOMKilled: boolean;
+    Dead: boolean;
+    Pid: number;
+    ExitCode: number;
+    Error: string;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  /** With docker's leading '/'. */
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  HostConfig: {
+    Binds: string[];
+    NetworkMode: string;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+    AutoRemove: boolean;
+    CapAdd: string[] | null;
+    CapDrop: string[] | null;
+    Privileged: boolean;
+    ReadonlyRootfs: boolean;
+    SecurityOpt: string[];
+    Memory: number;
+    MemorySwap: number;
+    NanoCpus: number;
+    CpuShares: number;
+    PidsLimit: number | null;
+    Ulimits: { Name: string; Soft: number; Hard: number }[];
+    Init: boolean;
+    Runtime: string;
+  };
+  Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
+  Config: {
+    Hostname: string;
+    User: string;
+    Tty: boolean;
+    OpenStdin: boolean;
+    Env: string[];
+    Cmd: string[] | null;
+    Image: string;
+    WorkingDir: string;
+    Entrypoint: string[] | null;
+    Labels: Record<string, string>;
+    StopSignal: string;
+    StopTimeout: number;
+  };
+}
+
+/** Where the paths inspect reports live; the container manager and the store know them. */
+export interface ContainerPaths {
+  userdataDir: string;
+  logPath: string;
+  volumePath(name: string): string;
+}
+
+export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPaths): ContainerInspect {
+  const cfg = rec.config as StoredContainerConfig;
+  const o = cfg.options;
+  const running = rec.state === 'running' || rec.state === 'paused';
+  return {
+    Id: rec.id,
+    Created: rec.createdAt,
+    Path: cfg.args[0],
+    Args: cfg.args.slice(1),
+    State: {
+      Status: rec.state,
+      Running: running,
+      Paused: rec.state === 'paused',
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: running ? (rec.pid ?? 0) : 0,
+      ExitCode: rec.exitCode ?? 0,
+      Error: '',
+      StartedAt: rec.startedAt ?? ZERO_TIME,
+      FinishedAt: rec.finishedAt ?? ZERO_TIME,
+    },
+    Image: rec.imageId,
+    ResolvConfPath: `${paths.userdataDir}/resolv.conf`,
+    HostnamePath: `${paths.userdataDir}/hostname`,
+    HostsPath: `${paths.userdataDir}/hosts`,
+    LogPath: paths.logPath,
+    Name: `/${rec.name}`,
+    RestartCount: rec.restartCount,
+    Driver: 'overlay',
+    Platform: 'linux',
+    HostConfig: {
+      Binds: (o.mounts ?? [])
+        .filter((m) => m.type === 'bind')
+        .map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
+      NetworkMode: o.network ?? 'none',
+      RestartPolicy: {
+        Name: o.restart?.name ?? 'no',
+        MaximumRetryCount: o.restart?.name === 'on-failure' ? o.restart.maxRetries : 0,
+      },
+      AutoRemove: o.autoRemove === true,
+      CapAdd: o.capAdd ?? null,
+      CapDrop: o.capDrop ?? null,
+      Privileged: o.privileged === true,
+      ReadonlyRootfs: o.readOnly === true,
+      SecurityOpt: [
+        ...(o.seccomp === 'unconfined' ? ['seccomp=unconfined'] : []),
+        ...(o.noNewPrivileges ? ['no-new-privileges'] : []),
+      ],
+      Memory: o.memory ?? 0,
+      MemorySwap: o.memorySwap ?? 0,
+      NanoCpus: o.cpus ? Math.round((o.cpus.quota / o.cpus.period) * 1e9) : 0,
+      CpuShares: o.cpuShares ?? 0,
+      PidsLimit: o.pidsLimit ?? null,
+      Ulimits: (o.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+      Init: o.init === true,
+      Runtime: o.runtime ?? 'auto',
+    },
+    Mounts: (o.mounts ?? []).map((m) => ({
+      Type: m.type,
+      Name: m.type === 'volume' ? m.source : undefined,
+      Source: m.type === 'volume' ? paths.volumePath(m.source) : m.source,
+      Destination: m.target,
+      RW: !m.readOnly,
+    })),
+    Config: {
+      Hostname: cfg.hostname,
+      User: o.user ?? '',
+      Tty: o.tty === true,
+      OpenStdin: o.interactive === true,
+      Env: cfg.env,
+      Cmd: o.command ?? null,
+      Image: cfg.imageName,
+      WorkingDir: cfg.workdir,
+      Entrypoint: o.entrypoint === undefined ? null : [o.entrypoint],
+      Labels: rec.labels,
+      StopSignal: cfg.stopSignal,
+      StopTimeout: cfg.stopTimeout,
+    },
+  };
+}
+
+/** One row of `ps`: the record's facts, with the command line the container runs. */
+export interface ContainerSummary {
+  Id: string;
+  /** Without docker's leading '/'. */
+  Name: string;
+  /** The image as the user named it. */
+  Image: string;
+  ImageID: string;
+  /** Entrypoint and command, space-separated. */
+  Command: string;
+  /** ISO 8601. */
+  Created: string;
+  StartedAt: string | null;
+  FinishedAt: string | null;
+  State: string;
+  ExitCode: number | null;
+  Labels: Record<string, string>;
+}
+
+export function formatContainerSummary(rec: ContainerRecord): ContainerSummary {
+  const cfg = rec.config as StoredContainerConfig;
+  return {
+    Id: rec.id,
+    Name: rec.name,
+    Image: cfg.imageName,
+    ImageID: rec.imageId,
+    Command: cfg.args.join(' '),
+    Created: rec.createdAt,
+    StartedAt: rec.startedAt,
+    FinishedAt: rec.finishedAt,
+    State: rec.state,
+    ExitCode: rec.exitCode,
+    Labels: rec.labels,
+  };
+}
+
+/** `docker volume inspect`. */
+export interface VolumeInspect {
+  CreatedAt: string;
+  Driver: string;
+  Labels: Record<string, string>;
+  Mountpoint: string;
+  Name: string;
+  Options: Record<string, string>;
+  Scope: string;
+}
+
+export function formatVolume(v: VolumeRecord): VolumeInspect {
+  return {
+    CreatedAt: v.createdAt,
+    Driver: 'local',
+    Labels: v.labels,
+    Mountpoint: v.path,
+    Name: v.name,
+    Options: v.options,
+    Scope: 'local',
+  };
+}
