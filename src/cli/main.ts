@@ -68,6 +68,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Common',
     load: () => import('./commands/info.js'),
   },
+  events: {
+    summary: 'Get real time events from berth',
+    group: 'Common',
+    load: () => import('./commands/events.js'),
+  },
   'image pull': {
     summary: 'Download an image from a registry',
     group: 'Image',
@@ -410,6 +415,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Show berth disk usage',
     group: 'System',
     load: () => import('./commands/system/df.js'),
+  },
+  'system events': {
+    summary: 'Get real time events from berth',
+    group: 'System',
+    load: () => import('./commands/events.js'),
   },
   'system info': {
     summary: 'Display system-wide information',

@@ -20,5 +20,5 @@ export {
   inLowers,
   tarToContainerPath,
 } from './fs.js';
-export { ContainerManager, type ManagerOptions } from './manager.js';
+export { ContainerManager, type ManagerEvent, type ManagerOptions } from './manager.js';
 export { type ContainerStats, containerPids, containerStats, containerTop, type TopResult } from './stats.js';

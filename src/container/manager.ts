@@ -36,7 +36,23 @@ export interface ManagerOptions {
   berthCommand: string[];
   /** Default runtime when a container names none ('auto'). */
   defaultRuntime?: string;
+  /**
+   * Told of each lifecycle change once it is committed (the engine journals them). The manager
+   * tells, not its callers, because some changes happen inside it: the exit seen by conmon's
+   * cleanup, a restart by policy, the removal of a --rm container.
+   */
+  onEvent?: (event: ManagerEvent) => void;
 }
+
+/** A lifecycle change, named as Docker's events name it. */
+export type ManagerEvent =
+  | {
+      type: 'container';
+      action: 'create' | 'start' | 'die' | 'kill' | 'stop' | 'pause' | 'unpause' | 'rename' | 'destroy';
+      container: ContainerRecord;
+      attributes?: Record<string, string>;
+    }
+  | { type: 'volume'; action: 'mount' | 'unmount'; volume: string; attributes: Record<string, string> };
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const TINI_PATHS = ['/usr/bin/tini-static', '/usr/bin/tini'];
@@ -47,6 +63,29 @@ export class ContainerManager {
 
   get store(): Store {
     return this.opts.store;
+  }
+
+  private notify(
+    action: Extract<ManagerEvent, { type: 'container' }>['action'],
+    container: ContainerRecord,
+    attributes?: Record<string, string>,
+  ): void {
+    this.opts.onEvent?.({ type: 'container', action, container, ...(attributes ? { attributes } : {}) });
+  }
+
+  /** Docker's volume mount/unmount events for the named volumes a container uses. */
+  private notifyVolumes(action: 'mount' | 'unmount', rec: ContainerRecord): void {
+    if (!this.opts.onEvent) return;
+    for (const m of this.config(rec).options.mounts ?? []) {
+      if (m.type !== 'volume') continue;
+      const attributes: Record<string, string> = { container: rec.id, driver: 'local' };
+      if (action === 'mount') {
+        attributes.destination = m.target;
+        attributes['read/write'] = String(m.readOnly !== true);
+        attributes.propagation = '';
+      }
+      this.opts.onEvent({ type: 'volume', action, volume: m.source, attributes });
+    }
   }
 
   // ---------------------------------------------------------------- paths
@@ -169,7 +208,7 @@ export class ContainerManager {
     for (let attempt = 0; ; attempt++) {
       const name = options.name ?? randomContainerName();
       try {
-        return this.store.createContainer({
+        const rec = this.store.createContainer({
           id,
           name,
           imageId: image.id,
@@ -177,6 +216,8 @@ export class ContainerManager {
           labels: options.labels ?? {},
           volumes,
         });
+        this.notify('create', rec);
+        return rec;
       } catch (err) {
         if (options.name === undefined && hasCode(err, 'CONFLICT') && attempt < 20) continue;
         throw err;
@@ -236,12 +277,15 @@ export class ContainerManager {
       }
       if (hooks.beforeStart) await hooks.beforeStart(rec);
       await driver.start(rec.id);
-      return this.store.updateContainer(rec.id, {
+      const started = this.store.updateContainer(rec.id, {
         state: 'running',
         startedAt: new Date().toISOString(),
         finishedAt: null,
         exitCode: null,
       });
+      this.notifyVolumes('mount', started);
+      this.notify('start', started);
+      return started;
     } catch (err) {
       await driver.delete(rec.id, { force: true }).catch(() => {});
       this.safeUnmount(rec.id);
@@ -380,6 +424,12 @@ export class ContainerManager {
       if (hasCode(err, 'CONFLICT', 'NOT_FOUND')) return this.store.getContainer(rec.id);
       throw err;
     }
+    const ran = rec.startedAt ? (Date.now() - Date.parse(rec.startedAt)) / 1000 : 0;
+    this.notify('die', updated, {
+      exitCode: String(code),
+      execDuration: String(Math.max(0, Math.floor(ran))),
+    });
+    this.notifyVolumes('unmount', updated);
     await driver.delete(rec.id, { force: true }).catch(() => {});
     this.safeUnmount(rec.id);
     const o = config.options;
@@ -444,7 +494,9 @@ export class ContainerManager {
     if (!isActiveState(rec.state)) {
       throw new ConflictError(`cannot kill container ${rec.name}: it is not running`);
     }
-    await this.driverFor(this.config(rec)).kill(rec.id, parseSignal(signal));
+    const signo = parseSignal(signal);
+    await this.driverFor(this.config(rec)).kill(rec.id, signo);
+    this.notify('kill', rec, { signal: String(signo) });
     return rec;
   }
 
@@ -464,9 +516,12 @@ export class ContainerManager {
     // a restart already under way in another process (its cleanup read the record before our
     // mark) can bring it back once; stop again until it stays down
     for (let attempt = 0; attempt < 3; attempt++) {
-      await driver.kill(rec.id, parseSignal(config.stopSignal)).catch(() => {});
+      const signo = parseSignal(config.stopSignal);
+      await driver.kill(rec.id, signo).catch(() => {});
+      this.notify('kill', rec, { signal: String(signo) });
       if (!(await this.waitGone(rec, timeout))) {
         await driver.kill(rec.id, 9, { all: true }).catch(() => {});
+        this.notify('kill', rec, { signal: '9' });
         await this.waitGone(rec, 10_000);
       }
       let after = await this.cleanup(rec.id);
@@ -475,7 +530,10 @@ export class ContainerManager {
         await new Promise((r) => setTimeout(r, 300));
         after = this.store.getContainer(rec.id);
       }
-      if (!after || !isActiveState(after.state)) return after ?? rec;
+      if (!after || !isActiveState(after.state)) {
+        this.notify('stop', after ?? rec);
+        return after ?? rec;
+      }
     }
     return this.get(rec.id);
   }
@@ -521,14 +579,20 @@ export class ContainerManager {
     const rec = this.get(idOrName);
     assertOperation(rec.id, rec.state, 'pause');
     await this.driverFor(this.config(rec)).pause(rec.id);
-    this.store.updateContainer(rec.id, { state: 'paused' }, { expectState: ['running'] });
+    this.notify(
+      'pause',
+      this.store.updateContainer(rec.id, { state: 'paused' }, { expectState: ['running'] }),
+    );
   }
 
   async unpause(idOrName: string): Promise<void> {
     const rec = this.get(idOrName);
     assertOperation(rec.id, rec.state, 'unpause');
     await this.driverFor(this.config(rec)).resume(rec.id);
-    this.store.updateContainer(rec.id, { state: 'running' }, { expectState: ['paused'] });
+    this.notify(
+      'unpause',
+      this.store.updateContainer(rec.id, { state: 'running' }, { expectState: ['paused'] }),
+    );
   }
 
   // ---------------------------------------------------------------- remove
@@ -550,6 +614,7 @@ export class ContainerManager {
       const driver = this.driverFor(this.config(rec));
       rec = this.store.updateContainer(rec.id, { config: { ...this.config(rec), stoppedByUser: true } });
       await driver.kill(rec.id, 9, { all: true }).catch(() => {});
+      this.notify('kill', rec, { signal: '9' });
       await this.waitGone(rec, 10_000);
       await this.cleanup(rec.id);
       if (!this.store.getContainer(rec.id)) return rec.id;
@@ -564,6 +629,7 @@ export class ContainerManager {
       (m) => m.type === 'volume' && 'anonymous' in m,
     );
     this.store.removeContainer(rec.id);
+    this.notify('destroy', rec);
     rmSync(this.stateDir(rec.id), { recursive: true, force: true });
     if (options.volumes) {
       for (const m of anonymous) {
@@ -606,6 +672,8 @@ export class ContainerManager {
 
   async rename(idOrName: string, newName: string): Promise<void> {
     if (!isValidContainerName(newName)) throw new InvalidArgumentError(`invalid container name "${newName}"`);
-    this.store.renameContainer(idOrName, newName);
+    const before = this.get(idOrName);
+    this.store.renameContainer(before.id, newName);
+    this.notify('rename', this.get(before.id), { oldName: before.name });
   }
 }

@@ -26,6 +26,7 @@ import type { Platform } from '../oci/index.js';
 import { type AttachStreams, isActiveState, type LogEntry } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
 import { atomicWriteStream } from '../util/index.js';
+import { containerAttributes, recordEvent } from './_events.js';
 import { type FilterInput, parseContainerFilters } from './_filters.js';
 import {
   type ContainerInspect,
@@ -157,7 +158,24 @@ export function attachContainer(parts: Parts, idOrName: string): Promise<AttachS
 }
 
 export function execInContainer(parts: Parts, idOrName: string, request: ExecRequest): ExecSession {
-  return startExec(parts.containers, idOrName, request);
+  const session = startExec(parts.containers, idOrName, request);
+  // Docker's exec actions carry the command: `exec_create: sh -c ls`
+  const rec = parts.containers.get(idOrName);
+  const command = request.args.join(' ');
+  const actor = (extra: Record<string, string> = {}) => ({
+    ID: rec.id,
+    Attributes: containerAttributes(rec, extra),
+  });
+  recordEvent(parts.store, 'container', `exec_create: ${command}`, actor());
+  recordEvent(parts.store, 'container', `exec_start: ${command}`, actor());
+  session.result.then(
+    (r) => {
+      if (r.exitCode !== undefined)
+        recordEvent(parts.store, 'container', 'exec_die', actor({ exitCode: String(r.exitCode) }));
+    },
+    () => {},
+  );
+  return session;
 }
 
 export function topContainer(parts: Parts, idOrName: string, psArgs: string[]): TopResult {

@@ -20,6 +20,7 @@ import { familiarName, parsePlatform, parseReference } from '../oci/index.js';
 import type { ImageRecord } from '../store/index.js';
 import { atomicWriteStream } from '../util/index.js';
 import { sweepDeadBuilds } from './_builds.js';
+import { recordImageEvent } from './_events.js';
 import { type FilterInput, parseImageFilters } from './_filters.js';
 import type { Parts } from './_parts.js';
 
@@ -88,6 +89,11 @@ export async function build(
     await saveImages(parts, [image.id], { format: output.format, output: output.dest, names });
     // exported, not stored: an image the build did not name goes (one named before stays)
     if (parts.store.findImage(image.id)?.names.length === 0) parts.store.removeImage(image.id);
+  } else {
+    recordImageEvent(parts.store, 'build', result.image.id, tags[0]);
+    for (const t of tags) {
+      if (result.image.names.includes(t)) recordImageEvent(parts.store, 'tag', result.image.id, t);
+    }
   }
   return result;
 }
@@ -168,6 +174,7 @@ export async function removeImages(
         // an ID
       }
       const r = parts.store.removeImage(target, { force: options.force });
+      recordRemoval(parts, image.id, r);
       reports.push({ reference, untagged: r.untagged.map(familiarTag), deleted: r.deleted });
     } catch (err) {
       reports.push({ reference, untagged: [], deleted: [], error: describeError(err) });
@@ -179,7 +186,15 @@ export async function removeImages(
 
 export function tagImage(parts: Parts, source: string, target: string): void {
   const image = parts.resolveImage(source);
-  parts.store.tagImage(image.id, fullTagName(parseReference(target)));
+  const name = fullTagName(parseReference(target));
+  parts.store.tagImage(image.id, name);
+  recordImageEvent(parts.store, 'tag', image.id, name);
+}
+
+/** Docker's events for a removal: one untag per name, one delete per image. */
+function recordRemoval(parts: Parts, id: string, r: { untagged: string[]; deleted: string[] }): void {
+  for (const name of r.untagged) recordImageEvent(parts.store, 'untag', id, name);
+  for (const d of r.deleted) recordImageEvent(parts.store, 'delete', d);
 }
 
 /** Save images as docker-archive / oci-archive to a file or stream, or as an OCI layout dir. */
@@ -205,6 +220,7 @@ export async function saveImages(
     if (typeof options.output !== 'string')
       throw new InvalidArgumentError('oci-dir output needs a directory path');
     await saveImagesToDir(parts.store, items, options.output);
+    recordSaves(parts, items);
     return;
   }
   const stream: Readable = saveImagesStream(parts.store, items, options.format);
@@ -213,6 +229,11 @@ export async function saveImages(
   } else {
     await pipeline(stream, options.output, { end: false });
   }
+  recordSaves(parts, items);
+}
+
+function recordSaves(parts: Parts, items: { image: ImageRecord; names: string[] }[]): void {
+  for (const { image, names } of items) recordImageEvent(parts.store, 'save', image.id, names[0]);
 }
 
 export async function load(
@@ -220,7 +241,9 @@ export async function load(
   input: { path: string } | { stream: AsyncIterable<Buffer> },
   options: LoadOptions = {},
 ): Promise<LoadResult> {
-  return loadImages({ store: parts.store }, input, options);
+  const result = await loadImages({ store: parts.store }, input, options);
+  for (const { image, names } of result.images) recordImageEvent(parts.store, 'load', image.id, names[0]);
+  return result;
 }
 
 export async function importTar(
@@ -228,7 +251,9 @@ export async function importTar(
   source: AsyncIterable<Buffer>,
   options: ImportOptions = {},
 ): Promise<ImageRecord> {
-  return importImage({ store: parts.store }, source, options);
+  const image = await importImage({ store: parts.store }, source, options);
+  recordImageEvent(parts.store, 'import', image.id, image.names[0]);
+  return image;
 }
 
 /** Remove dangling images (all unused ones with `all`), then collect garbage. */
@@ -246,6 +271,7 @@ export async function pruneImages(
   const untagged: string[] = [];
   for (const img of victims) {
     const r = parts.store.removeImage(img.id, { force: true });
+    recordRemoval(parts, img.id, r);
     deleted.push(...r.deleted);
     untagged.push(...r.untagged.map(familiarTag));
   }

@@ -8,6 +8,7 @@ import { fullTagName, type PullOptions, type PullResult, pullImage } from '../im
 import { parseReference } from '../oci/index.js';
 import { loadRegistriesConfig, RegistryClient } from '../registry/index.js';
 import { type ImageRecord, Store } from '../store/index.js';
+import { recordImageEvent, recordManagerEvent } from './_events.js';
 import { loadBerthConfig } from './config.js';
 
 export interface EngineOptions {
@@ -62,6 +63,7 @@ export class Parts {
         this.options.runroot,
       ],
       defaultRuntime: this.options.defaultRuntime ?? loadBerthConfig().runtime ?? 'auto',
+      onEvent: (e) => recordManagerEvent(this.store, e),
     });
     return this.containerHandle;
   }
@@ -99,6 +101,9 @@ export class Parts {
   }
 
   async pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-    return pullImage({ store: this.store, client: this.registry }, reference, options);
+    const pulled = await pullImage({ store: this.store, client: this.registry }, reference, options);
+    // Docker's pull event is about the reference; the image ID is in the tag events' Actor
+    recordImageEvent(this.store, 'pull', pulled.reference, pulled.reference);
+    return pulled;
   }
 }

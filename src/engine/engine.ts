@@ -28,8 +28,9 @@ import {
 } from '../image/index.js';
 import type { Platform } from '../oci/index.js';
 import type { AttachStreams, LogEntry } from '../runtime/index.js';
-import type { ContainerRecord, ImageRecord } from '../store/index.js';
+import type { ContainerRecord, EventRecord, ImageRecord } from '../store/index.js';
 import * as containers from './_containers.js';
+import { type EventQueryInput, parseEventQuery, streamEvents } from './_events.js';
 import type { FilterInput } from './_filters.js';
 import type { ContainerInspect, ContainerSummary, VolumeInspect } from './_format.js';
 import * as images from './_images.js';
@@ -42,6 +43,13 @@ export type {
   ContainerRemoveReport,
   StartOptions,
 } from './_containers.js';
+export {
+  EVENT_FILTER_KEYS,
+  type EventQuery,
+  type EventQueryInput,
+  parseEventQuery,
+  parseEventTime,
+} from './_events.js';
 export type { FilterInput } from './_filters.js';
 export type { ContainerInspect, ContainerSummary, VolumeInspect } from './_format.js';
 export type { BuildRequestOptions, ImageSummary, LoadOptions, RemoveReport } from './_images.js';
@@ -348,6 +356,16 @@ export class Engine {
   /** Remove unused anonymous volumes (every unused volume with `all`). */
   pruneVolumes(options: { all?: boolean } = {}): volumes.VolumePruneReport {
     return volumes.pruneVolumes(this.#parts, options);
+  }
+
+  // ---------------------------------------------------------------- events
+  /**
+   * `events`: recorded events from `since`, then live ones until `until` (or until `signal`
+   * fires when there is no `until`), filtered. A bad query throws here, before anything is read.
+   * Without `since` and `until` only events from now on are streamed.
+   */
+  events(query: EventQueryInput, options: { signal?: AbortSignal } = {}): AsyncIterable<EventRecord> {
+    return streamEvents(this.#parts.store, parseEventQuery(query), options.signal);
   }
 
   // ---------------------------------------------------------------- system

@@ -15,7 +15,7 @@ export type {
 } from '../container/index.js';
 export type { ImageDiff } from '../image/index.js';
 export type { AttachStreams, LogEntry } from '../runtime/index.js';
-export type { ContainerRecord } from '../store/index.js';
+export type { ContainerRecord, EventRecord, EventType } from '../store/index.js';
 export type { ProgressEvent, ProgressSink } from '../util/index.js';
 export type {
   BuildRequestOptions,
@@ -33,6 +33,15 @@ export type {
   VolumeInspect,
   VolumePruneReport,
 } from './engine.js';
-export { createEngine, Engine, registryHost } from './engine.js';
+export {
+  createEngine,
+  Engine,
+  EVENT_FILTER_KEYS,
+  type EventQuery,
+  type EventQueryInput,
+  parseEventQuery,
+  parseEventTime,
+  registryHost,
+} from './engine.js';
 export * as flags from './flags.js';
 export { familiarTag } from './names.js';

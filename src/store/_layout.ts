@@ -58,6 +58,7 @@ export const ROOT_SUBDIRS = [
   'tmp',
   'containers',
   'volumes',
+  'events',
 ] as const;
 
 /** tmp/<kind>-<pid>-… names (stage, trash, download). */

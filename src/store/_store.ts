@@ -2,6 +2,7 @@
 // concern as containerd splits its metadata (content, snapshots, images, containers, leases).
 // Its methods keep the API callers have always used; each one hands off to the concern store
 // that owns it. The on-disk layout is described once, in _layout.ts.
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContainerState, Digest } from '../oci/index.js';
 import { type BuildCacheEntry, BuildCacheStore } from './_build-cache.js';
@@ -17,6 +18,7 @@ import { ContentStore } from './_content.js';
 import { StoreDb } from './_db.js';
 import { type DiskUsage, DiskUsageReport } from './_df.js';
 import type { PathLock } from './_fs.js';
+import { EventJournal, type EventRecord, type ReadEventsOptions } from './_events.js';
 import { type GcResult, type Lease, LeasesAndGc } from './_gc.js';
 import { type ImageRecord, ImageStore, type NewImage } from './_images.js';
 import type { Ingest } from './_ingest.js';
@@ -39,6 +41,8 @@ export class Store {
   readonly buildDirs: BuildDirs;
   readonly leasesAndGc: LeasesAndGc;
   readonly usage: DiskUsageReport;
+  /** events/: the journal every process appends to and `berth events` follows. */
+  readonly events: EventJournal;
 
   private constructor(private readonly db: StoreDb) {
     this.root = db.root;
@@ -46,7 +50,8 @@ export class Store {
     this.content = new ContentStore(db);
     this.layers = new LayerStore(db);
     this.images = new ImageStore(db, this.content, this.layers);
-    this.volumes = new VolumeStore(db);
+    this.events = new EventJournal(join(db.root, 'events'));
+    this.volumes = new VolumeStore(db, this.events);
     this.containers = new ContainerStore(db, this.layers, this.volumes);
     this.buildCache = new BuildCacheStore(db, this.content, this.layers);
     this.buildDirs = new BuildDirs(db);
@@ -66,6 +71,18 @@ export class Store {
 
   close(): void {
     this.db.close();
+    this.events.close();
+  }
+
+  // events journal (_events.ts)
+  /** Record one event; visible at once to every reader, in this process or another. */
+  appendEvent(event: EventRecord): void {
+    this.db.assertWritable('record an event');
+    this.events.append(event);
+  }
+  /** The recorded events, oldest first; with `follow`, then the new ones until `signal` fires. */
+  readEvents(options: ReadEventsOptions = {}): AsyncGenerator<EventRecord> {
+    return this.events.read(options);
   }
 
   // blobs and ingest (_content.ts)

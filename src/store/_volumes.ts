@@ -12,10 +12,14 @@ import {
   volumeRecord,
 } from './_containers.js';
 import type { StoreDb } from './_db.js';
+import { type EventJournal, newEvent } from './_events.js';
 import { dirSize } from './_fs.js';
 
 export class VolumeStore {
-  constructor(private readonly db: StoreDb) {}
+  constructor(
+    private readonly db: StoreDb,
+    private readonly journal: EventJournal,
+  ) {}
 
   /**
    * Create a named volume (a random 64-hex name when none is given). A name that exists already
@@ -29,10 +33,13 @@ export class VolumeStore {
     const n = name === undefined ? randomBytes(32).toString('hex') : checkVolumeName(name);
     const labels = checkStringMap(options.labels, `labels for volume "${n}"`);
     const opts = checkStringMap(options.options, `options for volume "${n}"`);
-    return this.db.tx(() => {
+    const { rec, isNew } = this.db.tx(() => {
+      const isNew = !this.db.q('SELECT 1 FROM volumes WHERE name = ?').get(n);
       this.ensureVolume(n, labels, opts);
-      return this.volumeRecord(n)!;
+      return { rec: this.volumeRecord(n)!, isNew };
     });
+    if (isNew) this.recordEvent('create', n);
+    return rec;
   }
 
   getVolume(name: string): VolumeRecord | undefined {
@@ -55,6 +62,7 @@ export class VolumeStore {
     this.db.assertWritable('remove a volume');
     const trash = this.db.trashPath();
     let moved = false;
+    let removed = false;
     this.db.tx(() => {
       const rec = this.volumeRecord(name);
       if (!rec) {
@@ -67,7 +75,9 @@ export class VolumeStore {
         );
       }
       moved = this.dropVolume(name, trash);
+      removed = true;
     });
+    if (removed) this.recordEvent('destroy', name);
     if (moved) rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
   }
 
@@ -99,6 +109,7 @@ export class VolumeStore {
       }
       return pruned;
     });
+    for (const n of names) this.recordEvent('destroy', n);
     // sized after the transaction, from the trash: the database stays locked only for renames
     const bytes = names.reduce((sum, n) => sum + dirSize(join(trash, n, '_data')), 0);
     rmSync(trash, { recursive: true, force: true, maxRetries: 3 });
@@ -130,6 +141,19 @@ export class VolumeStore {
     if (!existsSync(dir)) return false;
     renameSync(dir, trash);
     return true;
+  }
+
+  /**
+   * Volumes change here whichever front end or use-case asks (anonymous ones with their
+   * container), so their events are recorded here, after the commit. A journal that cannot be
+   * written must not make a committed change look failed.
+   */
+  private recordEvent(action: 'create' | 'destroy', name: string): void {
+    try {
+      this.journal.append(newEvent('volume', action, { ID: name, Attributes: { driver: 'local' } }));
+    } catch {
+      // the change stands; only its event is missing
+    }
   }
 
   private volumeRecord(name: string): VolumeRecord | undefined {

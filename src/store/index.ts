@@ -12,6 +12,16 @@ export type { ContainerPatch, ContainerRecord, NewContainer, VolumeRecord } from
 export { STALE_INGEST_MS } from './_content.js';
 export type { DiskUsage } from './_df.js';
 export type { PathLock } from './_fs.js';
+export {
+  EVENT_ACTIONS,
+  EVENT_TYPES,
+  EVENTS_ROTATE_BYTES,
+  type EventActor,
+  type EventRecord,
+  type EventType,
+  newEvent,
+  type ReadEventsOptions,
+} from './_events.js';
 export { DEFAULT_GC_GRACE_MS, type GcResult, type Lease } from './_gc.js';
 export type { ImageLayerRef, ImagePlatform, ImageRecord, NewImage } from './_images.js';
 export type { Ingest } from './_ingest.js';
