@@ -262,7 +262,11 @@ export function validateImageConfig(config: ImageConfig): void {
     const h = c.Healthcheck;
     if (!isObject(h)) fail('Healthcheck', 'an object');
     const test = (h as Record<string, unknown>).Test;
-    if (test !== undefined && test !== null && (!Array.isArray(test) || test.some((x) => typeof x !== 'string'))) {
+    if (
+      test !== undefined &&
+      test !== null &&
+      (!Array.isArray(test) || test.some((x) => typeof x !== 'string'))
+    ) {
       fail('Healthcheck.Test', 'an array of strings');
     }
   }

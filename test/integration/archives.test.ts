@@ -236,7 +236,10 @@ describe('hostile archives', () => {
           name: 'manifest.json',
           body: JSON.stringify([{ Config: 'c.json', RepoTags: ['badcfg:1'], Layers: ['l.tar'] }]),
         },
-        { name: 'c.json', body: JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: [diffId] } }) },
+        {
+          name: 'c.json',
+          body: JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: [diffId] } }),
+        },
         { name: 'l.tar', body: layer },
       ]),
     );

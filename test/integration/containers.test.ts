@@ -412,6 +412,43 @@ describe('security defaults and limits', () => {
     assert.match(out, /0/);
   });
 
+  test('--security-opt seccomp=FILE keeps the profile read at create (not the cwd, not later edits)', async () => {
+    const createDir = join(work, 'seccomp-create');
+    const startDir = join(work, 'seccomp-start');
+    mkdirSync(createDir, { recursive: true });
+    mkdirSync(startDir, { recursive: true });
+    const profile = join(createDir, 'deny-mkdir.json');
+    writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      }),
+    );
+    const script = 'mkdir /tmp/made 2>/dev/null && echo made || echo denied';
+    const id = (
+      await b.ok(['create', '--security-opt', 'seccomp=deny-mkdir.json', IMG, 'sh', '-c', script], {
+        cwd: createDir,
+      })
+    ).trim();
+    try {
+      // the file now allows everything: the container still has the profile it was created with
+      writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW' }));
+      assert.equal((await b.ok(['start', '-a', id], { cwd: startDir })).trim(), 'denied');
+      rmSync(profile);
+      // (start -a also replays the first run's output, so only the last line is this run's)
+      const second = (await b.ok(['start', '-a', id], { cwd: startDir })).trim().split('\n');
+      assert.deepEqual([...new Set(second)], ['denied']);
+    } finally {
+      await b.run(['rm', '-f', id]);
+    }
+    const missing = await b.run(['create', '--security-opt', 'seccomp=deny-mkdir.json', IMG, 'true'], {
+      cwd: startDir,
+    });
+    assert.equal(missing.code, 125, missing.stderr);
+    assert.match(missing.stderr, /cannot read seccomp profile "deny-mkdir.json"/);
+  });
+
   test('pids limit stops a fork bomb; a memory hog is OOM-killed with 137; limits are visible inside', async () => {
     const forks = await b.run(['run', '--rm', '--pids-limit', '20', IMG, '/bin/probe', 'forks', '100']);
     const n = Number(/(\d+)/.exec(forks.stdout)?.[1]);
