@@ -225,7 +225,7 @@ export class ContainerManager {
       const stateDir = this.stateDir(rec.id);
       rmSync(stateDir, { recursive: true, force: true });
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const spec = await this.buildSpec(rec, config, rootfs, bundle);
+      const spec = await this.buildSpec(rec, config, rootfs, { bundle, runtime: driver.runtime.name });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
       const o = config.options;
       const created = await driver.create(rec.id, {
@@ -262,7 +262,7 @@ export class ContainerManager {
     rec: ContainerRecord,
     config: StoredContainerConfig,
     rootfs: string,
-    bundle: string,
+    where: { bundle: string; runtime: string },
   ) {
     const o = config.options;
     const user = resolveUser(rootfs, o.user);
@@ -272,7 +272,7 @@ export class ContainerManager {
       mkdirSync(cwd, { recursive: true, mode: 0o755 });
     }
     const network = await this.specNetwork(o.network);
-    const etc = await writeEtcFiles(bundle, {
+    const etc = await writeEtcFiles(where.bundle, {
       hostname: config.hostname,
       network: o.network === 'host' ? 'host' : 'none',
     });
@@ -343,6 +343,7 @@ export class ContainerManager {
       network,
       mounts,
       annotations: { 'org.opencontainers.image.ref.name': config.imageName },
+      runtime: where.runtime,
     });
   }
 

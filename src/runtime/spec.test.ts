@@ -359,3 +359,23 @@ test('the default seccomp profile is resolved for the host architecture', () => 
   assert.equal(seccompVerdict(arm, 'arch_prctl').action, 'SCMP_ACT_ERRNO');
   assert.equal(seccompVerdict(arm, 'cacheflush').action, 'SCMP_ACT_ALLOW');
 });
+
+test('read-only /proc paths get a flag-restoring createContainer hook, except under runc', () => {
+  const withMount = { mountBinary: '/usr/bin/mount', procHas: (p: string) => p !== '/proc/sysrq-trigger' };
+  const crun = build({ runtime: 'crun', rootfs: '/r/rootfs/' }, withMount);
+  assert.deepEqual(crun.linux?.readonlyPaths, [...READONLY_PATHS]);
+  assert.deepEqual(
+    crun.hooks?.createContainer,
+    ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'].map((p) => ({
+      path: '/usr/bin/mount',
+      args: ['mount', '-o', 'remount,bind,ro,nosuid,nodev,noexec', `/r/rootfs${p}`],
+    })),
+  );
+  // an unknown runtime gets the hooks too; runc keeps the flags itself
+  assert.equal(build({ rootfs: '/r' }, withMount).hooks?.createContainer?.length, 4);
+  assert.equal(build({ runtime: 'runc' }, withMount).hooks, undefined);
+  // privileged containers have no read-only paths, so nothing to fix
+  assert.equal(build({ runtime: 'crun', privileged: true }, withMount).hooks, undefined);
+  // without a mount binary there is no hook to run
+  assert.equal(build({ runtime: 'crun' }, { procHas: () => true }).hooks, undefined);
+});

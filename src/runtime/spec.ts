@@ -7,6 +7,7 @@ import type {
   LinuxNamespace,
   LinuxResources,
   LinuxSeccomp,
+  RuntimeHook,
   RuntimeMount,
   RuntimeSpec,
 } from '../oci/index.js';
@@ -15,6 +16,7 @@ import { hostBoundingCapabilities, resolveCapabilities } from './capabilities.js
 import { type CgroupMode, detectCgroups } from './cgroups.js';
 import { containerRlimits, hostLimitTable, type Limit } from './rlimits.js';
 import { defaultSeccompProfile, seccompFromDockerProfile } from './seccomp.js';
+import { lookPath } from './select.js';
 
 export interface SpecMount {
   destination: string;
@@ -63,6 +65,11 @@ export interface ContainerSpecOptions {
   shmSize?: number;
   annotations?: Record<string, string>;
   oomScoreAdj?: number;
+  /**
+   * Name of the OCI runtime that will run the spec ('runc', 'crun', a binary's basename). The
+   * spec works around what a runtime gets wrong; see `readonlyPathFlagHooks`.
+   */
+  runtime?: string;
 }
 
 /** The facts about the host a spec depends on; detectSpecHost() reads them, tests fake them. */
@@ -79,6 +86,10 @@ export interface SpecHost {
   kernel?: string;
   /** The host's device nodes, given to privileged containers. */
   devices: () => LinuxDevice[];
+  /** util-linux `mount`, run by the hook that restores the flags of read-only /proc paths. */
+  mountBinary?: string | undefined;
+  /** Whether this kernel's procfs has an entry (`/proc/sysrq-trigger` is a build option). */
+  procHas?: (path: string) => boolean;
 }
 
 export const OCI_VERSION = '1.0.2';
@@ -149,7 +160,40 @@ export function detectSpecHost(): SpecHost {
     boundingCapabilities: hostBoundingCapabilities(),
     swapLimit: swapLimitSupported(cgroupMode),
     devices: hostDevices,
+    mountBinary: mountBinary(),
+    procHas: (path) => existsSync(path),
   };
+}
+
+let mountPath: string | null | undefined;
+function mountBinary(): string | undefined {
+  if (mountPath === undefined) mountPath = lookPath('mount') ?? null;
+  return mountPath ?? undefined;
+}
+
+/** The options Docker's read-only /proc paths carry (`ro,nosuid,nodev,noexec` in /proc/mounts). */
+export const READONLY_PATH_OPTIONS = 'remount,bind,ro,nosuid,nodev,noexec';
+
+/**
+ * crun (1.8 at least) makes each readonlyPaths entry read-only with a bare
+ * MS_REMOUNT|MS_BIND|MS_RDONLY, which clears the nosuid,nodev,noexec the bind inherited from
+ * /proc; runc carries them over, as Docker's containers show. The runtime spec has no field for
+ * those flags, so for runtimes other than runc one createContainer hook per path remounts it
+ * with them. Such hooks run in the container's mount namespace after its mounts and before
+ * pivot_root, so the path is the rootfs path plus the entry. Paths this kernel's /proc lacks
+ * are skipped (the runtime skips them too, and `mount` would fail on them).
+ */
+export function readonlyPathFlagHooks(
+  options: Pick<ContainerSpecOptions, 'rootfs' | 'runtime'>,
+  host: Pick<SpecHost, 'mountBinary' | 'procHas'>,
+): RuntimeHook[] {
+  if (options.runtime === 'runc' || !host.mountBinary) return [];
+  const has = host.procHas ?? existsSync;
+  const rootfs = options.rootfs.replace(/\/+$/, '');
+  return READONLY_PATHS.filter((p) => has(p)).map((p) => ({
+    path: host.mountBinary!,
+    args: ['mount', '-o', READONLY_PATH_OPTIONS, `${rootfs}${p}`],
+  }));
 }
 
 // Directories under /dev that hold mounts or runtime state, not devices a container should get.
@@ -428,6 +472,8 @@ export function buildRuntimeSpec(
   } else {
     linux.maskedPaths = [...MASKED_PATHS];
     linux.readonlyPaths = [...READONLY_PATHS];
+    const hooks = readonlyPathFlagHooks(options, host);
+    if (hooks.length > 0) spec.hooks = { createContainer: hooks };
   }
   if (options.annotations && Object.keys(options.annotations).length > 0) {
     spec.annotations = { ...options.annotations };
