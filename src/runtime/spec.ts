@@ -175,13 +175,21 @@ function mountBinary(): string | undefined {
 export const READONLY_PATH_OPTIONS = 'remount,bind,ro,nosuid,nodev,noexec';
 
 /**
+ * The hook's script. It first reads the state the runtime writes on stdin to the end: crun 1.8
+ * fails the container ("writing to pipe: Broken pipe") when a hook exits before taking it.
+ * `read` is a shell builtin, so that costs no extra process; then one `mount` per path.
+ */
+const REMOUNT_SCRIPT =
+  'while read -r _; do :; done; m=$1; o=$2; shift 2; for p; do "$m" -o "$o" "$p" || exit 1; done';
+
+/**
  * crun (1.8 at least) makes each readonlyPaths entry read-only with a bare
  * MS_REMOUNT|MS_BIND|MS_RDONLY, which clears the nosuid,nodev,noexec the bind inherited from
  * /proc; runc carries them over, as Docker's containers show. The runtime spec has no field for
- * those flags, so for runtimes other than runc one createContainer hook per path remounts it
- * with them. Such hooks run in the container's mount namespace after its mounts and before
- * pivot_root, so the path is the rootfs path plus the entry. Paths this kernel's /proc lacks
- * are skipped (the runtime skips them too, and `mount` would fail on them).
+ * those flags, so for runtimes other than runc a createContainer hook remounts each path with
+ * them. Such hooks run in the container's mount namespace after its mounts and before
+ * pivot_root, so a path is the rootfs path plus the entry. Paths this kernel's /proc lacks
+ * are left out (the runtime skips them too, and `mount` would fail on them).
  */
 export function readonlyPathFlagHooks(
   options: Pick<ContainerSpecOptions, 'rootfs' | 'runtime'>,
@@ -190,10 +198,14 @@ export function readonlyPathFlagHooks(
   if (options.runtime === 'runc' || !host.mountBinary) return [];
   const has = host.procHas ?? existsSync;
   const rootfs = options.rootfs.replace(/\/+$/, '');
-  return READONLY_PATHS.filter((p) => has(p)).map((p) => ({
-    path: host.mountBinary!,
-    args: ['mount', '-o', READONLY_PATH_OPTIONS, `${rootfs}${p}`],
-  }));
+  const targets = READONLY_PATHS.filter((p) => has(p)).map((p) => `${rootfs}${p}`);
+  if (targets.length === 0) return [];
+  return [
+    {
+      path: '/bin/sh',
+      args: ['sh', '-c', REMOUNT_SCRIPT, 'sh', host.mountBinary, READONLY_PATH_OPTIONS, ...targets],
+    },
+  ];
 }
 
 // Directories under /dev that hold mounts or runtime state, not devices a container should get.
