@@ -66,8 +66,8 @@ export interface ContainerSpecOptions {
   annotations?: Record<string, string>;
   oomScoreAdj?: number;
   /**
-   * Name of the OCI runtime that will run the spec ('runc', 'crun', a binary's basename). The
-   * spec works around what a runtime gets wrong; see `readonlyPathFlagHooks`.
+   * Name of the OCI runtime that will run the spec ('runc', 'crun', a binary's basename), so
+   * the spec can work around what a runtime gets wrong; see `readonlyPathFlagHooks`.
    */
   runtime?: string;
 }
@@ -186,16 +186,17 @@ const REMOUNT_SCRIPT =
  * crun (1.8 at least) makes each readonlyPaths entry read-only with a bare
  * MS_REMOUNT|MS_BIND|MS_RDONLY, which clears the nosuid,nodev,noexec the bind inherited from
  * /proc; runc carries them over, as Docker's containers show. The runtime spec has no field for
- * those flags, so for runtimes other than runc a createContainer hook remounts each path with
- * them. Such hooks run in the container's mount namespace after its mounts and before
- * pivot_root, so a path is the rootfs path plus the entry. Paths this kernel's /proc lacks
+ * those flags, so under crun a createContainer hook remounts each path with them. crun runs
+ * such hooks in the container's mount namespace after its mounts (read-only paths included)
+ * and before pivot_root, so a path is the rootfs path plus the entry. Only crun: runc makes
+ * the paths read-only after its hooks, and another runtime's order is unknown. Paths this kernel's /proc lacks
  * are left out (the runtime skips them too, and `mount` would fail on them).
  */
 export function readonlyPathFlagHooks(
   options: Pick<ContainerSpecOptions, 'rootfs' | 'runtime'>,
   host: Pick<SpecHost, 'mountBinary' | 'procHas'>,
 ): RuntimeHook[] {
-  if (options.runtime === 'runc' || !host.mountBinary) return [];
+  if (options.runtime !== 'crun' || !host.mountBinary) return [];
   const has = host.procHas ?? existsSync;
   const rootfs = options.rootfs.replace(/\/+$/, '');
   const targets = READONLY_PATHS.filter((p) => has(p)).map((p) => `${rootfs}${p}`);
