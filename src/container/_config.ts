@@ -25,7 +25,12 @@ export interface ContainerCreateOptions {
   ulimits?: { name: string; soft: number; hard: number }[];
   capAdd?: string[];
   capDrop?: string[];
-  seccomp?: 'default' | 'unconfined' | { file: string };
+  /**
+   * `{ file }` is read once at create and kept as `{ file, profile }` (the parsed JSON), as Docker
+   * keeps the profile's content: a later start must not depend on the caller's cwd or on edits to
+   * the file. Front ends that already hold the content pass `{ profile }`.
+   */
+  seccomp?: 'default' | 'unconfined' | { file?: string; profile?: unknown };
   noNewPrivileges?: boolean;
   privileged?: boolean;
   init?: boolean;

@@ -2,11 +2,17 @@
 // record, drives runc/crun through conmon, and writes the new state in one store transaction.
 // conmon outlives the command and calls `berth container cleanup ID` when the container exits;
 // cleanup records the exit, tears down the rootfs, and applies the restart policy or --rm.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { ConflictError, hasCode, InvalidArgumentError, NotFoundError } from '../errors/index.js';
+import {
+  ConflictError,
+  hasCode,
+  InvalidArgumentError,
+  NotFoundError,
+  SizeLimitError,
+} from '../errors/index.js';
 import { readImageConfig } from '../image/index.js';
 import { writeEtcFiles } from '../network/index.js';
 import {
@@ -18,6 +24,7 @@ import {
   type SelectedRuntime,
   type SpecMount,
   type SpecNetwork,
+  seccompFromDockerProfile,
   selectRuntime,
 } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
@@ -164,6 +171,7 @@ export class ContainerManager {
     if (options.init && !TINI_PATHS.some((p) => existsSync(p))) {
       throw new InvalidArgumentError('--init needs tini (Debian package tini) on the host');
     }
+    const seccomp = readSeccompProfile(options.seccomp);
     const id = newContainerId();
     const hostname = options.hostname ?? (options.network === 'host' ? osHostname() : id.slice(0, 12));
     const env = mergeEnv(
@@ -193,6 +201,7 @@ export class ContainerManager {
     // the image's USER applies unless -u overrides it, as in docker
     stored.options = {
       ...options,
+      ...(seccomp ? { seccomp } : {}),
       mounts,
       ...(options.user === undefined && imageConfig.User ? { user: imageConfig.User } : {}),
     };
@@ -257,7 +266,7 @@ export class ContainerManager {
       const stateDir = this.stateDir(rec.id);
       rmSync(stateDir, { recursive: true, force: true });
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const spec = await this.buildSpec(rec, config, rootfs, bundle);
+      const spec = await this.buildSpec(rec, config, rootfs, { bundle, runtime: driver.runtime.name });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
       const o = config.options;
       const created = await driver.create(rec.id, {
@@ -297,7 +306,7 @@ export class ContainerManager {
     rec: ContainerRecord,
     config: StoredContainerConfig,
     rootfs: string,
-    bundle: string,
+    where: { bundle: string; runtime: string },
   ) {
     const o = config.options;
     const user = resolveUser(rootfs, o.user);
@@ -307,7 +316,7 @@ export class ContainerManager {
       mkdirSync(cwd, { recursive: true, mode: 0o755 });
     }
     const network = await this.specNetwork(o.network);
-    const etc = await writeEtcFiles(bundle, {
+    const etc = await writeEtcFiles(where.bundle, {
       hostname: config.hostname,
       network: o.network === 'host' ? 'host' : 'none',
     });
@@ -349,11 +358,8 @@ export class ContainerManager {
     let seccomp: 'default' | 'unconfined' | { profile: unknown } = 'default';
     if (o.seccomp === 'unconfined') seccomp = 'unconfined';
     else if (o.seccomp && typeof o.seccomp === 'object') {
-      try {
-        seccomp = { profile: JSON.parse(readFileSync(o.seccomp.file, 'utf8')) };
-      } catch (err) {
-        throw new InvalidArgumentError(`cannot read seccomp profile "${o.seccomp.file}"`, { cause: err });
-      }
+      // containers created before the profile was kept at create still name only the file
+      seccomp = { profile: o.seccomp.profile ?? readSeccompProfile(o.seccomp)?.profile };
     }
     return buildRuntimeSpec({
       rootfs,
@@ -381,6 +387,7 @@ export class ContainerManager {
       network,
       mounts,
       annotations: { 'org.opencontainers.image.ref.name': config.imageName },
+      runtime: where.runtime,
     });
   }
 
@@ -675,5 +682,62 @@ export class ContainerManager {
     const before = this.get(idOrName);
     this.store.renameContainer(before.id, newName);
     this.notify('rename', this.get(before.id), { oldName: before.name });
+  }
+}
+/** Seccomp profiles larger than this are refused (Docker's default profile is about 20 KiB). */
+const MAX_SECCOMP_PROFILE_BYTES = 1024 * 1024;
+
+/**
+ * The `--security-opt seccomp=FILE` profile as content: read (bounded) and checked now, so the
+ * container keeps what the file said at create. Anything else passes through unchanged.
+ */
+function readSeccompProfile(
+  choice: ContainerCreateOptions['seccomp'],
+): { file?: string; profile: unknown } | undefined {
+  if (!choice || typeof choice !== 'object') return undefined;
+  if (choice.profile !== undefined) {
+    seccompFromDockerProfile(choice.profile, []);
+    return { ...(choice.file !== undefined ? { file: choice.file } : {}), profile: choice.profile };
+  }
+  const file = choice.file;
+  if (file === undefined)
+    throw new InvalidArgumentError('seccomp profile: neither a file nor a profile given');
+  let text: string;
+  try {
+    text = readBounded(file, MAX_SECCOMP_PROFILE_BYTES);
+  } catch (err) {
+    if (hasCode(err, 'SIZE_LIMIT')) throw err;
+    throw new InvalidArgumentError(`cannot read seccomp profile "${file}"`, { cause: err });
+  }
+  let profile: unknown;
+  try {
+    profile = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`seccomp profile "${file}" is not valid JSON`, { cause: err });
+  }
+  // a bad profile fails the create, not every later start
+  seccompFromDockerProfile(profile, []);
+  return { file, profile };
+}
+
+/** A whole file, failing past `limit` bytes without reading more (the path may be a pipe). */
+function readBounded(path: string, limit: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > limit) {
+        throw new SizeLimitError(`seccomp profile "${path}" is over the ${limit}-byte limit`);
+      }
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }

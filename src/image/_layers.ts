@@ -1,7 +1,13 @@
 import { type UnpackResult, unpackLayer } from '../archive/index.js';
 import { InvalidManifestError } from '../errors/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../oci/index.js';
-import { canonicalJson, layerCompression, MediaType, sha256Digest } from '../oci/index.js';
+import {
+  canonicalJson,
+  layerCompression,
+  MediaType,
+  sha256Digest,
+  validateImageConfig,
+} from '../oci/index.js';
 import type { ImageLayerRef, ImageRecord, NewImage, Store } from '../store/index.js';
 import { removeAll } from '../util/index.js';
 
@@ -78,6 +84,8 @@ export function imageRecord(
 
 /** The canonical config and OCI manifest bytes of an image made of `layers`, and their digests. */
 function imageDocuments(config: ImageConfig, layers: ImageLayerRef[]) {
+  // a build from an image stored before configs were checked must not pass a bad field on
+  validateImageConfig(config);
   const configBytes = Buffer.from(canonicalJson(config));
   const configDigest = sha256Digest(configBytes);
   const manifest: ImageManifest = {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
-import { join, normalize, sep } from 'node:path';
+import { constants, lstat, open } from 'node:fs/promises';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import { unpackLayer } from '../archive/index.js';
 import {
   DigestMismatchError,
@@ -30,6 +30,7 @@ import {
   parseReference,
   sha256Digest,
   sniffCompression,
+  validateImageConfig,
 } from '../oci/index.js';
 import type { ImageRecord, Store } from '../store/index.js';
 import { type ProgressSink, removeAll } from '../util/index.js';
@@ -46,30 +47,48 @@ export interface LoadResult {
   images: { image: ImageRecord; names: string[] }[];
 }
 
-/** A file inside the archive, by its archive path, refusing escapes and symlinks. */
+/**
+ * A regular file inside the archive, by its archive path. The path is walked one component at
+ * a time and no component may be a symlink: an archive can plant `blobs -> /etc` or
+ * `blobs/sha256/<hex> -> /etc/shadow`, and following either would read host files into the store.
+ */
 async function archiveFile(root: string, rel: string, what: string): Promise<string> {
-  if (typeof rel !== 'string' || rel.length === 0 || rel.length > 4096) {
+  if (typeof rel !== 'string' || rel.length === 0 || rel.length > 4096 || rel.includes('\0')) {
     throw new InvalidManifestError(`${what}: invalid path`);
   }
   const clean = normalize(rel);
-  if (clean.startsWith('..') || clean.startsWith(sep) || clean.includes(`${sep}..${sep}`)) {
+  if (clean.startsWith('..') || isAbsolute(clean) || clean.includes(`${sep}..${sep}`)) {
     throw new UnsafePathError(`${what}: path "${rel}" escapes the archive`);
   }
-  const p = join(root, clean);
-  let st: Awaited<ReturnType<typeof lstat>>;
-  try {
-    st = await lstat(p);
-  } catch {
-    throw new InvalidManifestError(`${what}: "${rel}" is missing from the archive`);
+  const parts = clean.split(sep).filter((c) => c !== '' && c !== '.');
+  if (parts.length === 0) throw new InvalidManifestError(`${what}: invalid path`);
+  let p = root;
+  for (const [i, part] of parts.entries()) {
+    p = join(p, part);
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(p);
+    } catch {
+      throw new InvalidManifestError(`${what}: "${rel}" is missing from the archive`);
+    }
+    if (st.isSymbolicLink()) {
+      throw new UnsafePathError(`${what}: "${rel}" goes through a symlink, which load does not follow`);
+    }
+    const last = i === parts.length - 1;
+    if (last && !st.isFile()) throw new UnsafePathError(`${what}: "${rel}" is not a regular file`);
+    if (!last && !st.isDirectory()) {
+      throw new InvalidManifestError(`${what}: "${rel}" is missing from the archive`);
+    }
   }
-  if (!st.isFile()) throw new UnsafePathError(`${what}: "${rel}" is not a regular file`);
   return p;
 }
 
+/** Read a file found by `archiveFile`; O_NOFOLLOW so a link swapped in since is not followed. */
 async function readLimited(path: string, limit: number, what: string): Promise<Buffer> {
-  const fh = await open(path, 'r');
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
+    if (!st.isFile()) throw new UnsafePathError(`${what} is not a regular file`);
     if (st.size > limit)
       throw new SizeLimitError(`${what} is ${st.size} bytes, over the ${limit}-byte limit`);
     return await fh.readFile();
@@ -160,7 +179,11 @@ async function readVerifiedBlob(root: string, desc: Descriptor, limit: number): 
 }
 
 async function planOciLayout(root: string, platform: Platform): Promise<PlannedImage[]> {
-  const indexBytes = await readLimited(join(root, 'index.json'), MAX_MANIFEST_BYTES, 'index.json');
+  const indexBytes = await readLimited(
+    await archiveFile(root, 'index.json', 'index.json'),
+    MAX_MANIFEST_BYTES,
+    'index.json',
+  );
   const index = parseManifest(indexBytes, MediaType.ociIndex);
   if (index.kind !== 'index') throw new InvalidManifestError('index.json is not an image index');
   const plans: PlannedImage[] = [];
@@ -179,6 +202,8 @@ async function planOciLayout(root: string, platform: Platform): Promise<PlannedI
     const manifest = parsed.manifest;
     if (!isImageManifest(manifest)) continue; // artifacts (signatures, SBOMs) are not images
     const configBytes = await readVerifiedBlob(root, manifest.config, MAX_CONFIG_BYTES);
+    // every image's config is checked before the first one is stored: a bad one stores nothing
+    validateImageConfig(parseImageConfig(configBytes));
     const layerFiles = await Promise.all(manifest.layers.map((l) => blobFile(root, l.digest)));
     plans.push({
       names: namesFromAnnotations(entry.annotations),
@@ -209,7 +234,11 @@ function namesFromAnnotations(annotations: Record<string, string> | undefined): 
 }
 
 async function planDockerArchive(root: string): Promise<PlannedImage[]> {
-  const raw = await readLimited(join(root, 'manifest.json'), MAX_MANIFEST_BYTES, 'manifest.json');
+  const raw = await readLimited(
+    await archiveFile(root, 'manifest.json', 'manifest.json'),
+    MAX_MANIFEST_BYTES,
+    'manifest.json',
+  );
   let items: unknown;
   try {
     items = JSON.parse(raw.toString('utf8'));
@@ -232,6 +261,7 @@ async function planDockerArchive(root: string): Promise<PlannedImage[]> {
       'config',
     );
     const config = parseImageConfig(configBytes);
+    validateImageConfig(config);
     const layerFiles = await Promise.all(
       (Layers as string[]).map((l) => archiveFile(root, l, `${where} layer`)),
     );
@@ -287,6 +317,7 @@ async function loadOne(
   emit: ProgressSink,
 ): Promise<{ image: ImageRecord; names: string[] }> {
   const config = parseImageConfig(plan.configBytes);
+  validateImageConfig(config);
   const { manifest } = plan;
   checkLayerCount(manifest, config);
   const manifestDigest = sha256Digest(plan.manifestBytes);

@@ -17,6 +17,7 @@ import {
   platformMatches,
   repositoryName,
   shortId,
+  validateImageConfig,
 } from '../oci/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import type { ImageRecord, Lease, Store } from '../store/index.js';
@@ -103,6 +104,7 @@ export async function pullImage(
     ? await store.readBlob(manifest.config.digest)
     : await client.fetchBlobBytes(ref, manifest.config, { signal: options.signal });
   const config = parseImageConfig(configBytes);
+  validateImageConfig(config);
   checkLayerCount(manifest, config);
   checkConfig(config, manifest.layers, wanted, options, emit, display);
 

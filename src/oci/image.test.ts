@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidManifestError, SizeLimitError } from '../errors/index.js';
-import { canonicalJson, MAX_MANIFEST_BYTES, parseImageConfig, parseManifest } from './image.js';
+import {
+  canonicalJson,
+  MAX_MANIFEST_BYTES,
+  parseImageConfig,
+  parseManifest,
+  validateImageConfig,
+} from './image.js';
 import { MediaType } from './mediatypes.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
@@ -79,4 +85,47 @@ test('canonical JSON sorts keys at every level and drops undefined', () => {
     canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } }),
     '{"a":{"d":[{"y":2,"z":1}]},"b":1}',
   );
+});
+
+test('image config runtime fields must have the types the engine relies on', () => {
+  const base = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [d('e')] } };
+  const check = (config: unknown) =>
+    validateImageConfig(parseImageConfig(Buffer.from(JSON.stringify({ ...base, config }))));
+  // real images: arrays, nulls (Go's nil slices and maps) and absent fields are all fine
+  check(undefined);
+  check(null);
+  check({
+    Env: ['PATH=/bin'],
+    Cmd: null,
+    Entrypoint: ['/bin/sh', '-c'],
+    User: '1000:1000',
+    WorkingDir: '/app',
+    StopSignal: 'SIGINT',
+    ExposedPorts: { '80/tcp': {} },
+    Volumes: null,
+    Labels: { a: 'b' },
+    OnBuild: null,
+    Healthcheck: { Test: ['CMD', 'true'] },
+  });
+  const bad: [string, unknown, RegExp][] = [
+    ['Env', 'PATH=/bin', /^image config: config\.Env must be an array of strings$/],
+    ['Env', [1], /config\.Env must be an array of strings/],
+    ['Env', ['A=\0'], /config\.Env must be free of NUL bytes/],
+    ['Cmd', 'sh', /config\.Cmd must be an array of strings/],
+    ['Entrypoint', { 0: 'sh' }, /config\.Entrypoint must be an array of strings/],
+    ['User', 0, /config\.User must be a string/],
+    ['WorkingDir', ['/'], /config\.WorkingDir must be a string/],
+    ['StopSignal', 9, /config\.StopSignal must be a string/],
+    ['ExposedPorts', ['80/tcp'], /config\.ExposedPorts must be an object/],
+    ['Volumes', '/data', /config\.Volumes must be an object/],
+    ['Labels', { a: 1 }, /config\.Labels must be an object of strings/],
+    ['Healthcheck', { Test: 'true' }, /config\.Healthcheck\.Test must be an array of strings/],
+  ];
+  for (const [field, value, message] of bad) {
+    assert.throws(
+      () => check({ [field]: value }),
+      (err: unknown) => err instanceof InvalidManifestError && message.test(err.message),
+      field,
+    );
+  }
 });

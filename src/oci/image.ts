@@ -225,6 +225,53 @@ export function parseImageConfig(bytes: Buffer): ImageConfig {
   return doc as unknown as ImageConfig;
 }
 
+/**
+ * Check the runtime fields of an image config (`config.Env`, `config.Cmd`, ...) have the types
+ * the engine relies on. Configs come from registries and archives, so a field of the wrong type
+ * must stop the pull or load before anything is stored, with one line naming the field. `null`
+ * counts as absent, as it does for Docker (Go decodes JSON null into an empty value).
+ */
+export function validateImageConfig(config: ImageConfig): void {
+  const cc: unknown = (config as { config?: unknown }).config;
+  if (cc === undefined || cc === null) return;
+  const fail = (field: string, what: string): never => {
+    throw new InvalidManifestError(`image config: config.${field} must be ${what}`);
+  };
+  if (!isObject(cc)) throw new InvalidManifestError('image config: config must be an object');
+  const c = cc as Record<string, unknown>;
+  const present = (field: string) => c[field] !== undefined && c[field] !== null;
+  const stringArray = (field: string) => {
+    if (!present(field)) return;
+    const v = c[field];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(field, 'an array of strings');
+    if ((v as string[]).some((x) => x.includes('\0'))) fail(field, 'free of NUL bytes');
+  };
+  const string = (field: string) => {
+    if (!present(field)) return;
+    if (typeof c[field] !== 'string') fail(field, 'a string');
+    if ((c[field] as string).includes('\0')) fail(field, 'free of NUL bytes');
+  };
+  const object = (field: string) => {
+    if (present(field) && !isObject(c[field])) fail(field, 'an object');
+  };
+  for (const f of ['Env', 'Cmd', 'Entrypoint', 'Shell', 'OnBuild']) stringArray(f);
+  for (const f of ['User', 'WorkingDir', 'StopSignal']) string(f);
+  for (const f of ['ExposedPorts', 'Volumes']) object(f);
+  if (present('Labels') && !isStringMap(c.Labels)) fail('Labels', 'an object of strings');
+  if (present('Healthcheck')) {
+    const h = c.Healthcheck;
+    if (!isObject(h)) fail('Healthcheck', 'an object');
+    const test = (h as Record<string, unknown>).Test;
+    if (
+      test !== undefined &&
+      test !== null &&
+      (!Array.isArray(test) || test.some((x) => typeof x !== 'string'))
+    ) {
+      fail('Healthcheck.Test', 'an array of strings');
+    }
+  }
+}
+
 /** Canonical JSON: keys sorted, no whitespace. Used for every document berth writes. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));

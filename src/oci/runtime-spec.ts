@@ -8,7 +8,20 @@ export interface RuntimeSpec {
   hostname?: string;
   mounts?: RuntimeMount[];
   annotations?: Record<string, string>;
+  hooks?: RuntimeHooks;
   linux?: RuntimeLinux;
+}
+
+export interface RuntimeHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+/** The hooks berth uses; the spec defines more (prestart, poststart, ...). */
+export interface RuntimeHooks {
+  createContainer?: RuntimeHook[];
 }
 
 export interface RuntimeProcess {

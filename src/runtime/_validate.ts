@@ -286,6 +286,19 @@ export function validateRuntimeSpec(spec: unknown): RuntimeSpec {
     });
   }
   stringRecord(s.annotations, 'annotations');
+  const hooks = optionalObject(s.hooks, 'hooks');
+  if (hooks) {
+    for (const [kind, list] of Object.entries(hooks)) {
+      array(list, `hooks.${kind}`).forEach((h, i) => {
+        const field = `hooks.${kind}[${i}]`;
+        const hook = object(h, field);
+        absolutePath(hook.path, `${field}.path`);
+        if (hook.args !== undefined) stringArray(hook.args, `${field}.args`);
+        if (hook.env !== undefined) stringArray(hook.env, `${field}.env`);
+        integer(hook.timeout, `${field}.timeout`, 1);
+      });
+    }
+  }
   const linux = optionalObject(s.linux, 'linux');
   if (linux) validateLinux(linux);
   return s as unknown as RuntimeSpec;

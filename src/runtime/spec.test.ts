@@ -359,3 +359,48 @@ test('the default seccomp profile is resolved for the host architecture', () => 
   assert.equal(seccompVerdict(arm, 'arch_prctl').action, 'SCMP_ACT_ERRNO');
   assert.equal(seccompVerdict(arm, 'cacheflush').action, 'SCMP_ACT_ALLOW');
 });
+
+test('read-only /proc paths get a flag-restoring createContainer hook under crun', () => {
+  const tools = {
+    perlBinary: '/usr/bin/perl',
+    mountBinary: '/usr/bin/mount',
+    procHas: (p: string) => p !== '/proc/sysrq-trigger',
+  };
+  const targets = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'].map((p) => `/r/rootfs${p}`);
+  const crun = build({ runtime: 'crun', rootfs: '/r/rootfs/' }, tools);
+  assert.deepEqual(crun.linux?.readonlyPaths, [...READONLY_PATHS]);
+  // one perl process: it reads the runtime's state first (crun fails a hook that exits before
+  // taking it), then calls mount(2) (165 on amd64) with MS_REMOUNT|MS_BIND|ro|nosuid|nodev|noexec
+  const [perl, ...more] = crun.hooks?.createContainer ?? [];
+  assert.equal(more.length, 0);
+  assert.equal(perl?.path, '/usr/bin/perl');
+  assert.deepEqual(perl?.args?.slice(3), targets);
+  assert.match(perl?.args?.[2] ?? '', /^local \$\/; <STDIN>; .*syscall\(165, 0, \$_, 0, 4143, 0\)/);
+  assert.match(
+    build({ runtime: 'crun' }, { ...tools, arch: 'arm64' }).hooks?.createContainer?.[0]?.args?.[2] ?? '',
+    /syscall\(40,/,
+  );
+  // without perl, or on an architecture whose number berth does not know: a shell and `mount`
+  for (const h of [
+    { ...tools, perlBinary: undefined },
+    { ...tools, arch: 'mips64le' },
+  ]) {
+    const [sh] = build({ runtime: 'crun', rootfs: '/r/rootfs' }, h).hooks?.createContainer ?? [];
+    assert.equal(sh?.path, '/bin/sh');
+    assert.match(sh?.args?.[2] ?? '', /^while read -r _; do :; done;/);
+    assert.deepEqual(sh?.args?.slice(3), [
+      'sh',
+      '/usr/bin/mount',
+      'remount,bind,ro,nosuid,nodev,noexec',
+      ...targets,
+    ]);
+  }
+  // runc keeps the flags itself (and runs hooks before it makes the paths read-only); for an
+  // unknown runtime the order of hooks and read-only paths is unknown
+  assert.equal(build({ runtime: 'runc' }, tools).hooks, undefined);
+  assert.equal(build({ rootfs: '/r' }, tools).hooks, undefined);
+  // privileged containers have no read-only paths, so nothing to fix
+  assert.equal(build({ runtime: 'crun', privileged: true }, tools).hooks, undefined);
+  // with neither tool there is no hook to run
+  assert.equal(build({ runtime: 'crun' }, { procHas: () => true }).hooks, undefined);
+});

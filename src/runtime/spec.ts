@@ -7,6 +7,7 @@ import type {
   LinuxNamespace,
   LinuxResources,
   LinuxSeccomp,
+  RuntimeHook,
   RuntimeMount,
   RuntimeSpec,
 } from '../oci/index.js';
@@ -14,7 +15,8 @@ import { validateRuntimeSpec } from './_validate.js';
 import { hostBoundingCapabilities, resolveCapabilities } from './capabilities.js';
 import { type CgroupMode, detectCgroups } from './cgroups.js';
 import { containerRlimits, hostLimitTable, type Limit } from './rlimits.js';
-import { defaultSeccompProfile, seccompFromDockerProfile } from './seccomp.js';
+import { defaultSeccompProfile, hostGoArch, seccompFromDockerProfile } from './seccomp.js';
+import { lookPath } from './select.js';
 
 export interface SpecMount {
   destination: string;
@@ -63,6 +65,11 @@ export interface ContainerSpecOptions {
   shmSize?: number;
   annotations?: Record<string, string>;
   oomScoreAdj?: number;
+  /**
+   * Name of the OCI runtime that will run the spec ('runc', 'crun', a binary's basename), so
+   * the spec can work around what a runtime gets wrong; see `readonlyPathFlagHooks`.
+   */
+  runtime?: string;
 }
 
 /** The facts about the host a spec depends on; detectSpecHost() reads them, tests fake them. */
@@ -79,6 +86,11 @@ export interface SpecHost {
   kernel?: string;
   /** The host's device nodes, given to privileged containers. */
   devices: () => LinuxDevice[];
+  /** perl, else util-linux `mount`, runs the hook that restores read-only /proc paths' flags. */
+  perlBinary?: string | undefined;
+  mountBinary?: string | undefined;
+  /** Whether this kernel's procfs has an entry (`/proc/sysrq-trigger` is a build option). */
+  procHas?: (path: string) => boolean;
 }
 
 export const OCI_VERSION = '1.0.2';
@@ -149,7 +161,77 @@ export function detectSpecHost(): SpecHost {
     boundingCapabilities: hostBoundingCapabilities(),
     swapLimit: swapLimitSupported(cgroupMode),
     devices: hostDevices,
+    mountBinary: binary('mount'),
+    perlBinary: binary('perl'),
+    procHas: (path) => existsSync(path),
   };
+}
+
+const foundBinaries = new Map<string, string | undefined>();
+function binary(name: string): string | undefined {
+  if (!foundBinaries.has(name)) foundBinaries.set(name, lookPath(name));
+  return foundBinaries.get(name);
+}
+
+/** The options Docker's read-only /proc paths carry (`ro,nosuid,nodev,noexec` in /proc/mounts). */
+export const READONLY_PATH_OPTIONS = 'remount,bind,ro,nosuid,nodev,noexec';
+
+/** MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC */
+const READONLY_PATH_FLAGS = 32 | 4096 | 1 | 2 | 4 | 8;
+
+/** mount(2)'s number by Go architecture name (a stable part of each kernel ABI). */
+const MOUNT_SYSCALL: Readonly<Record<string, number>> = {
+  amd64: 165,
+  '386': 21,
+  arm: 21,
+  arm64: 40,
+  riscv64: 40,
+  loong64: 40,
+  ppc64le: 21,
+  ppc64: 21,
+  s390x: 21,
+};
+
+/**
+ * crun (1.8 at least) makes each readonlyPaths entry read-only with a bare
+ * MS_REMOUNT|MS_BIND|MS_RDONLY, which clears the nosuid,nodev,noexec the bind inherited from
+ * /proc; runc carries them over, as Docker's containers show. The runtime spec has no field for
+ * those flags, so under crun one createContainer hook remounts each path with them. crun runs
+ * such hooks in the container's mount namespace after its mounts (read-only paths included)
+ * and before pivot_root, so a path is the rootfs path plus the entry. Only crun: runc makes
+ * the paths read-only after its hooks, and another runtime's order is unknown. Paths this
+ * kernel's /proc lacks are left out (the runtime skips them too, and a remount would fail).
+ *
+ * The hook first reads to the end the state the runtime writes on its stdin: crun 1.8 fails the
+ * container ("writing to pipe: Broken pipe") when a hook exits before taking it. It is one
+ * perl process calling mount(2) per path where perl (Essential on Debian) is there, which
+ * costs about half of the fallback: a shell running util-linux `mount` per path.
+ */
+export function readonlyPathFlagHooks(
+  options: Pick<ContainerSpecOptions, 'rootfs' | 'runtime'>,
+  host: Pick<SpecHost, 'mountBinary' | 'perlBinary' | 'procHas' | 'arch'>,
+): RuntimeHook[] {
+  if (options.runtime !== 'crun') return [];
+  const has = host.procHas ?? existsSync;
+  const rootfs = options.rootfs.replace(/\/+$/, '');
+  const targets = READONLY_PATHS.filter((p) => has(p)).map((p) => `${rootfs}${p}`);
+  if (targets.length === 0) return [];
+  const syscallNumber = MOUNT_SYSCALL[host.arch ?? hostGoArch()];
+  if (host.perlBinary && syscallNumber !== undefined) {
+    const script = `local $/; <STDIN>; for (@ARGV) { syscall(${syscallNumber}, 0, $_, 0, ${READONLY_PATH_FLAGS}, 0) == 0 or die "cannot remount $_: $!\\n" }`;
+    return [{ path: host.perlBinary, args: ['perl', '-e', script, ...targets] }];
+  }
+  if (host.mountBinary) {
+    const script =
+      'while read -r _; do :; done; m=$1; o=$2; shift 2; for p; do "$m" -o "$o" "$p" || exit 1; done';
+    return [
+      {
+        path: '/bin/sh',
+        args: ['sh', '-c', script, 'sh', host.mountBinary, READONLY_PATH_OPTIONS, ...targets],
+      },
+    ];
+  }
+  return [];
 }
 
 // Directories under /dev that hold mounts or runtime state, not devices a container should get.
@@ -428,6 +510,8 @@ export function buildRuntimeSpec(
   } else {
     linux.maskedPaths = [...MASKED_PATHS];
     linux.readonlyPaths = [...READONLY_PATHS];
+    const hooks = readonlyPathFlagHooks(options, host);
+    if (hooks.length > 0) spec.hooks = { createContainer: hooks };
   }
   if (options.annotations && Object.keys(options.annotations).length > 0) {
     spec.annotations = { ...options.annotations };

@@ -75,6 +75,12 @@ test('bad specs are refused with the field named', () => {
     [(s) => (s.process.terminal = 'yes'), /process.terminal must be a boolean/],
     [(s) => (s.mounts[0].destination = 'proc'), /mounts\[0\].destination "proc" is not an absolute path/],
     [(s) => (s.mounts[0].options = 'ro'), /mounts\[0\].options must be an array/],
+    [(s) => (s.hooks = { createContainer: {} }), /hooks.createContainer must be an array/],
+    [(s) => (s.hooks = { createContainer: [{ path: 'mount' }] }), /hooks.createContainer\[0\].path "mount"/],
+    [
+      (s) => (s.hooks = { createContainer: [{ path: '/m', args: [1] }] }),
+      /hooks.createContainer\[0\].args\[0\]/,
+    ],
     [
       (s) => (s.linux.namespaces = [{ type: 'fs' }]),
       /linux.namespaces\[0\].type "fs" is not a namespace type/,

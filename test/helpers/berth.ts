@@ -19,6 +19,8 @@ export interface BerthOptions {
   env?: Record<string, string>;
   /** Pipe stdout somewhere instead of capturing it (e.g. a file path via shell). */
   timeoutMs?: number;
+  /** Working directory of the process (default: the test's). */
+  cwd?: string;
 }
 
 /** A berth under test: its own root and runroot under a temp dir, removed by cleanup(). */
@@ -85,6 +87,7 @@ export function runProcess(cmd: string, args: string[], options: BerthOptions = 
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, {
       env: { ...process.env, ...(options.env ?? {}) },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

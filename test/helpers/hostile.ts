@@ -50,6 +50,25 @@ export function writeLayoutWithLayer(
   layerTar: Buffer,
   tag = 'latest',
 ): { manifestDigest: string; layerDigest: string } {
+  return writeLayout(dir, { layerTar, tag });
+}
+
+/**
+ * Write an OCI layout with one image: a one-file layer, and `containerConfig` as the config's
+ * `config` field as given (wrong types included).
+ */
+export function writeLayoutWithConfig(
+  dir: string,
+  containerConfig: unknown,
+): { manifestDigest: string; layerDigest: string } {
+  return writeLayout(dir, { layerTar: rawTar([{ name: 'f', body: 'x' }]), containerConfig });
+}
+
+function writeLayout(
+  dir: string,
+  options: { layerTar: Buffer; tag?: string; containerConfig?: unknown },
+): { manifestDigest: string; layerDigest: string } {
+  const { layerTar, tag = 'latest', containerConfig = { Cmd: ['sh'] } } = options;
   const blobs = join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const put = (b: Buffer) => {
@@ -63,7 +82,7 @@ export function writeLayoutWithLayer(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      config: { Cmd: ['sh'] },
+      config: containerConfig,
       rootfs: { type: 'layers', diff_ids: [sha(layerTar)] },
     }),
   );

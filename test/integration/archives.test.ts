@@ -1,6 +1,7 @@
 // save / load / import round trips, hostile archives, and interop with podman in both directions.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -16,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth, hasCommand, runProcess } from '../helpers/berth.js';
-import { rawTar } from '../helpers/hostile.js';
+import { rawTar, writeLayoutWithConfig } from '../helpers/hostile.js';
 import { makeBusyboxLayout } from '../helpers/images.js';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -211,6 +212,129 @@ describe('hostile archives', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /digest/);
     assert.equal(await b.ok(['images', '-q']), before);
+  });
+
+  /** What a refused load must leave untouched: blobs, layers and the image list. */
+  async function storeState() {
+    const list = (p: string) => (existsSync(p) ? readdirSync(p).sort() : []);
+    return {
+      blobs: list(join(b.root, 'blobs', 'sha256')),
+      layers: list(join(b.root, 'layers')),
+      images: await b.ok(['images', '-a', '-q', '--no-trunc']),
+    };
+  }
+
+  /** A docker-archive tar with one image whose config's `config` field is `containerConfig`. */
+  function dockerArchiveWithConfig(dest: string, containerConfig: unknown): string {
+    const layer = rawTar([{ name: 'f', body: 'x' }]);
+    const diffId = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
+    const config = { architecture: 'amd64', os: 'linux', config: containerConfig };
+    writeFileSync(
+      dest,
+      rawTar([
+        {
+          name: 'manifest.json',
+          body: JSON.stringify([{ Config: 'c.json', RepoTags: ['badcfg:1'], Layers: ['l.tar'] }]),
+        },
+        {
+          name: 'c.json',
+          body: JSON.stringify({ ...config, rootfs: { type: 'layers', diff_ids: [diffId] } }),
+        },
+        { name: 'l.tar', body: layer },
+      ]),
+    );
+    return dest;
+  }
+
+  test('load of an image config with a field of the wrong type stores nothing', async () => {
+    const tar = dockerArchiveWithConfig(join(work, 'badcfg.tar'), { Cmd: 'sh' });
+    // an OCI layout whose first image is fine and whose second has a bad config: all or nothing
+    const dir = join(work, 'badcfg-layout');
+    const bad = join(work, 'badcfg-layout-2');
+    writeLayoutWithConfig(dir, { Cmd: ['sh'], Labels: { ok: 'yes' } });
+    writeLayoutWithConfig(bad, { Cmd: ['sh'], Volumes: ['/data'] });
+    for (const f of readdirSync(join(bad, 'blobs', 'sha256'))) {
+      copyFileSync(join(bad, 'blobs', 'sha256', f), join(dir, 'blobs', 'sha256', f));
+    }
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    index.manifests.push(JSON.parse(readFileSync(join(bad, 'index.json'), 'utf8')).manifests[0]);
+    writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+    const before = await storeState();
+    for (const [input, field] of [
+      [tar, 'Cmd must be an array of strings'],
+      [dir, 'Volumes must be an object'],
+    ] as const) {
+      const r = await b.run(['load', '-i', input]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`image config: config\\.${field}`));
+      assert.deepEqual(await storeState(), before);
+    }
+  });
+
+  test('load does not follow a directory symlink planted in a docker-archive to host files', async () => {
+    // a valid config and layer on the host, outside any archive
+    const host = join(work, 'host-secrets');
+    mkdirSync(host, { recursive: true });
+    const hostTar = dockerArchiveWithConfig(join(work, 'host.tar'), { Cmd: ['sh'] });
+    execFileSync('tar', ['-C', host, '-xf', hostTar]);
+    const evil = join(work, 'evil-dirlink.tar');
+    writeFileSync(
+      evil,
+      rawTar([
+        { name: 'h', type: '2', linkname: host },
+        {
+          name: 'manifest.json',
+          body: JSON.stringify([{ Config: 'h/c.json', RepoTags: ['stolen:1'], Layers: ['h/l.tar'] }]),
+        },
+      ]),
+    );
+    const before = await storeState();
+    const r = await b.run(['load', '-i', evil]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /symlink/);
+    assert.deepEqual(await storeState(), before);
+  });
+
+  test('load does not follow blob symlinks in an OCI layout, to files or directories', async () => {
+    const hostLayout = join(work, 'host-layout');
+    writeLayoutWithConfig(hostLayout, { Cmd: ['sh'], Env: ['SECRET=host'] });
+    const index = readFileSync(join(hostLayout, 'index.json'), 'utf8');
+    const layout = '{"imageLayoutVersion":"1.0.0"}';
+    // blobs -> the host's blobs dir
+    const dirLink = join(work, 'evil-blobs-dir.tar');
+    writeFileSync(
+      dirLink,
+      rawTar([
+        { name: 'oci-layout', body: layout },
+        { name: 'index.json', body: index },
+        { name: 'blobs', type: '2', linkname: join(hostLayout, 'blobs') },
+      ]),
+    );
+    // blobs/sha256/<hex> -> a host file, one per blob
+    const fileLinks = join(work, 'evil-blobs-files.tar');
+    const blobs = readdirSync(join(hostLayout, 'blobs', 'sha256'));
+    writeFileSync(
+      fileLinks,
+      rawTar([
+        { name: 'oci-layout', body: layout },
+        { name: 'index.json', body: index },
+        { name: 'blobs/', type: '5', mode: 0o755 },
+        { name: 'blobs/sha256/', type: '5', mode: 0o755 },
+        ...blobs.map((f) => ({
+          name: `blobs/sha256/${f}`,
+          type: '2' as const,
+          linkname: join(hostLayout, 'blobs', 'sha256', f),
+        })),
+      ]),
+    );
+    const before = await storeState();
+    for (const evil of [dirLink, fileLinks]) {
+      const r = await b.run(['load', '-i', evil]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /symlink|not a regular file/);
+      assert.deepEqual(await storeState(), before);
+    }
   });
 
   test('a non-archive is refused with a clear message', async () => {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Berth } from '../helpers/berth.js';
+import { Berth, hasCommand } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { killWhen, processesNaming, waitFor, waitForText } from '../helpers/wait.js';
 
@@ -411,6 +411,73 @@ describe('security defaults and limits', () => {
     assert.match(out, /0000000000000000/);
     assert.match(out, /0/);
   });
+
+  test('--security-opt seccomp=FILE keeps the profile read at create (not the cwd, not later edits)', async () => {
+    const createDir = join(work, 'seccomp-create');
+    const startDir = join(work, 'seccomp-start');
+    mkdirSync(createDir, { recursive: true });
+    mkdirSync(startDir, { recursive: true });
+    const profile = join(createDir, 'deny-mkdir.json');
+    writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      }),
+    );
+    const script = 'mkdir /tmp/made 2>/dev/null && echo made || echo denied';
+    const id = (
+      await b.ok(['create', '--security-opt', 'seccomp=deny-mkdir.json', IMG, 'sh', '-c', script], {
+        cwd: createDir,
+      })
+    ).trim();
+    try {
+      // the file now allows everything: the container still has the profile it was created with
+      writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW' }));
+      assert.equal((await b.ok(['start', '-a', id], { cwd: startDir })).trim(), 'denied');
+      rmSync(profile);
+      // (start -a also replays the first run's output, so only the last line is this run's)
+      const second = (await b.ok(['start', '-a', id], { cwd: startDir })).trim().split('\n');
+      assert.deepEqual([...new Set(second)], ['denied']);
+    } finally {
+      await b.run(['rm', '-f', id]);
+    }
+    const missing = await b.run(['create', '--security-opt', 'seccomp=deny-mkdir.json', IMG, 'true'], {
+      cwd: startDir,
+    });
+    assert.equal(missing.code, 125, missing.stderr);
+    assert.match(missing.stderr, /cannot read seccomp profile "deny-mkdir.json"/);
+  });
+
+  // What Docker's containers show in /proc/mounts for its read-only /proc paths (runc keeps the
+  // flags /proc was mounted with; crun 1.8 drops them when it remounts the binds read-only).
+  const DOCKER_READONLY_PATH_OPTIONS = 'ro,nosuid,nodev,noexec,relatime';
+  for (const runtime of ['runc', 'crun']) {
+    test(`${runtime}: the read-only /proc paths carry ro,nosuid,nodev,noexec as in Docker`, async (t) => {
+      if (!hasCommand(runtime)) {
+        assert.notEqual(process.env.CI, 'true', `${runtime} is required under CI=true`);
+        t.skip(`${runtime} is not installed`);
+        return;
+      }
+      const mounts = await b.ok(['run', '--rm', '--runtime', runtime, IMG, 'cat', '/proc/mounts']);
+      const options = new Map<string, string>();
+      for (const line of mounts.trim().split('\n')) {
+        const [, target, , opts] = line.split(' ');
+        if (target?.startsWith('/proc')) options.set(target, opts ?? '');
+      }
+      assert.equal(options.get('/proc'), 'rw,nosuid,nodev,noexec,relatime');
+      const readonly = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'].filter(
+        (p) => existsSync(p),
+      );
+      for (const p of readonly) {
+        assert.equal(options.get(p), DOCKER_READONLY_PATH_OPTIONS, `${p} under ${runtime}:\n${mounts}`);
+      }
+      // the masked paths are there and read-only or /dev/null, as Docker's are
+      for (const p of ['/proc/acpi', '/proc/scsi', '/proc/asound'].filter((d) => existsSync(d))) {
+        assert.match(options.get(p) ?? '', /^ro,/, `${p} under ${runtime}`);
+      }
+    });
+  }
 
   test('pids limit stops a fork bomb; a memory hog is OOM-killed with 137; limits are visible inside', async () => {
     const forks = await b.run(['run', '--rm', '--pids-limit', '20', IMG, '/bin/probe', 'forks', '100']);

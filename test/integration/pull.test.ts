@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth } from '../helpers/berth.js';
-import { rawTar, writeLayoutWithLayer } from '../helpers/hostile.js';
+import { rawTar, writeLayoutWithConfig, writeLayoutWithLayer } from '../helpers/hostile.js';
 import { makeBusyboxLayout, makeMultiArchLayout } from '../helpers/images.js';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -242,6 +242,21 @@ describe('hostile input: a clear error, nothing written, the store unchanged', (
     assert.equal(r.code, 1);
     assert.ok(!existsSync('/tmp/berth-pwned'), 'nothing written through the symlink');
     assert.equal((await b.ok(['images', '-q'])).trim(), '');
+  });
+
+  test('an image config with a field of the wrong type is refused by name and nothing is stored', async () => {
+    const layout = join(work, 'evil-config');
+    writeLayoutWithConfig(layout, { Env: 'PATH=/bin', Cmd: ['sh'] });
+    await skopeoCopy(`oci:${layout}:latest`, `docker://${reg.host}/evil:config`);
+    const snap = storeSnapshot(b);
+    const images = await b.ok(['images', '-a', '-q', '--no-trunc']);
+    const r = await b.run(['pull', `${reg.host}/evil:config`]);
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /image config: config\.Env must be an array of strings/);
+    assert.deepEqual(storeSnapshot(b), snap);
+    assert.equal(await b.ok(['images', '-a', '-q', '--no-trunc']), images);
   });
 
   test('a blob whose bytes do not match its digest is refused (registry storage corrupted)', async () => {
