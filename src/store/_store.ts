@@ -17,8 +17,8 @@ import type { ContainerPatch, ContainerRecord, NewContainer, VolumeRecord } from
 import { ContentStore } from './_content.js';
 import { StoreDb } from './_db.js';
 import { type DiskUsage, DiskUsageReport } from './_df.js';
-import type { PathLock } from './_fs.js';
 import { EventJournal, type EventRecord, type ReadEventsOptions } from './_events.js';
+import type { PathLock } from './_fs.js';
 import { type GcResult, type Lease, LeasesAndGc } from './_gc.js';
 import { type ImageRecord, ImageStore, type NewImage } from './_images.js';
 import type { Ingest } from './_ingest.js';

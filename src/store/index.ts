@@ -11,7 +11,6 @@ export type { BuildCacheUsage, BuildRegistration, CacheMountOptions } from './_b
 export type { ContainerPatch, ContainerRecord, NewContainer, VolumeRecord } from './_containers.js';
 export { STALE_INGEST_MS } from './_content.js';
 export type { DiskUsage } from './_df.js';
-export type { PathLock } from './_fs.js';
 export {
   EVENT_ACTIONS,
   EVENT_TYPES,
@@ -22,6 +21,7 @@ export {
   newEvent,
   type ReadEventsOptions,
 } from './_events.js';
+export type { PathLock } from './_fs.js';
 export { DEFAULT_GC_GRACE_MS, type GcResult, type Lease } from './_gc.js';
 export type { ImageLayerRef, ImagePlatform, ImageRecord, NewImage } from './_images.js';
 export type { Ingest } from './_ingest.js';
