@@ -125,7 +125,11 @@ export async function restartContainer(
   options: { timeout?: number } = {},
 ): Promise<void> {
   const rec = await parts.containers.stop(idOrName, options.timeout);
-  await parts.containers.start(rec.id);
+  const started = await parts.containers.start(rec.id);
+  recordEvent(parts.store, 'container', 'restart', {
+    ID: rec.id,
+    Attributes: containerAttributes(started),
+  });
 }
 
 export interface ContainerRemoveReport {

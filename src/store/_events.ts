@@ -41,6 +41,7 @@ export const EVENT_ACTIONS: Readonly<Record<EventType, readonly string[]>> = {
     'unpause',
     'rename',
     'destroy',
+    'restart',
     'exec_create',
     'exec_start',
     'exec_die',

@@ -229,6 +229,32 @@ describe('events', { skip: missing ?? false }, () => {
     ]);
   });
 
+  test('restart records stop, die, start, then restart', async () => {
+    const since = nowSeconds();
+    const id = (
+      await b.ok([
+        'run',
+        '-d',
+        '--name',
+        'ev-restart',
+        IMG,
+        'sh',
+        '-c',
+        'trap "exit 0" TERM; while true; do sleep 0.1; done',
+      ])
+    ).trim();
+    await b.ok(['restart', '-t', '5', 'ev-restart']);
+    await b.ok(['rm', '-f', 'ev-restart']);
+    const lines = await recorded(since, [`container=${id.slice(0, 12)}`], '{{.Action}}');
+    const restart = lines.indexOf('restart');
+    assert.ok(restart > 0, lines.join('\n'));
+    assert.equal(lines.filter((l) => l === 'restart').length, 1, lines.join('\n'));
+    // the second start comes before the restart event, and the first die before that start
+    const secondStart = lines.lastIndexOf('start', restart);
+    assert.ok(secondStart > lines.indexOf('start'), lines.join('\n'));
+    assert.ok(lines.indexOf('stop') < secondStart, lines.join('\n'));
+  });
+
   test('image events: import, tag, untag, delete, save, load, build', async () => {
     const since = nowSeconds();
     await b.ok(['tag', IMG, 'local/ev:1']);
