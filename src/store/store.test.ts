@@ -205,6 +205,8 @@ describe('blobs and ingest', () => {
       secondDone = true;
       return i;
     });
+    // Not synchronisation: a bounded negative check. While `first` holds the digest's lock the
+    // second ingest must not finish; if it could, 50 ms is ample for it to, and this fails.
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(secondDone, false);
     first.write(data);
