@@ -1,5 +1,5 @@
 // Before/after comparison of two berth builds on the same machine in the same run:
-//   BERTH_BASELINE=/path/to/old/dist/berth.mjs node bench/compare.mjs
+//   BERTH_BASELINE=/path/to/old/dist/berth.mjs [RUNS=15] [CASES=pull] node bench/compare.mjs
 // hyperfine runs all iterations of one command before the next, so slow drift of this shared VM
 // (and the ext4 discard stalls after deletes) lands on whichever command runs second. Here the
 // two builds alternate run by run (ABBA order), every run gets the same prepare step, and the
@@ -141,9 +141,11 @@ const cases = [
   },
 ];
 
+// CASES=pull (a substring of case names) runs only the matching cases
+const only = process.env.CASES;
 const rows = [];
 try {
-  for (const c of cases) {
+  for (const c of cases.filter((x) => !only || x.name.includes(only))) {
     const times = { before: [], after: [] };
     for (const k of Object.keys(builds)) {
       c.once?.(k);

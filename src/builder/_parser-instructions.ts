@@ -1,6 +1,7 @@
 // The instruction layer of the Dockerfile parser: one checker per instruction (BuildKit's
 // frontend/dockerfile/instructions), turning a located line into a typed syntax-tree node.
 
+import { parseGoDuration } from '../util/index.js';
 import type {
   ArgInstruction,
   CommandForm,
@@ -23,7 +24,6 @@ import {
   KINDS,
   type Kind,
   NETWORK_MODES,
-  parseGoDuration,
   parseJsonArray,
   SECURITY_MODES,
   STAGE_NAME,

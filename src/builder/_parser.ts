@@ -20,12 +20,12 @@ import {
 } from './_parser-text.js';
 import { type EscapeToken, type HeredocWord, heredocsInLine } from './_shell-lex.js';
 
+export { parseGoDuration } from '../util/index.js';
 export {
   type DockerfileErrorLocation,
   DockerfileSyntaxError,
   MAX_DOCKERFILE_BYTES,
   type ParseDockerfileOptions,
-  parseGoDuration,
 } from './_parser-text.js';
 export { type HeredocWord, parseHeredocWord } from './_shell-lex.js';
 

@@ -13,6 +13,7 @@ import {
   newEvent,
   type Store,
 } from '../store/index.js';
+import { parseGoDuration } from '../util/index.js';
 
 export const EVENT_FILTER_KEYS = [
   'type',
@@ -107,19 +108,6 @@ function actionHead(action: string): string {
   return colon < 0 ? action : action.slice(0, colon);
 }
 
-// Go's time.ParseDuration syntax: `10m`, `1h30m`, `1.5h`, `-2s`, `300ms`
-const DURATION = /^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
-const UNIT_NANOS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  μs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
 const UNIX = /^(\d{1,12})(?:\.(\d{1,9}))?$/;
 const DATE =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?(Z|z|[+-]\d{2}:\d{2})?$/;
@@ -137,12 +125,8 @@ export function parseEventTime(text: string, options: { flag?: string; now?: num
       `invalid --${flag} "${text}": ${why}; use RFC 3339 (2006-01-02T15:04:05Z), unix seconds, or a duration like 10m`,
     );
   // Docker reads a bare "0" as the unix epoch, not as a zero duration
-  if (text !== '0' && DURATION.test(text)) {
-    let nanos = 0;
-    for (const m of text.matchAll(DURATION_PART)) nanos += Number(m[1]) * UNIT_NANOS[m[2]!]!;
-    if (text.startsWith('-')) nanos = -nanos;
-    return Math.round(now * 1e6 - nanos);
-  }
+  const nanos = text === '0' ? undefined : parseGoDuration(text);
+  if (typeof nanos === 'number') return Math.round(now * 1e6 - nanos);
   const unix = UNIX.exec(text);
   if (unix) return Number(unix[1]) * 1e9 + Number((unix[2] ?? '').padEnd(9, '0'));
   const d = DATE.exec(text);

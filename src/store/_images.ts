@@ -117,44 +117,28 @@ export class ImageStore {
           throw new NotFoundError(`${what}: layer ${l.diffId} is not in the store`);
         }
       }
-      const existing = this.db.q('SELECT added_at FROM images WHERE id = ?').get(id) as
-        | { added_at: string }
-        | undefined;
-      if (existing) {
-        this.dropImageLayers(id);
-        this.db
-          .q(
-            `UPDATE images SET manifest_digest = ?, manifest_media_type = ?, config_media_type = ?, created = ?,
-             os = ?, architecture = ?, variant = ? WHERE id = ?`,
-          )
-          .run(
-            rec.manifestDigest,
-            rec.manifestMediaType,
-            rec.configMediaType ?? null,
-            rec.created ?? null,
-            rec.platform.os,
-            rec.platform.architecture,
-            rec.platform.variant ?? null,
-            id,
-          );
-      } else {
-        this.db
-          .q(
-            `INSERT INTO images (id, manifest_digest, manifest_media_type, config_media_type, created, os, architecture, variant, added_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            id,
-            rec.manifestDigest,
-            rec.manifestMediaType,
-            rec.configMediaType ?? null,
-            rec.created ?? null,
-            rec.platform.os,
-            rec.platform.architecture,
-            rec.platform.variant ?? null,
-            new Date().toISOString(),
-          );
-      }
+      if (this.db.q('SELECT 1 FROM images WHERE id = ?').get(id)) this.dropImageLayers(id);
+      // one upsert: a re-commit of the same config keeps the row's added_at
+      this.db
+        .q(
+          `INSERT INTO images (id, manifest_digest, manifest_media_type, config_media_type, created, os, architecture, variant, added_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest,
+             manifest_media_type = excluded.manifest_media_type, config_media_type = excluded.config_media_type,
+             created = excluded.created, os = excluded.os, architecture = excluded.architecture,
+             variant = excluded.variant`,
+        )
+        .run(
+          id,
+          rec.manifestDigest,
+          rec.manifestMediaType,
+          rec.configMediaType ?? null,
+          rec.created ?? null,
+          rec.platform.os,
+          rec.platform.architecture,
+          rec.platform.variant ?? null,
+          new Date().toISOString(),
+        );
       const insertLayer = this.db.q(
         'INSERT INTO image_layers (image_id, position, diff_id, blob_digest, media_type, compressed_size) VALUES (?, ?, ?, ?, ?, ?)',
       );

@@ -2,6 +2,7 @@
 // event channel, and the syscalls Node's fs lacks (mknod, xattrs, mount, flock) via koffi.
 
 export * from './_syscalls.js';
+export * from './duration.js';
 export * from './events.js';
 export * from './fs.js';
 export * from './lock.js';
