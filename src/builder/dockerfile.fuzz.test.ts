@@ -7,29 +7,12 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { fuzz, onlyBerthErrors, stringFrom } from '../../test/helpers/fuzz.js';
 import { expandInstruction, parseRunMount } from './_expand.js';
+import { KINDS } from './_parser-text.js';
 import { heredocsInLine, parseHeredocWord, ShellLex } from './_shell-lex.js';
 import { parseDockerfile } from './index.js';
 
-const KEYWORDS = [
-  'RUN',
-  'CMD',
-  'ENTRYPOINT',
-  'SHELL',
-  'ENV',
-  'LABEL',
-  'ARG',
-  'COPY',
-  'ADD',
-  'EXPOSE',
-  'VOLUME',
-  'USER',
-  'WORKDIR',
-  'STOPSIGNAL',
-  'MAINTAINER',
-  'HEALTHCHECK',
-  'ONBUILD',
-  'run',
-];
+// every instruction but FROM (the generator writes its own FROM line), and one in lower case
+const KEYWORDS = [...KINDS].filter((k) => k !== 'FROM').concat('run');
 
 /** Argument text: words, quoting, variables, JSON brackets and a little damage. */
 const ARG_TOKENS = [
