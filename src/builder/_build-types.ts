@@ -13,6 +13,9 @@ export interface BuildSecret {
   value: Buffer;
 }
 
+/** The entitlements `allow` may name, as BuildKit's. */
+export const BUILD_ENTITLEMENTS: readonly string[] = ['network.host', 'security.insecure'];
+
 export interface BuildRequest {
   /** The build context directory. */
   contextDir: string;
@@ -27,6 +30,12 @@ export interface BuildRequest {
   pull?: boolean;
   secrets?: BuildSecret[];
   labels?: Record<string, string>;
+  /**
+   * BuildKit entitlements the caller grants (`--allow`): `security.insecure` lets
+   * `RUN --security=insecure` run privileged; `network.host` is accepted (RUN steps already get
+   * the host network unless `network` says none).
+   */
+  allow?: string[];
   /** Network of RUN steps (default host: berth has no bridge network yet). */
   network?: 'none' | 'host';
   /** Seconds since the epoch for every timestamp (default 0). */

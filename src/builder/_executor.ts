@@ -16,6 +16,7 @@ import { acquireFileLock } from '../util/index.js';
 import type { Downloaded } from './_add.js';
 import type { ArgInstruction, Dockerfile, FromInstruction, Instruction, Stage } from './_ast.js';
 import {
+  BUILD_ENTITLEMENTS,
   type BuildDeps,
   type BuildRequest,
   type BuildResult,
@@ -41,9 +42,17 @@ import { squash } from './_squash.js';
 import { findStage, neededStages, targetStage } from './_stage-graph.js';
 
 export type { BuildDeps, BuildRequest, BuildResult, BuildSecret } from './_build-types.js';
+export { BUILD_ENTITLEMENTS } from './_build-types.js';
 
 /** Build a Dockerfile into an image in the store. */
 export async function buildImage(deps: BuildDeps, req: BuildRequest): Promise<BuildResult> {
+  for (const e of req.allow ?? []) {
+    if (!BUILD_ENTITLEMENTS.includes(e)) {
+      throw new InvalidArgumentError(
+        `unknown entitlement "${e}" in --allow: use ${BUILD_ENTITLEMENTS.join(' or ')}`,
+      );
+    }
+  }
   const df = parseDockerfile(req.dockerfile.text, { file: req.dockerfile.name });
   const context = await BuildContext.open(req.contextDir, { ignore: req.ignore ?? [] });
   // what killed builds left (their containers, secret files) goes first

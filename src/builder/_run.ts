@@ -75,6 +75,12 @@ export async function execRun(
     for (const m of runMounts(state, ins)) {
       mounts.push(await runMount(b, stage, m, { stepDir, locks, release, stubTargets }));
     }
+    const insecure = ins.security === 'insecure';
+    if (insecure && !(b.req.allow ?? []).includes('security.insecure')) {
+      throw new InvalidArgumentError(
+        'RUN --security=insecure needs the security.insecure entitlement: build with --allow security.insecure',
+      );
+    }
     const network = ins.network ?? b.req.network ?? 'host';
     if (network !== 'none' && network !== 'host' && network !== 'default') {
       throw new UnsupportedError(`RUN --network=${network} is not supported: use none or host`);
@@ -88,6 +94,7 @@ export async function execRun(
       mounts,
       network: network === 'none' ? 'none' : 'host',
       hostname: 'buildkitsandbox',
+      ...(insecure ? { privileged: true } : {}),
       labels: b.labels,
       ...(state.config.config?.User ? { user: state.config.config.User } : {}),
       ...(b.req.runtime ? { runtime: b.req.runtime } : {}),

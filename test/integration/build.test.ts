@@ -316,6 +316,29 @@ RUN mkdir -p /gen && echo generated > /gen/file && touch /gen/file
     }
   });
 
+  test('RUN --security=insecure runs privileged only with --allow security.insecure', async () => {
+    const dir = context(
+      'insecure',
+      `FROM ${BASE}\nRUN --security=insecure grep CapEff /proc/self/status > /capeff\nRUN grep CapEff /proc/self/status > /capeff-sandbox\n`,
+    );
+    const refused = await b.run(['build', '-q', '-t', 'local/insecure:no', dir]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /--allow security\.insecure/);
+    const unknown = await b.run(['build', '-q', '--allow', 'root.everything', dir]);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /unknown entitlement "root\.everything"/);
+    await build(b, ['-q', '--allow', 'security.insecure', '-t', 'local/insecure:yes', dir]);
+    const caps = (await b.ok(['run', '--rm', 'local/insecure:yes', 'cat', '/capeff', '/capeff-sandbox']))
+      .trim()
+      .split('\n');
+    const [insecure, sandboxed] = caps.map((l) => BigInt(`0x${l.split(/\s+/)[1]}`));
+    // privileged gets every capability the kernel has; the default set is Docker's 14
+    assert.ok(insecure! > sandboxed!, caps.join('\n'));
+    assert.ok((insecure! & (1n << 21n)) !== 0n, 'CAP_SYS_ADMIN in the insecure step');
+    assert.equal(sandboxed! & (1n << 21n), 0n, 'no CAP_SYS_ADMIN in a sandboxed step');
+    await b.ok(['rmi', 'local/insecure:yes']);
+  });
+
   test('ADD extracts local tars (checked like layers), copies other files as they are; --chown by name', async () => {
     const dir = context(
       'add',

@@ -37,6 +37,12 @@ export const spec: CommandSpec = {
       value: 'list',
       description: 'Secret to expose to the build: id=ID,src=FILE or id=ID,env=VAR',
     },
+    {
+      name: 'allow',
+      type: 'list',
+      value: 'list',
+      description: 'Grant an entitlement: security.insecure (RUN --security=insecure), network.host',
+    },
     { name: 'label', type: 'list', value: 'list', description: 'Set metadata for an image' },
     {
       name: 'quiet',
@@ -239,6 +245,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs): Pro
         secrets,
         labels,
         ...(network === 'none' || network === 'host' ? { network } : {}),
+        ...(list(flags, 'allow').length > 0 ? { allow: list(flags, 'allow') } : {}),
         sourceDateEpoch,
         strictSecrets: bool(flags, 'strict-secrets'),
         squash: bool(flags, 'squash'),
