@@ -29,14 +29,19 @@ export function forwardSignals(engine: Engine, id: string): () => void {
 }
 
 /** Stream the container's output from its log until it exits; returns its exit code. */
-export async function streamUntilExit(ctx: CommandContext, engine: Engine, id: string): Promise<number> {
+export async function streamUntilExit(
+  ctx: CommandContext,
+  engine: Engine,
+  id: string,
+  since?: Date,
+): Promise<number> {
   const ac = new AbortController();
   // conmon has written all output to the log before the exit file, so the follower can stop
   // at the end of the file as soon as the container has exited
   const waiting = engine.waitContainer(id).finally(() => ac.abort());
   // observed now, awaited after the output: a failure must not count as unhandled meanwhile
   waiting.catch(() => {});
-  const entries = engine.containerLogs(id, { follow: true, signal: ac.signal });
+  const entries = engine.containerLogs(id, { follow: true, signal: ac.signal, ...(since ? { since } : {}) });
   for await (const e of entries) {
     const out = e.stream === 'stderr' ? ctx.stderr : ctx.stdout;
     out.write(e.partial ? e.line : Buffer.concat([e.line, Buffer.from('\n')]));
@@ -90,6 +95,8 @@ export async function startAttached(
   options: { tty: boolean; stdin: boolean; callerCleansUp?: boolean; onStartFailure?: () => Promise<void> },
 ): Promise<number> {
   let attached: { done: Promise<void> } | undefined;
+  // what an earlier run of this container logged is not this run's output (docker start -a)
+  const startedAt = new Date();
   try {
     await engine.startContainer(id, {
       ...(options.callerCleansUp ? { callerCleansUp: true } : {}),
@@ -110,7 +117,7 @@ export async function startAttached(
       await attached.done;
       return await engine.waitContainer(id);
     }
-    return await streamUntilExit(ctx, engine, id);
+    return await streamUntilExit(ctx, engine, id, startedAt);
   } finally {
     stopForwarding();
   }
