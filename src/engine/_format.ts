@@ -126,6 +126,10 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       ReadonlyRootfs: o.readOnly === true,
       SecurityOpt: [
         ...(o.seccomp === 'unconfined' ? ['seccomp=unconfined'] : []),
+        // as docker: the profile's content, which `create` read and stored
+        ...(typeof o.seccomp === 'object' && o.seccomp.profile !== undefined
+          ? [`seccomp=${JSON.stringify(o.seccomp.profile)}`]
+          : []),
         ...(o.noNewPrivileges ? ['no-new-privileges'] : []),
       ],
       Memory: o.memory ?? 0,

@@ -435,6 +435,9 @@ describe('security defaults and limits', () => {
       // the file now allows everything: the container still has the profile it was created with
       writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW' }));
       assert.equal((await b.ok(['start', '-a', id], { cwd: startDir })).trim(), 'denied');
+      const [info] = JSON.parse(await b.ok(['inspect', id]));
+      const opt = (info.HostConfig.SecurityOpt as string[]).find((x) => x.startsWith('seccomp='));
+      assert.deepEqual(JSON.parse(opt!.slice('seccomp='.length)).syscalls[0].names, ['mkdir', 'mkdirat']);
       rmSync(profile);
       // start -a shows this run's output only, not the first run's again (as docker start -a)
       const second = (await b.ok(['start', '-a', id], { cwd: startDir })).trim().split('\n');
