@@ -22,6 +22,22 @@ async function lines(argv: string[]): Promise<string[]> {
 const vethCount = async (): Promise<number> =>
   (await lines(['ip', '-o', 'link', 'show', 'type', 'veth'])).length;
 const natRules = (): Promise<string[]> => lines(['iptables', '-w', '-t', 'nat', '-S']);
+const filterRules = (): Promise<string[]> => lines(['iptables', '-w', '-S']);
+
+/**
+ * portmap's and firewall's shared chains (and the jumps into them) are made once per host and
+ * kept by design, like podman's; everything per container (CNI-DN-*, CNI-HOSTPORT-DNAT entries,
+ * MASQUERADE rules) must go at DEL.
+ */
+const perContainer = (rules: string[]): string[] =>
+  rules.filter(
+    (l) =>
+      !/^-N (CNI-HOSTPORT-(DNAT|SETMARK|MASQ)|CNI-FORWARD|CNI-ADMIN)$/.test(l) &&
+      !/^-A (PREROUTING|OUTPUT|POSTROUTING|FORWARD) .*-j (CNI-HOSTPORT-(DNAT|MASQ)|CNI-FORWARD)$/.test(l) &&
+      !/^-A (CNI-HOSTPORT-(SETMARK|MASQ)|CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides") /.test(
+        l,
+      ),
+  );
 
 /** Polls `fn` until it returns true, at most `tries` times. */
 async function eventually(fn: () => Promise<boolean>, tries: number): Promise<boolean> {
@@ -48,6 +64,8 @@ test('two namespaces on a real bridge network talk over TCP, and DEL leaves noth
 
   const vethsBefore = await vethCount();
   const natBefore = await natRules();
+  const filterBefore = await filterRules();
+  const hostPort = 20000 + (process.pid % 10000);
   const attachments: CniAttachment[] = [];
   t.after(async () => {
     for (const a of attachments) await cniDel(conflist, a).catch(() => {});
@@ -68,6 +86,7 @@ test('two namespaces on a real bridge network talk over TCP, and DEL leaves noth
   }
   const [a, b] = attachments as [CniAttachment, CniAttachment];
   const ra = await cniAdd(conflist, a);
+  b.capabilityArgs = { portMappings: [{ hostPort, containerPort: 7777, protocol: 'tcp' }] };
   const rb = await cniAdd(conflist, b);
   assert.deepEqual(readCachedResult(a.cacheFile), ra);
   const ipOf = (r: typeof ra): string => r.ips![0]!.address.split('/')[0]!;
@@ -91,11 +110,33 @@ test('two namespaces on a real bridge network talk over TCP, and DEL leaves noth
   }, 50);
   assert.ok(connected, `no TCP answer from ${ipOf(rb)}: ${got}`);
   await server;
+  // The same server through the published port on the gateway (the host's address on the
+  // bridge): portmap got its runtimeConfig and DNATs, hairpin included.
+  const server2 = execInNetns(b.netns, ['busybox', 'nc', '-l', '-p', '7777'], {
+    input: 'via port\n',
+    timeoutMs: 15_000,
+  });
+  const published = await eventually(async () => {
+    const r = await execInNetns(a.netns, ['busybox', 'nc', '-w', '2', `${prefix}.1`, String(hostPort)], {
+      timeoutMs: 5000,
+    });
+    got = r.stdout;
+    return r.stdout.includes('via port');
+  }, 50);
+  assert.ok(published, `no TCP answer through ${prefix}.1:${hostPort}: ${got}`);
+  await server2;
   const ping = await execInNetns(b.netns, ['busybox', 'ping', '-c', '1', '-W', '2', ipOf(ra)]);
   assert.equal(ping.status, 0, ping.stdout + ping.stderr);
 
   await cniCheck(conflist, a);
-  await cniCheck(conflist, b);
+  // portmap 1.1.1 (Debian's) fails CHECK on a v4-only container with published ports: it looks
+  // for an ip6tables chain it never made (containernetworking/plugins#819). Accept only that.
+  await cniCheck(conflist, b).catch((e: unknown) => {
+    assert.ok(
+      e instanceof CniPluginError && e.plugin === 'portmap' && /could not check ipv6 dnat/.test(e.message),
+      String(e),
+    );
+  });
 
   await cniDel(conflist, a);
   await cniDel(conflist, b);
@@ -107,7 +148,8 @@ test('two namespaces on a real bridge network talk over TCP, and DEL leaves noth
     readdirSync(join(ipamDir, name)).filter((f) => f.startsWith(prefix)),
     [],
   );
-  assert.deepEqual(await natRules(), natBefore);
+  assert.deepEqual(perContainer(await natRules()), perContainer(natBefore));
+  assert.deepEqual(perContainer(await filterRules()), perContainer(filterBefore));
   for (const x of attachments) {
     deleteNetns(x.netns);
     assert.equal(isNetnsMounted(x.netns), false);
