@@ -215,8 +215,24 @@ function asResult(value: unknown, plugin: string): CniResult {
   return value as CniResult;
 }
 
-/** Reads the result cached at ADD; undefined when there is none (ADD never finished). */
-export function readCachedResult(cacheFile: string): CniResult | undefined {
+/**
+ * What the cache file holds. It is written before the first plugin runs (without `result`), so
+ * a berth killed in the middle of ADD leaves a record that cleanup can DEL from; ADD then adds
+ * the result. DEL removes the file.
+ */
+export interface CniCacheEntry {
+  kind: 'cniCacheV1';
+  network: string;
+  containerId: string;
+  ifname: string;
+  netns: string;
+  args: Record<string, string>;
+  capabilityArgs: Record<string, unknown>;
+  result?: CniResult;
+}
+
+/** Reads a cache file; undefined when there is none or it is torn (DEL must not be blocked). */
+export function readCacheEntry(cacheFile: string): CniCacheEntry | undefined {
   let text: string;
   try {
     text = readFileSync(cacheFile, 'utf8');
@@ -224,14 +240,35 @@ export function readCachedResult(cacheFile: string): CniResult | undefined {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw new IOError(`cannot read CNI result cache ${cacheFile}`, { cause: err });
   }
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as { result?: unknown };
-    return parsed.result === undefined ? undefined : asResult(parsed.result, 'cache');
-  } catch (err) {
-    // A torn or foreign cache must not block DEL: DEL then runs without a prevResult.
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
   }
+  const e = parsed as Partial<CniCacheEntry> | null;
+  if (!e || typeof e !== 'object' || e.kind !== 'cniCacheV1') return undefined;
+  if (e.result !== undefined) asResult(e.result, 'cache');
+  return e as CniCacheEntry;
+}
+
+/** The result cached at ADD; undefined when there is none (ADD never finished). */
+export function readCachedResult(cacheFile: string): CniResult | undefined {
+  return readCacheEntry(cacheFile)?.result;
+}
+
+function cacheEntry(list: CniConflist, a: CniAttachment, result?: CniResult): string {
+  const entry: CniCacheEntry = {
+    kind: 'cniCacheV1',
+    network: list.name,
+    containerId: a.containerId,
+    ifname: a.ifname,
+    netns: a.netns,
+    args: a.args ?? {},
+    capabilityArgs: a.capabilityArgs ?? {},
+    ...(result ? { result } : {}),
+  };
+  return JSON.stringify(entry);
 }
 
 /**
@@ -245,9 +282,10 @@ export async function cniAdd(
 ): Promise<CniResult> {
   const list = validateConflist(conflist);
   checkAttachment(attachment);
+  await atomicWriteFile(attachment.cacheFile, cacheEntry(list, attachment), { mode: 0o600 });
   let prev: CniResult | undefined;
-  for (const plugin of list.plugins) {
-    try {
+  try {
+    for (const plugin of list.plugins) {
       const out = await execPlugin({
         type: plugin.type,
         command: 'ADD',
@@ -256,26 +294,14 @@ export async function cniAdd(
         options,
       });
       prev = asResult(out, plugin.type);
-    } catch (err) {
-      await runDel(list, attachment, options, prev).catch(() => {});
-      throw err;
     }
+    await atomicWriteFile(attachment.cacheFile, cacheEntry(list, attachment, prev), { mode: 0o600 });
+  } catch (err) {
+    await runDel(list, attachment, options, prev).catch(() => {});
+    rmSync(attachment.cacheFile, { force: true });
+    throw err;
   }
-  const result = prev!;
-  await atomicWriteFile(
-    attachment.cacheFile,
-    JSON.stringify({
-      kind: 'cniCacheV1',
-      network: list.name,
-      containerId: attachment.containerId,
-      ifname: attachment.ifname,
-      args: attachment.args ?? {},
-      capabilityArgs: attachment.capabilityArgs ?? {},
-      result,
-    }),
-    { mode: 0o600 },
-  );
-  return result;
+  return prev!;
 }
 
 async function runDel(

@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type CniAttachment, CniPluginError, cniAdd, cniCheck, cniDel } from './_cni.js';
+import { type CniAttachment, CniPluginError, cniAdd, cniCheck, cniDel, readCacheEntry } from './_cni.js';
 import type { CniConflist } from './_conflist.js';
 
 /** A plugin that logs "$CNI_COMMAND <type> <stdin>" and answers with a result naming itself. */
@@ -147,4 +147,36 @@ test('a plugin call is bounded in time and output, and must answer with JSON', a
     cniAdd(list('one'), { ...attachment, args: { IP: '1.2.3.4;X=y' } }, { pluginDirs: [dir] }),
     /invalid CNI argument/,
   );
+});
+
+test('the cache records the attachment before ADD runs, so a killed ADD can be undone', async (t) => {
+  const { dir } = fakePlugins(t);
+  const cacheFile = join(dir, 'c4');
+  writeFileSync(join(dir, 'peek'), `#!/bin/sh\ncat >/dev/null; cp ${cacheFile} ${cacheFile}.seen; exit 1\n`);
+  chmodSync(join(dir, 'peek'), 0o755);
+  const attachment: CniAttachment = {
+    containerId: 'c4',
+    netns: '/n',
+    ifname: 'eth1',
+    args: { A: 'b' },
+    cacheFile,
+  };
+  await assert.rejects(
+    cniAdd(list('one', 'peek'), attachment, { pluginDirs: [dir] }),
+    /"peek" failed on ADD/,
+  );
+  const seen = readCacheEntry(`${cacheFile}.seen`);
+  assert.deepEqual(seen, {
+    kind: 'cniCacheV1',
+    network: 'fake',
+    containerId: 'c4',
+    ifname: 'eth1',
+    netns: '/n',
+    args: { A: 'b' },
+    capabilityArgs: {},
+  });
+  // The failed ADD was undone, and its record dropped.
+  assert.equal(readCacheEntry(cacheFile), undefined);
+  writeFileSync(cacheFile, '{"kind":"cniCacheV1","netw');
+  assert.equal(readCacheEntry(cacheFile), undefined);
 });

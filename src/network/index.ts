@@ -4,6 +4,7 @@
 
 export {
   type CniAttachment,
+  type CniCacheEntry,
   type CniCommand,
   type CniOptions,
   CniPluginError,
@@ -14,6 +15,7 @@ export {
   DEFAULT_CNI_PLUGIN_DIRS,
   findPlugin,
   readCachedResult,
+  readCacheEntry,
 } from './_cni.js';
 export {
   type BridgeNetworkOptions,
