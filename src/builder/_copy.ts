@@ -59,8 +59,8 @@ export async function execCopy(
 
   const fromImage = ins.from ? await b.imageFor(ins.from, stage.index) : undefined;
 
-  const produce = async (rootfs: string, fromRoot: string | undefined): Promise<void> => {
-    const writer = new RootfsWriter(rootfs);
+  const produce = async (writer: RootfsWriter, fromRoot: string | undefined): Promise<void> => {
+    const rootfs = writer.root;
     const owner = ins.chown ? resolveUser(rootfs, ins.chown) : { uid: 0, gid: 0 };
     const opts = {
       owner: { uid: owner.uid, gid: owner.gid },
@@ -160,6 +160,8 @@ export async function execCopy(
         (await isTarArchiveFile(first.hostPath))
       ) {
         const dir = writer.ensureDir(dest, { owner: opts.owner, mtime: b.epoch });
+        // the archive is written by its own tree writer: ours must not keep fds of what it replaced
+        writer.close();
         await unpackArchiveFile(first.hostPath, dir);
         continue;
       }
@@ -168,10 +170,16 @@ export async function execCopy(
   };
 
   return b.withRootfs(image, { readOnly: false }, async (rootfs, cid) => {
-    if (fromImage) {
-      await b.withRootfs(fromImage, { readOnly: true }, (fromRoot) => produce(rootfs, fromRoot));
-    } else {
-      await produce(rootfs, undefined);
+    const writer = new RootfsWriter(rootfs);
+    try {
+      if (fromImage) {
+        await b.withRootfs(fromImage, { readOnly: true }, (fromRoot) => produce(writer, fromRoot));
+      } else {
+        await produce(writer, undefined);
+      }
+    } finally {
+      // no directory fd of ours may keep the rootfs mount busy
+      writer.close();
     }
     store.unmountContainerRootfs(cid);
     const upper = join(store.containerDir(cid), 'upper');

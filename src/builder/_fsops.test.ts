@@ -67,6 +67,7 @@ describe('COPY into a rootfs with hostile symlinks', () => {
     assert.equal(w.isDir('/abs'), true);
     assert.equal(w.isDir('/abs/one'), false);
     assert.equal(w.isDir('/nothing/here'), false);
+    w.close();
     assertOutsideUntouched();
   });
 
@@ -80,6 +81,7 @@ describe('COPY into a rootfs with hostile symlinks', () => {
     assert.equal(lstatSync(join(rootfs, 'dirlink')).isDirectory(), true);
     w.copyItem({ hostPath: '', rel: '', type: 'symlink', mode: 0o777, linkTarget: '/x' }, '/dirlink/l', opts);
     assert.equal(readlinkSync(join(rootfs, 'dirlink/l')), '/x');
+    w.close();
     assertOutsideUntouched();
   });
 });

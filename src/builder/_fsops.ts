@@ -51,15 +51,26 @@ export interface WriteOptions {
  * returning, so no fd outlives the call and keeps the rootfs mount busy.
  */
 export class RootfsWriter {
+  #writer: TreeWriter | undefined;
+
   constructor(readonly root: string) {}
 
+  /**
+   * One tree writer (and its cache of directory fds) serves every call until close(), so a
+   * COPY of many files does not reopen the rootfs and walk the same parents for each one.
+   */
   private with<T>(fn: (w: TreeWriter) => T): T {
-    const w = TreeWriter.open(this.root);
-    try {
-      return fn(w);
-    } finally {
-      w.close();
-    }
+    this.#writer ??= TreeWriter.open(this.root);
+    return fn(this.#writer);
+  }
+
+  /**
+   * Drop the writer and its directory fds: before the rootfs is unmounted, and after anything
+   * else wrote into the rootfs (the next call opens a fresh writer).
+   */
+  close(): void {
+    this.#writer?.close();
+    this.#writer = undefined;
   }
 
   /** Host path of the directory `containerDir`, created (with `owner`, 0755) where missing. */
