@@ -1,9 +1,8 @@
 // RegistryClient against scripted in-process servers: auth flows, where credentials may go,
 // hostile manifests, error lines, retries, mirrors and ranged reads.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import {
   sendError,
   startFakeServer,
 } from '../../test/helpers/fake-http.js';
+import { selfSignedCert } from '../../test/helpers/tls.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import {
   DeniedError,
@@ -570,30 +570,8 @@ describe('errors, retries, mirrors, ranges', () => {
 
 describe('transport', () => {
   test('a self-signed TLS registry: refused by default with a clear error, accepted when insecure', async () => {
-    const key = join(work, 'tls.key');
-    const cert = join(work, 'tls.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    const reg = await serve(imageHandler(), { tls: { key: readFileSync(key), cert: readFileSync(cert) } });
+    const { key, cert } = selfSignedCert(work, { cn: '127.0.0.1', subjectAltName: 'IP:127.0.0.1' });
+    const reg = await serve(imageHandler(), { tls: { key, cert } });
     const ref = parseReference(`${reg.host}/x:latest`);
     const err = await client()
       .getManifest(ref)

@@ -2,10 +2,9 @@
 // here (on 127.0.0.1) that counts what passes through it, and registries reached by a name
 // that is not loopback (the proxy resolves it; direct connections use an injected lookup).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lookup as dnsLookup } from 'node:dns';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http, { type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { connect, type LookupFunction, type Socket } from 'node:net';
@@ -18,6 +17,7 @@ import {
   sendError,
   startFakeServer,
 } from '../../test/helpers/fake-http.js';
+import { selfSignedCert } from '../../test/helpers/tls.js';
 import { InvalidArgumentError, NetworkError, SizeLimitError } from '../errors/index.js';
 import { MediaType, parseReference, sha256Digest } from '../oci/index.js';
 import { parseNoProxy, parseProxyUrl, proxyConfigFromEnv, proxyFor, useProxy } from './_proxy.js';
@@ -189,31 +189,7 @@ function registry(req: SeenRequest, res: ServerResponse): void {
 
 let certs: { key: Buffer; cert: Buffer } | undefined;
 function selfSigned(): { key: Buffer; cert: Buffer } {
-  if (certs) return certs;
-  const key = join(work, 'tls.key');
-  const cert = join(work, 'tls.crt');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${NAME}`,
-      '-addext',
-      `subjectAltName=DNS:${NAME}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  certs = { key: readFileSync(key), cert: readFileSync(cert) };
+  certs ??= selfSignedCert(work, { cn: NAME, subjectAltName: `DNS:${NAME}` });
   return certs;
 }
 

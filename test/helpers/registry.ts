@@ -9,6 +9,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { selfSignedCert } from './tls.js';
 
 const execFileP = promisify(execFile);
 
@@ -102,23 +103,11 @@ async function startTokenServer(
   username: string,
   password: string,
 ): Promise<{ server: http.Server; realm: string; certPath: string; requests: string[] }> {
-  const keyPath = join(dir, 'token.key');
-  const certPath = join(dir, 'token.crt');
-  await execFileP('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=berth-test-token-issuer',
-  ]);
+  const { keyPath, certPath } = selfSignedCert(dir, {
+    cn: 'berth-test-token-issuer',
+    name: 'token',
+    days: 2,
+  });
   const key = createPrivateKey(readFileSync(keyPath));
   const certDer = new X509Certificate(readFileSync(certPath)).raw;
   const requests: string[] = [];
