@@ -1,5 +1,5 @@
 // Runs the bundled berth CLI as a child process against a private storage root.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -110,7 +110,5 @@ export function runProcess(cmd: string, args: string[], options: BerthOptions = 
   });
 }
 
-/** Is a command on PATH on this machine? */
-export function hasCommand(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
+/** Is a command on PATH on this machine? (prereq.ts's, re-exported for the tests that use it here.) */
+export { hasCommand } from './prereq.js';

@@ -16,9 +16,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Berth, hasCommand } from '../helpers/berth.js';
+import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { hasCommand, isRoot, requireOrSkip } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-build-cleanup-'));
 const b = new Berth();
@@ -27,17 +28,15 @@ const secretFile = join(work, 'token.txt');
 
 /** Why these tests cannot run here, if they cannot. */
 function missing(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root';
-  for (const c of ['runc', 'conmon']) if (!hasCommand(c)) return `${c} is not installed`;
+  if (!isRoot()) return 'root';
+  for (const c of ['runc', 'conmon']) if (!hasCommand(c)) return c;
   return undefined;
 }
 
+/** Under CI a missing prerequisite fails the test; elsewhere it is skipped with the reason. */
 function skipIfMissing(t: { skip: (reason: string) => void }): boolean {
   const why = missing();
-  if (!why) return false;
-  if (process.env.CI === 'true') throw new Error(`prerequisite missing under CI: ${why}`);
-  t.skip(why);
-  return true;
+  return !requireOrSkip(t, why ?? '', why === undefined);
 }
 
 before(async () => {
@@ -64,17 +63,6 @@ function context(name: string, dockerfile: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'Dockerfile'), dockerfile);
   return dir;
-}
-
-/** Poll `check` until it returns a value, or fail after `ms` naming `what`. */
-async function waitFor<T>(what: string, check: () => T | undefined, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** The marker file a RUN container wrote in its upper dir, once it exists. */
@@ -109,7 +97,11 @@ RUN --mount=type=secret,id=tok --mount=type=cache,target=/cache \\
   build.child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  await waitFor(`the RUN to write ${marker} (build output: ${stderr})`, () => markerIn(marker));
+  await waitFor(() => markerIn(marker), {
+    what: `the RUN to write ${marker} (build output: ${stderr})`,
+    timeoutMs: 90_000,
+    intervalMs: 50,
+  });
   return build;
 }
 
@@ -143,7 +135,11 @@ COPY --from=fast /etc/passwd /fast
     void build.closed.then((c) => {
       code = c;
     });
-    await waitFor(`the build to end (output: ${stderr})`, () => (code === undefined ? undefined : true));
+    await waitFor(() => (code === undefined ? undefined : true), {
+      what: `the build to end (output: ${stderr})`,
+      timeoutMs: 90_000,
+      intervalMs: 50,
+    });
     assert.notEqual(code, 0);
     assert.match(stderr, /exit code: 3/);
     assert.doesNotMatch(stderr, /exit code: 137/, 'the cancelled sibling is not reported as the failure');
