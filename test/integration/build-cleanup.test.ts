@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
-import { hasCommand, isRoot, requireOrSkip } from '../helpers/prereq.js';
+import { missing, requireOrSkip } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-build-cleanup-'));
@@ -27,20 +27,16 @@ const BASE = 'local/bb:base';
 const secretFile = join(work, 'token.txt');
 
 /** Why these tests cannot run here, if they cannot. */
-function missing(): string | undefined {
-  if (!isRoot()) return 'root';
-  for (const c of ['runc', 'conmon']) if (!hasCommand(c)) return c;
-  return undefined;
-}
+const needs = (): string | undefined => missing({ root: true, commands: ['runc', 'conmon'] });
 
 /** Under CI a missing prerequisite fails the test; elsewhere it is skipped with the reason. */
 function skipIfMissing(t: { skip: (reason: string) => void }): boolean {
-  const why = missing();
+  const why = needs();
   return !requireOrSkip(t, why ?? '', why === undefined);
 }
 
 before(async () => {
-  if (missing()) return;
+  if (needs()) return;
   const bundle = await makeBusyboxBundle(join(work, 'bundle'));
   const tar = join(work, 'rootfs.tar');
   spawnSync('tar', ['--numeric-owner', '-C', bundle.rootfs, '-cf', tar, '.'], { stdio: 'inherit' });

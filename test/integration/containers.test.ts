@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Berth, hasCommand } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { requireOrSkip } from '../helpers/prereq.js';
 import { killWhen, processesNaming, waitFor, waitForText } from '../helpers/wait.js';
 
 const work = mkdtempSync(join(tmpdir(), 'berth-ctr-it-'));
@@ -457,11 +458,7 @@ describe('security defaults and limits', () => {
   const DOCKER_READONLY_PATH_OPTIONS = 'ro,nosuid,nodev,noexec,relatime';
   for (const runtime of ['runc', 'crun']) {
     test(`${runtime}: the read-only /proc paths carry ro,nosuid,nodev,noexec as in Docker`, async (t) => {
-      if (!hasCommand(runtime)) {
-        assert.notEqual(process.env.CI, 'true', `${runtime} is required under CI=true`);
-        t.skip(`${runtime} is not installed`);
-        return;
-      }
+      if (!requireOrSkip(t, runtime, hasCommand(runtime))) return;
       const mounts = await b.ok(['run', '--rm', '--runtime', runtime, IMG, 'cat', '/proc/mounts']);
       const options = new Map<string, string>();
       for (const line of mounts.trim().split('\n')) {

@@ -8,16 +8,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth, hasCommand } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { missing, skipUnless } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 
-const missing =
-  process.getuid?.() !== 0
-    ? 'needs root'
-    : !hasCommand('conmon')
-      ? 'conmon is not installed'
-      : !hasCommand('runc') && !hasCommand('crun')
-        ? 'neither runc nor crun is installed'
-        : undefined;
-if (missing && process.env.CI === 'true') throw new Error(`events integration tests cannot run: ${missing}`);
+const why =
+  missing({ root: true, commands: ['conmon'] }) ??
+  (!hasCommand('runc') && !hasCommand('crun') ? 'runc or crun' : undefined);
 
 const work = mkdtempSync(join(tmpdir(), 'berth-events-it-'));
 const b = new Berth();
@@ -27,14 +23,8 @@ const IMG = 'local/bb:events';
 const nowSeconds = () => (Date.now() / 1000).toFixed(3);
 
 /** Call `fn` until it returns a value, failing at the deadline (a poll, not a sleep). */
-async function eventually<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function eventually<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
+  return waitFor(fn, { what, timeoutMs: 60_000, intervalMs: 100 });
 }
 
 /** `berth events` over a closed window: the recorded events, one formatted line each. */
@@ -52,7 +42,7 @@ async function recorded(since: string, filters: string[], format: string): Promi
   return out.split('\n').filter(Boolean);
 }
 
-describe('events', { skip: missing ?? false }, () => {
+describe('events', { skip: skipUnless(why ?? '', why === undefined) }, () => {
   before(async () => {
     const bundle = await makeBusyboxBundle(join(work, 'bundle'));
     await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG, ['CMD ["sh"]']);
