@@ -1,3 +1,4 @@
+import type { NetworkRequest, NetworkStatus, PortMapping } from '../network/index.js';
 import type { MountSpec, RestartPolicy } from './_options.js';
 
 /** Everything `create`/`run` accepts, already parsed and typed. */
@@ -39,8 +40,25 @@ export interface ContainerCreateOptions {
   stopTimeout?: number;
   labels?: Record<string, string>;
   runtime?: string;
-  /** none | host | container:NAME (bridge networks come later). */
+  /**
+   * A mode that replaces bridge networking: none | host | container:NAME. Unset: the container
+   * joins `networks`, or the default network `berth` when that is empty.
+   */
   network?: string;
+  /** Networks to join (repeated --network NET, with --network-alias, --ip, --mac-address). */
+  networks?: NetworkRequest[];
+  /** `-p`, after range expansion. */
+  ports?: PortMapping[];
+  /** `-P`: publish every exposed port (the image's EXPOSE and --expose) on a random host port. */
+  publishAll?: boolean;
+  /** `--expose 80[/tcp]` or a range, as "80/tcp". */
+  expose?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** `--add-host name:ip`. */
+  addHosts?: { name: string; ip: string }[];
+  domainname?: string;
   autoRemove?: boolean;
 }
 
@@ -59,4 +77,8 @@ export interface StoredContainerConfig {
   stopTimeout: number;
   /** Set once `stop` was asked for, so `unless-stopped` and `always` do not restart it. */
   stoppedByUser?: boolean;
+  /** The image's EXPOSE plus --expose, as "80/tcp" (what -P publishes). */
+  exposedPorts?: string[];
+  /** The container's network while it runs; gone once it is torn down. */
+  netStatus?: NetworkStatus;
 }

@@ -53,4 +53,14 @@ export {
   isNetnsMounted,
   runCommand,
 } from './_netns.js';
+export type {
+  NetworkCreateOptions,
+  NetworkDriver,
+  NetworkEndpoint,
+  NetworkRecord,
+  NetworkRequest,
+  NetworkStatus,
+  PortMapping,
+  PortProtocol,
+} from './_types.js';
 export { type EtcFilesOptions, hostsFile, resolvConf, validateHostname, writeEtcFiles } from './etc.js';
