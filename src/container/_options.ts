@@ -3,6 +3,7 @@
 // InvalidArgumentError naming the flag and the bad text.
 import { constants } from 'node:os';
 import { InvalidArgumentError } from '../errors/index.js';
+import { formatIp, parseIp } from '../network/index.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -298,4 +299,29 @@ export function parseSignal(text: string): number {
 export function signalName(n: number): string {
   const e = Object.entries(constants.signals).find(([, v]) => v === n);
   return e ? e[0] : String(n);
+}
+
+/** An IP address flag (`--ip`, `--ip6`, `--dns`), in its canonical spelling. */
+export function parseIpFlag(text: string, family: 4 | 6 | undefined, flag: string): string {
+  let ip: ReturnType<typeof parseIp>;
+  try {
+    ip = parseIp(text);
+  } catch {
+    throw new InvalidArgumentError(`invalid ${flag} "${text}": not an IP address`);
+  }
+  if (family !== undefined && ip.family !== family)
+    throw new InvalidArgumentError(`invalid ${flag} "${text}": not an IPv${family} address`);
+  return formatIp(ip.family, ip.address);
+}
+
+/** `--add-host name:ip` (or `name=ip`); the ip may be `host-gateway`. IPv6 may be in brackets. */
+export function parseAddHostFlag(text: string): { name: string; ip: string } {
+  const m = /^([^:=\s]+)[:=](.+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`invalid --add-host "${text}": expected HOST:IP`);
+  const name = m[1]!;
+  if (!/^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,251}[a-zA-Z0-9])?$/.test(name))
+    throw new InvalidArgumentError(`invalid --add-host "${text}": bad host name "${name}"`);
+  const raw = m[2]!.replace(/^\[(.*)\]$/, '$1');
+  if (raw === 'host-gateway') return { name, ip: raw };
+  return { name, ip: parseIpFlag(raw, undefined, '--add-host') };
 }

@@ -14,7 +14,18 @@ import {
   SizeLimitError,
 } from '../errors/index.js';
 import { readImageConfig } from '../image/index.js';
-import { writeEtcFiles } from '../network/index.js';
+import {
+  connectContainerNetwork,
+  disconnectEndpoint,
+  type EtcFilesOptions,
+  holdSetupGuard,
+  type NetworkRequest,
+  type NetworkStatus,
+  releaseSetupGuard,
+  sweepContainerNetworks,
+  validateHostname,
+  writeEtcFiles,
+} from '../network/index.js';
 import {
   assertOperation,
   buildRuntimeSpec,
@@ -31,6 +42,15 @@ import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
 import { resolveInRoot } from '../util/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { mergeEnv } from './_env.js';
+import {
+  DEFAULT_NETWORK,
+  type ManagerNetworking,
+  normalizeNetworkOptions,
+  portsToPublish,
+  startContainerNetwork,
+  stopContainerNetwork,
+  usesCniNetworks,
+} from './_network.js';
 import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
 import { parseSignal } from './_options.js';
 import { resolveUser } from './_users.js';
@@ -49,6 +69,8 @@ export interface ManagerOptions {
    * cleanup, a restart by policy, the removal of a --rm container.
    */
   onEvent?: (event: ManagerEvent) => void;
+  /** Bridge/macvlan networks (CNI). Without it only none, host and container: work. */
+  networking?: ManagerNetworking;
 }
 
 /** A lifecycle change, named as Docker's events name it. */
@@ -160,11 +182,10 @@ export class ContainerManager {
         `invalid container name "${options.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
       );
     }
-    if (options.network && !/^(none|host|container:.+)$/.test(options.network)) {
-      throw new InvalidArgumentError(
-        `unsupported --network "${options.network}": use none, host or container:NAME (bridge networks come later)`,
-      );
-    }
+    options = normalizeNetworkOptions(options, this.opts.networking?.lookup);
+    if (options.hostname !== undefined) validateHostname(options.hostname);
+    if (options.domainname !== undefined) validateHostname(options.domainname);
+    if (options.network?.startsWith('container:')) this.get(options.network.slice('container:'.length));
     if (options.memory !== undefined && options.memory < 6 * 1024 * 1024) {
       throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
     }
@@ -194,6 +215,10 @@ export class ContainerManager {
       stopSignal: options.stopSignal ?? imageConfig.StopSignal ?? 'SIGTERM',
       stopTimeout: options.stopTimeout ?? 10,
     };
+    const exposed = [...Object.keys(imageConfig.ExposedPorts ?? {}), ...(options.expose ?? [])].map((p) =>
+      p.includes('/') ? p : `${p}/tcp`,
+    );
+    if (exposed.length > 0) stored.exposedPorts = [...new Set(exposed)];
     parseSignal(stored.stopSignal);
     const mounts = (options.mounts ?? []).map((m) =>
       m.type === 'volume' && m.source === '' ? { ...m, source: newContainerId(), anonymous: true } : m,
@@ -260,8 +285,23 @@ export class ContainerManager {
     // leftovers of an earlier run (a crash, a reboot) would make create fail
     if (rec.startedAt || rec.conmonPid) await driver.delete(rec.id, { force: true }).catch(() => {});
     const image = this.store.resolveImage(rec.imageId);
-    const rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
+    const net = this.opts.networking;
+    const cni = net !== undefined && usesCniNetworks(config.options);
+    if (cni) {
+      holdSetupGuard(net.paths, rec.id);
+      // what a killed berth left behind (this container's included) goes before we set up
+      await this.sweepNetworks();
+    }
+    let rootfs: string | undefined;
     try {
+      let status: NetworkStatus | undefined;
+      if (cni) {
+        const ports = await portsToPublish(config, () => this.store.listContainers(), rec.id);
+        status = await startContainerNetwork(net, rec, config, ports);
+        config = { ...config, netStatus: status };
+        rec = this.store.updateContainer(rec.id, { config });
+      }
+      rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
       const bundle = this.userdataDir(rec.id);
       const stateDir = this.stateDir(rec.id);
       rmSync(stateDir, { recursive: true, force: true });
@@ -292,13 +332,42 @@ export class ContainerManager {
         finishedAt: null,
         exitCode: null,
       });
+      if (cni) releaseSetupGuard(net.paths, rec.id);
       this.notifyVolumes('mount', started);
       this.notify('start', started);
       return started;
     } catch (err) {
       await driver.delete(rec.id, { force: true }).catch(() => {});
-      this.safeUnmount(rec.id);
+      if (rootfs !== undefined) this.safeUnmount(rec.id);
+      if (cni) await this.teardownNetwork(rec.id);
       throw err;
+    }
+  }
+
+  /** Undo the networks of containers a killed berth left half set up or never tore down. */
+  async sweepNetworks(): Promise<string[]> {
+    const net = this.opts.networking;
+    if (!net) return [];
+    return sweepContainerNetworks(
+      net.paths,
+      (id) => {
+        const c = this.store.getContainer(id);
+        return c !== undefined && isActiveState(c.state);
+      },
+      net.cni,
+    );
+  }
+
+  /** Takes a container off its networks and forgets its endpoints; failures are left to the sweep. */
+  private async teardownNetwork(id: string): Promise<void> {
+    const net = this.opts.networking;
+    if (!net) return;
+    await stopContainerNetwork(net, id).catch(() => {});
+    const rec = this.store.getContainer(id);
+    const config = rec ? this.config(rec) : undefined;
+    if (rec && config?.netStatus && !isActiveState(rec.state)) {
+      const { netStatus: _, ...rest } = config;
+      this.store.updateContainer(id, { config: rest });
     }
   }
 
@@ -315,11 +384,7 @@ export class ContainerManager {
     if (!existsSync(cwd)) {
       mkdirSync(cwd, { recursive: true, mode: 0o755 });
     }
-    const network = await this.specNetwork(o.network);
-    const etc = await writeEtcFiles(where.bundle, {
-      hostname: config.hostname,
-      network: o.network === 'host' ? 'host' : 'none',
-    });
+    const { network, utsPath, etc } = await this.specNetworkAndEtc(rec, config, where.bundle);
     const mounts: SpecMount[] = [
       { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'rprivate'] },
       { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'rprivate'] },
@@ -370,6 +435,8 @@ export class ContainerManager {
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       terminal: o.tty === true,
       hostname: config.hostname,
+      ...(o.domainname ? { domainname: o.domainname } : {}),
+      ...(utsPath ? { utsPath } : {}),
       capAdd: o.capAdd ?? [],
       capDrop: o.capDrop ?? [],
       privileged: o.privileged === true,
@@ -391,14 +458,65 @@ export class ContainerManager {
     });
   }
 
-  private async specNetwork(mode: string | undefined): Promise<SpecNetwork> {
-    if (!mode || mode === 'none') return { mode: 'none' };
-    if (mode === 'host') return { mode: 'host' };
-    const other = this.get(mode.slice('container:'.length));
-    if (other.state !== 'running' || !other.pid) {
-      throw new ConflictError(`cannot join the network of container ${other.name}: it is not running`);
+  /**
+   * The namespace the container joins and its /etc/hosts, /etc/hostname and /etc/resolv.conf:
+   * its own (none, a CNI namespace), the host's, or, for container:NAME, the other container's
+   * network and UTS namespaces and files.
+   */
+  private async specNetworkAndEtc(
+    rec: ContainerRecord,
+    config: StoredContainerConfig,
+    bundle: string,
+  ): Promise<{ network: SpecNetwork; utsPath?: string; etc: { hosts: string; hostname: string; resolvConf: string } }> {
+    const o = config.options;
+    const mode = o.network;
+    if (mode?.startsWith('container:')) {
+      const other = this.get(mode.slice('container:'.length));
+      if (other.id === rec.id) throw new InvalidArgumentError('a container cannot join its own network');
+      if (other.state !== 'running' || !other.pid) {
+        throw new ConflictError(`cannot join the network of container ${other.name}: it is not running`);
+      }
+      const dir = this.userdataDir(other.id);
+      return {
+        network: { mode: 'path', path: `/proc/${other.pid}/ns/net` },
+        utsPath: `/proc/${other.pid}/ns/uts`,
+        etc: { hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') },
+      };
     }
-    return { mode: 'path', path: `/proc/${other.pid}/ns/net` };
+    const etcOptions: EtcFilesOptions = {
+      hostname: config.hostname,
+      network: mode === 'host' ? 'host' : mode === 'none' ? 'none' : 'bridge',
+      ...(o.addHosts?.length ? { extraHosts: o.addHosts } : {}),
+      ...(o.dns?.length ? { dns: o.dns } : {}),
+      ...(o.dnsSearch?.length ? { dnsSearch: o.dnsSearch } : {}),
+      ...(o.dnsOptions?.length ? { dnsOptions: o.dnsOptions } : {}),
+    };
+    let network: SpecNetwork = mode === 'host' ? { mode: 'host' } : { mode: 'none' };
+    const status = config.netStatus;
+    if (status && usesCniNetworks(o)) {
+      network = { mode: 'path', path: status.netns };
+      const first = status.endpoints[0];
+      if (first?.ipv4 ?? first?.ipv6) etcOptions.address = (first.ipv4 ?? first.ipv6)!.replace(/\/\d+$/, '');
+      etcOptions.selfNames = [rec.name];
+      const servers: string[] = [];
+      const search: string[] = [];
+      for (const ep of status.endpoints) {
+        const def = this.opts.networking?.lookup.get(ep.network);
+        if (!def?.dnsEnabled) continue;
+        const gw = ep.gateway4 ?? ep.gateway6;
+        if (gw) servers.push(gw);
+        const domain = def.conflist.plugins.find((p) => p.type === 'dnsname')?.domainName;
+        if (typeof domain === 'string') search.push(domain);
+      }
+      if (servers.length) etcOptions.networkDns = { servers, search };
+      // host-gateway in --add-host: the first network's gateway, as Docker's host.docker.internal
+      if (etcOptions.extraHosts)
+        etcOptions.extraHosts = etcOptions.extraHosts.map((h) =>
+          h.ip === 'host-gateway' ? { ...h, ip: first?.gateway4 ?? first?.gateway6 ?? '127.0.0.1' } : h,
+        );
+    }
+    const etc = await writeEtcFiles(bundle, etcOptions);
+    return { network, etc };
   }
 
   // ---------------------------------------------------------------- exit handling
@@ -439,6 +557,7 @@ export class ContainerManager {
     this.notifyVolumes('unmount', updated);
     await driver.delete(rec.id, { force: true }).catch(() => {});
     this.safeUnmount(rec.id);
+    await this.teardownNetwork(rec.id);
     const o = config.options;
     const policy = o.restart ?? { name: 'no' };
     // read again: a `stop` in another process may have marked it after we loaded the record
@@ -631,6 +750,7 @@ export class ContainerManager {
         .delete(rec.id, { force: true })
         .catch(() => {});
       this.safeUnmount(rec.id);
+      await this.teardownNetwork(rec.id);
     }
     const anonymous = (this.config(rec).options.mounts ?? []).filter(
       (m) => m.type === 'volume' && 'anonymous' in m,
@@ -675,6 +795,69 @@ export class ContainerManager {
       ...(options.tail !== undefined ? { tail: options.tail } : {}),
       signal: ac.signal,
     });
+  }
+
+  // ---------------------------------------------------------------- network connect/disconnect
+  /** `network connect`: join one more network; at once when running, else at the next start. */
+  async connectNetwork(idOrName: string, request: NetworkRequest): Promise<ContainerRecord> {
+    const net = this.opts.networking;
+    let rec = this.get(idOrName);
+    const config = this.config(rec);
+    if (!net || config.options.network !== undefined)
+      throw new ConflictError(
+        `container ${rec.name} uses network mode ${config.options.network ?? 'none'}: it cannot join networks`,
+      );
+    const name = request.name === 'bridge' ? DEFAULT_NETWORK : request.name;
+    const def = name === DEFAULT_NETWORK ? net.lookup.ensureDefault() : net.lookup.get(name);
+    const req: NetworkRequest = { ...request, name: def.name };
+    if ((config.options.networks ?? []).some((n) => n.name === def.name))
+      throw new ConflictError(`container ${rec.name} is already connected to network ${def.name}`);
+    const options = { ...config.options, networks: [...(config.options.networks ?? []), req] };
+    if (rec.state === 'running' || rec.state === 'paused') {
+      const status = config.netStatus;
+      if (!status) throw new ConflictError(`container ${rec.name} has no network namespace to connect`);
+      const endpoint = await connectContainerNetwork(
+        { paths: net.paths, containerId: rec.id, containerName: rec.name, ...(net.cni ? { cni: net.cni } : {}) },
+        status,
+        {
+          network: def,
+          ...(req.aliases ? { aliases: req.aliases } : {}),
+          ...(req.ipv4 ? { ipv4: req.ipv4 } : {}),
+          ...(req.ipv6 ? { ipv6: req.ipv6 } : {}),
+          ...(req.mac ? { mac: req.mac } : {}),
+        },
+      );
+      rec = this.store.updateContainer(rec.id, {
+        config: { ...config, options, netStatus: { ...status, endpoints: [...status.endpoints, endpoint] } },
+      });
+    } else {
+      rec = this.store.updateContainer(rec.id, { config: { ...config, options } });
+    }
+    return rec;
+  }
+
+  /** `network disconnect`: leave a network (at once when running). */
+  async disconnectNetwork(idOrName: string, network: string): Promise<ContainerRecord> {
+    const net = this.opts.networking;
+    let rec = this.get(idOrName);
+    const config = this.config(rec);
+    const name = network === 'bridge' ? DEFAULT_NETWORK : network;
+    const def = net?.lookup.get(name);
+    const joined = (config.options.networks ?? []).filter((n) => n.name === def?.name);
+    if (!net || !def || joined.length === 0)
+      throw new ConflictError(`container ${rec.name} is not connected to network ${network}`);
+    const options = { ...config.options, networks: (config.options.networks ?? []).filter((n) => n.name !== def.name) };
+    const status = config.netStatus;
+    const endpoint = status?.endpoints.find((e) => e.network === def.name);
+    if (status && endpoint) {
+      await disconnectEndpoint(endpoint, net.cni);
+      rec = this.store.updateContainer(rec.id, {
+        config: { ...config, options, netStatus: { ...status, endpoints: status.endpoints.filter((e) => e !== endpoint) } },
+      });
+    } else {
+      rec = this.store.updateContainer(rec.id, { config: { ...config, options } });
+    }
+    return rec;
   }
 
   async rename(idOrName: string, newName: string): Promise<void> {

@@ -18,6 +18,8 @@ const summary = (over: Partial<ContainerSummary>): ContainerSummary => ({
   Command: 'sh',
   Created: '2026-01-01T00:00:00Z',
   StartedAt: null,
+  Ports: '',
+  Networks: [],
   FinishedAt: null,
   State: 'running',
   ExitCode: null,

@@ -1,8 +1,9 @@
 // Docker-shaped renderings of store records: what `inspect`, `ps` and `volume ls` show and what
 // the Docker API will return as JSON. Pure functions over plain data, so every front end gets
 // the same shape.
-import type { StoredContainerConfig } from '../container/index.js';
+import { formatPortsColumn, type StoredContainerConfig } from '../container/index.js';
 import type { ContainerRecord, VolumeRecord } from '../store/index.js';
+import { formatNetworkSettings, type NetworkSettings } from './_format-endpoints.js';
 
 /** Docker's zero time, for a container that never started or never finished. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -54,6 +55,12 @@ export interface ContainerInspect {
     Ulimits: { Name: string; Soft: number; Hard: number }[];
     Init: boolean;
     Runtime: string;
+    PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
+    PublishAllPorts: boolean;
+    Dns: string[];
+    DnsSearch: string[];
+    DnsOptions: string[];
+    ExtraHosts: string[] | null;
   };
   Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
   Config: {
@@ -69,7 +76,10 @@ export interface ContainerInspect {
     Labels: Record<string, string>;
     StopSignal: string;
     StopTimeout: number;
+    ExposedPorts?: Record<string, Record<string, never>>;
+    Domainname: string;
   };
+  NetworkSettings: NetworkSettings;
 }
 
 /** Where the paths inspect reports live; the container manager and the store know them. */
@@ -114,7 +124,7 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       Binds: (o.mounts ?? [])
         .filter((m) => m.type === 'bind')
         .map((m) => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
-      NetworkMode: o.network ?? 'none',
+      NetworkMode: o.network ?? o.networks?.[0]?.name ?? 'none',
       RestartPolicy: {
         Name: o.restart?.name ?? 'no',
         MaximumRetryCount: o.restart?.name === 'on-failure' ? o.restart.maxRetries : 0,
@@ -140,6 +150,12 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       Ulimits: (o.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       Init: o.init === true,
       Runtime: o.runtime ?? 'auto',
+      PortBindings: portBindingsRequested(o.ports ?? []),
+      PublishAllPorts: o.publishAll === true,
+      Dns: o.dns ?? [],
+      DnsSearch: o.dnsSearch ?? [],
+      DnsOptions: o.dnsOptions ?? [],
+      ExtraHosts: o.addHosts?.length ? o.addHosts.map((h) => `${h.name}:${h.ip}`) : null,
     },
     Mounts: (o.mounts ?? []).map((m) => ({
       Type: m.type,
@@ -161,8 +177,25 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       Labels: rec.labels,
       StopSignal: cfg.stopSignal,
       StopTimeout: cfg.stopTimeout,
+      ...(cfg.exposedPorts?.length
+        ? { ExposedPorts: Object.fromEntries(cfg.exposedPorts.map((p) => [p, {}])) }
+        : {}),
+      Domainname: o.domainname ?? '',
     },
+    NetworkSettings: formatNetworkSettings(rec),
   };
+}
+
+/** HostConfig.PortBindings: what -p asked for (host port "" when random). */
+function portBindingsRequested(
+  ports: NonNullable<StoredContainerConfig['options']['ports']>,
+): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    (out[key] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' });
+  }
+  return out;
 }
 
 /** One row of `ps`: the record's facts, with the command line the container runs. */
@@ -182,6 +215,10 @@ export interface ContainerSummary {
   State: string;
   ExitCode: number | null;
   Labels: Record<string, string>;
+  /** Published ports while it runs, as `ps` shows them. */
+  Ports: string;
+  /** The networks it joined (or its network mode). */
+  Networks: string[];
 }
 
 export function formatContainerSummary(rec: ContainerRecord): ContainerSummary {
@@ -198,6 +235,8 @@ export function formatContainerSummary(rec: ContainerRecord): ContainerSummary {
     State: rec.state,
     ExitCode: rec.exitCode,
     Labels: rec.labels,
+    Ports: formatPortsColumn(cfg.netStatus?.ports ?? []),
+    Networks: cfg.options.network !== undefined ? [cfg.options.network] : (cfg.options.networks ?? []).map((n) => n.name),
   };
 }
 

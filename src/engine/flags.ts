@@ -73,3 +73,13 @@ export function parseSignal(text: string): number {
 export function signalName(n: number): string {
   return rules.signalName(n);
 }
+
+/** `--ip`, `--ip6`, `--dns`: an address of the given family (any when undefined). */
+export function parseIpFlag(text: string, family: 4 | 6 | undefined, flag: string): string {
+  return rules.parseIpFlag(text, family, flag);
+}
+
+/** `--add-host name:ip`. */
+export function parseAddHostFlag(text: string): { name: string; ip: string } {
+  return rules.parseAddHostFlag(text);
+}

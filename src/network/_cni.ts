@@ -228,6 +228,8 @@ export interface CniCacheEntry {
   netns: string;
   args: Record<string, string>;
   capabilityArgs: Record<string, unknown>;
+  /** The conflist ADD ran with, so DEL works even once the network file is gone or changed. */
+  config?: CniConflist;
   result?: CniResult;
 }
 
@@ -266,6 +268,7 @@ function cacheEntry(list: CniConflist, a: CniAttachment, result?: CniResult): st
     netns: a.netns,
     args: a.args ?? {},
     capabilityArgs: a.capabilityArgs ?? {},
+    config: list,
     ...(result ? { result } : {}),
   };
   return JSON.stringify(entry);

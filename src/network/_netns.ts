@@ -47,7 +47,7 @@ export function runCommand(
   });
 }
 
-/** Creates a new network namespace bind-mounted at `<dir>/<name>`; returns that path. */
+/** Creates a new network namespace (loopback up) bind-mounted at `<dir>/<name>`; returns that path. */
 export async function createNetns(dir: string, name: string): Promise<string> {
   if (!NETNS_NAME.test(name)) throw new InvalidArgumentError(`invalid network namespace name "${name}"`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -58,7 +58,8 @@ export async function createNetns(dir: string, name: string): Promise<string> {
     if (errnoCode(err) === 'EEXIST') throw new AlreadyExistsError(`network namespace ${path} already exists`);
     throw new IOError(`cannot create ${path}`, { cause: err });
   }
-  const r = await runCommand(['unshare', `--net=${path}`, 'true']).catch((err: unknown) => {
+  // the runtime joins this namespace as it is, so its loopback must be up already
+  const r = await runCommand(['unshare', `--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']).catch((err: unknown) => {
     rmSync(path, { force: true });
     throw err;
   });

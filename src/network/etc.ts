@@ -10,6 +10,15 @@ export interface EtcFilesOptions {
   /** `--dns` servers; default: the host's (minus loopback ones a netns cannot reach). */
   dns?: string[];
   dnsSearch?: string[];
+  /** `--dns-option`: resolv.conf `options` entries. */
+  dnsOptions?: string[];
+  /**
+   * Name servers of the container's DNS-enabled networks (their gateways) and their search
+   * domain: they go first, the host's (or --dns) servers after, for names they do not know.
+   */
+  networkDns?: { servers: string[]; search: string[] };
+  /** More names for the container's own address (its container name). */
+  selfNames?: string[];
   /** The container's own address on its network, if it has one. */
   address?: string;
   network: 'none' | 'host' | 'bridge';
@@ -35,7 +44,8 @@ export function hostsFile(options: EtcFilesOptions): string {
     'ff02::2\tip6-allrouters',
   ];
   for (const h of options.extraHosts ?? []) lines.push(`${h.ip}\t${h.name}`);
-  lines.push(`${options.address ?? '127.0.1.1'}\t${options.hostname}`);
+  const names = [...new Set([options.hostname, ...(options.selfNames ?? [])])];
+  lines.push(`${options.address ?? '127.0.1.1'}\t${names.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -47,11 +57,14 @@ export function resolvConf(options: EtcFilesOptions): string {
   let servers = options.dns ?? hostServers;
   // a loopback resolver on the host is unreachable from a new network namespace
   if (!options.dns && options.network !== 'host') servers = servers.filter((s) => !/^127\.|^::1$/.test(s));
-  if (servers.length === 0 && options.network !== 'none') servers = ['8.8.8.8', '8.8.4.4'];
-  const search = options.dnsSearch ?? hostSearch;
+  if (servers.length === 0 && options.network !== 'none' && !options.networkDns?.servers.length)
+    servers = ['8.8.8.8', '8.8.4.4'];
+  if (options.networkDns) servers = [...new Set([...options.networkDns.servers, ...servers])];
+  const search = [...new Set([...(options.networkDns?.search ?? []), ...(options.dnsSearch ?? hostSearch)])];
   const lines: string[] = [];
   if (search.length > 0) lines.push(`search ${search.join(' ')}`);
   for (const s of servers) lines.push(`nameserver ${s}`);
+  if (options.dnsOptions?.length) lines.push(`options ${options.dnsOptions.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }
 

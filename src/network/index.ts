@@ -64,3 +64,16 @@ export type {
   PortProtocol,
 } from './_types.js';
 export { type EtcFilesOptions, hostsFile, resolvConf, validateHostname, writeEtcFiles } from './etc.js';
+export {
+  type AttachContext,
+  type AttachRequest,
+  checkAttachRequest,
+  connectContainerNetwork,
+  disconnectEndpoint,
+  holdSetupGuard,
+  type NetworkPaths,
+  releaseSetupGuard,
+  setupContainerNetwork,
+  sweepContainerNetworks,
+  teardownContainerNetwork,
+} from './_attach.js';

@@ -6,6 +6,7 @@ export interface RuntimeSpec {
   root: { path: string; readonly?: boolean };
   process: RuntimeProcess;
   hostname?: string;
+  domainname?: string;
   mounts?: RuntimeMount[];
   annotations?: Record<string, string>;
   hooks?: RuntimeHooks;

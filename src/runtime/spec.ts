@@ -39,6 +39,9 @@ export interface ContainerSpecOptions {
   user: { uid: number; gid: number; additionalGids?: number[] };
   terminal?: boolean;
   hostname?: string;
+  domainname?: string;
+  /** Join this UTS namespace (`--network container:NAME` shares it) instead of a new one. */
+  utsPath?: string;
   /** Capability names with or without CAP_, any case; `ALL` allowed (Docker's semantics). */
   capAdd?: string[];
   capDrop?: string[];
@@ -338,8 +341,15 @@ function mounts(options: ContainerSpecOptions, shmSize: number): RuntimeMount[] 
   return out;
 }
 
-function namespaces(network: SpecNetwork, cgroupMode: CgroupMode): LinuxNamespace[] {
-  const out: LinuxNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+function namespaces(network: SpecNetwork, cgroupMode: CgroupMode, utsPath?: string): LinuxNamespace[] {
+  if (utsPath !== undefined && !utsPath.startsWith('/'))
+    throw new InvalidArgumentError(`invalid UTS namespace path "${utsPath}": not absolute`);
+  const out: LinuxNamespace[] = [
+    { type: 'pid' },
+    { type: 'ipc' },
+    utsPath ? { type: 'uts', path: utsPath } : { type: 'uts' },
+    { type: 'mount' },
+  ];
   switch (network.mode) {
     case 'none':
       out.push({ type: 'network' });
@@ -487,15 +497,17 @@ export function buildRuntimeSpec(
     hostname: options.hostname ?? '',
     mounts: mounts(options, shmSize),
     linux: {
-      namespaces: namespaces(options.network, host.cgroupMode),
+      namespaces: namespaces(options.network, host.cgroupMode, options.utsPath),
       cgroupsPath: options.cgroupsPath,
       resources: resources(options, host),
     },
   };
   if (oomScoreAdj !== undefined) spec.process.oomScoreAdj = oomScoreAdj;
-  if (!options.hostname) delete spec.hostname;
+  // a joined UTS namespace keeps its owner's names: runtimes refuse to set them there
+  if (!options.hostname || options.utsPath) delete spec.hostname;
+  if (options.domainname && !options.utsPath) spec.domainname = options.domainname;
   const linux = spec.linux!;
-  if (options.network.mode === 'none') {
+  if (options.network.mode !== 'host') {
     // Docker's defaults for a container's own network namespace: binding low ports and
     // ICMP sockets need no capability there.
     linux.sysctl = {

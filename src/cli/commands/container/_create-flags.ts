@@ -97,11 +97,49 @@ export const CREATE_FLAGS: FlagSpec[] = [
   },
   {
     name: 'network',
-    type: 'string',
+    type: 'list',
     value: 'network',
-    description: 'Connect a container to a network (none, host, container:NAME)',
+    description: 'Connect a container to a network (NAME[,NAME2], none, host, container:NAME); repeat for more',
   },
-  { name: 'net', type: 'string', value: 'network', description: 'Alias of --network', hidden: true },
+  { name: 'net', type: 'list', value: 'network', description: 'Alias of --network', hidden: true },
+  {
+    name: 'network-alias',
+    type: 'list',
+    value: 'list',
+    description: 'Add network-scoped alias for the container (on its first network)',
+  },
+  { name: 'ip', type: 'string', value: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'ip6', type: 'string', value: 'string', description: 'IPv6 address (e.g., 2001:db8::33)' },
+  {
+    name: 'mac-address',
+    type: 'string',
+    value: 'string',
+    description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)',
+  },
+  {
+    name: 'publish',
+    short: 'p',
+    type: 'list',
+    value: 'list',
+    description: "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])",
+  },
+  {
+    name: 'publish-all',
+    short: 'P',
+    type: 'bool',
+    description: 'Publish all exposed ports to random ports',
+  },
+  { name: 'expose', type: 'list', value: 'list', description: 'Expose a port or a range of ports' },
+  { name: 'dns', type: 'list', value: 'list', description: 'Set custom DNS servers' },
+  { name: 'dns-search', type: 'list', value: 'list', description: 'Set custom DNS search domains' },
+  { name: 'dns-option', type: 'list', value: 'list', description: 'Set DNS options' },
+  {
+    name: 'add-host',
+    type: 'list',
+    value: 'list',
+    description: 'Add a custom host-to-IP mapping (host:ip, ip may be host-gateway)',
+  },
+  { name: 'domainname', type: 'string', value: 'string', description: 'Container NIS domain name' },
   { name: 'rm', type: 'bool', description: 'Automatically remove the container when it exits' },
   {
     name: 'pull',
@@ -156,8 +194,7 @@ export function createOptionsFromFlags(flags: FlagValues, args: string[]): Conta
   if (wd !== undefined && !wd.startsWith('/'))
     throw new InvalidArgumentError(`invalid --workdir "${wd}": must be an absolute path`);
   if (o.stopSignal !== undefined) parse.parseSignal(o.stopSignal);
-  const network = str(flags, 'network') ?? str(flags, 'net');
-  if (network !== undefined) o.network = network;
+  networkOptionsFromFlags(flags, o);
   const mounts = [
     ...list(flags, 'volume').map(parse.parseVolumeFlag),
     ...list(flags, 'mount').map(parse.parseMountFlag),
@@ -221,6 +258,56 @@ export function createOptionsFromFlags(flags: FlagValues, args: string[]): Conta
     o.autoRemove = true;
   }
   return o;
+}
+
+/** --network (repeated), --network-alias, --ip, --mac-address, -p, -P, --expose, DNS and hosts. */
+function networkOptionsFromFlags(flags: FlagValues, o: ContainerCreateOptions): void {
+  const nets = [...list(flags, 'network'), ...list(flags, 'net')];
+  const modes = nets.filter((n) => /^(none|host|container:.*)$/.test(n));
+  if (modes.length > 0) {
+    if (nets.length > 1)
+      throw new InvalidArgumentError(`conflicting options: --network ${modes[0]} cannot be combined with other networks`);
+    o.network = modes[0]!;
+  }
+  const names = modes.length ? [] : nets.flatMap((n) => n.split(',').map((x) => x.trim()));
+  if (names.some((n) => n === '')) throw new InvalidArgumentError('invalid --network: empty network name');
+  const aliases = list(flags, 'network-alias');
+  const ipv4 = str(flags, 'ip');
+  const ipv6 = str(flags, 'ip6');
+  const mac = str(flags, 'mac-address');
+  const perNetwork = aliases.length > 0 || ipv4 !== undefined || ipv6 !== undefined || mac !== undefined;
+  if (perNetwork && o.network !== undefined)
+    throw new InvalidArgumentError(
+      `conflicting options: --network-alias/--ip/--ip6/--mac-address and --network ${o.network}`,
+    );
+  if (perNetwork && names.length === 0) names.push('berth');
+  if (names.length > 0) {
+    o.networks = names.map((name, i) => ({
+      name,
+      ...(i === 0 && aliases.length ? { aliases } : {}),
+      ...(i === 0 && ipv4 !== undefined ? { ipv4: parse.parseIpFlag(ipv4, 4, '--ip') } : {}),
+      ...(i === 0 && ipv6 !== undefined ? { ipv6: parse.parseIpFlag(ipv6, 6, '--ip6') } : {}),
+      ...(i === 0 && mac !== undefined ? { mac } : {}),
+    }));
+  }
+  const ports = list(flags, 'publish').flatMap((p) => parse.parsePublishFlag(p));
+  if (ports.length > 0) o.ports = ports;
+  if (bool(flags, 'publish-all')) o.publishAll = true;
+  const expose = list(flags, 'expose').flatMap((e) => parse.parseExposeFlag(e));
+  if (expose.length > 0) o.expose = expose;
+  for (const [flag, key] of [
+    ['dns', 'dns'],
+    ['dns-search', 'dnsSearch'],
+    ['dns-option', 'dnsOptions'],
+  ] as const) {
+    const v = list(flags, flag);
+    if (v.length > 0) o[key] = v;
+  }
+  for (const d of o.dns ?? []) parse.parseIpFlag(d, undefined, '--dns');
+  const hosts = list(flags, 'add-host').map(parse.parseAddHostFlag);
+  if (hosts.length > 0) o.addHosts = hosts;
+  const domain = str(flags, 'domainname');
+  if (domain !== undefined) o.domainname = domain;
 }
 
 export function pullPolicy(flags: FlagValues): 'missing' | 'always' | 'never' {

@@ -1,0 +1,159 @@
+// A container's networking as the manager sees it: the create-time rules (which mode, which
+// networks, which ports), and the start/stop halves that set the namespace up through network/
+// and tear it down again.
+import { ConflictError, InvalidArgumentError } from '../errors/index.js';
+import {
+  type AttachRequest,
+  type CniOptions,
+  type NetworkPaths,
+  type NetworkRecord,
+  type NetworkRequest,
+  type NetworkStatus,
+  type PortMapping,
+  setupContainerNetwork,
+  teardownContainerNetwork,
+} from '../network/index.js';
+import type { ContainerRecord } from '../store/index.js';
+import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
+import { allocateHostPorts, checkHostPortsFree, publishAllPorts } from './_ports.js';
+
+/** The default bridge network's name; `bridge` (Docker's name for it) means the same. */
+export const DEFAULT_NETWORK = 'berth';
+
+/** How the manager finds network definitions (network/'s NetworkStore, or a test's fake). */
+export interface NetworkLookup {
+  get(nameOrId: string): NetworkRecord;
+  ensureDefault(): NetworkRecord;
+}
+
+export interface ManagerNetworking {
+  lookup: NetworkLookup;
+  paths: NetworkPaths;
+  cni?: CniOptions;
+}
+
+const MODE_RE = /^(none|host|container:.+)$/;
+
+/**
+ * Create-time checks: a mode (none, host, container:NAME) or a list of networks, never both;
+ * every network exists; ports only where they can be published. Returns the options as stored:
+ * `network` holds only a mode, `networks` the resolved names (the default network when none).
+ */
+export function normalizeNetworkOptions(
+  options: ContainerCreateOptions,
+  lookup: NetworkLookup | undefined,
+): ContainerCreateOptions {
+  const o = { ...options };
+  const requests: NetworkRequest[] = [...(o.networks ?? [])];
+  if (o.network !== undefined && !MODE_RE.test(o.network)) {
+    // --network NET[,NET2]: names, joined in order before any further --network
+    const names = o.network.split(',').map((n) => n.trim());
+    if (names.some((n) => n === '' || MODE_RE.test(n)))
+      throw new InvalidArgumentError(`invalid --network "${o.network}": a list holds network names only`);
+    requests.unshift(...names.map((name) => ({ name })));
+    delete o.network;
+  }
+  const hasPorts = (o.ports?.length ?? 0) > 0 || o.publishAll === true;
+  if (o.network !== undefined) {
+    if (requests.length > 0)
+      throw new InvalidArgumentError(
+        `conflicting options: --network ${o.network} cannot be combined with other networks`,
+      );
+    if (o.network === 'host') {
+      // Docker drops published ports in host mode: the container's ports are the host's
+      delete o.ports;
+      delete o.publishAll;
+    } else if (hasPorts) {
+      throw new InvalidArgumentError(
+        `conflicting options: port publishing and the network mode ${o.network.replace(/:.*/, '')}`,
+      );
+    }
+    if (o.network.startsWith('container:') && (o.hostname !== undefined || o.domainname !== undefined))
+      throw new InvalidArgumentError(
+        'conflicting options: --hostname/--domainname and --network container: (the UTS namespace is shared)',
+      );
+    if (o.network !== 'host' && o.network !== 'none') {
+      if (o.dns?.length || o.dnsSearch?.length || o.dnsOptions?.length || o.addHosts?.length)
+        throw new InvalidArgumentError(
+          'conflicting options: --dns/--add-host and --network container: (its files are shared)',
+        );
+    }
+    return o;
+  }
+  if (!lookup) throw new InvalidArgumentError('bridge networks are not available in this engine');
+  if (requests.length === 0) requests.push({ name: DEFAULT_NETWORK });
+  const seen = new Set<string>();
+  const resolved: NetworkRequest[] = [];
+  for (const r of requests) {
+    const name = r.name === 'bridge' ? DEFAULT_NETWORK : r.name;
+    const rec = name === DEFAULT_NETWORK ? lookup.ensureDefault() : lookup.get(name);
+    if (seen.has(rec.name))
+      throw new InvalidArgumentError(`network "${rec.name}" is given more than once`);
+    seen.add(rec.name);
+    resolved.push({ ...r, name: rec.name });
+  }
+  o.networks = resolved;
+  return o;
+}
+
+/** True when the container joins bridge/macvlan networks berth sets up (no mode given). */
+export function usesCniNetworks(o: ContainerCreateOptions): boolean {
+  return o.network === undefined && (o.networks?.length ?? 0) > 0;
+}
+
+/** "tcp/8080" for every host port the running containers hold (the conflict check's input). */
+export function takenHostPorts(running: ContainerRecord[], except: string): Set<string> {
+  const taken = new Set<string>();
+  for (const c of running) {
+    if (c.id === except || (c.state !== 'running' && c.state !== 'paused')) continue;
+    const status = (c.config as StoredContainerConfig).netStatus;
+    for (const p of status?.ports ?? []) taken.add(`${p.protocol}/${p.hostPort}`);
+  }
+  return taken;
+}
+
+/** The ports to publish when the container starts: -p, plus -P's exposed ports; random ones picked. */
+export async function portsToPublish(
+  config: StoredContainerConfig,
+  running: () => ContainerRecord[],
+  containerId: string,
+): Promise<PortMapping[]> {
+  const o = config.options;
+  const wanted = [...(o.ports ?? []), ...(o.publishAll ? publishAllPorts(config.exposedPorts ?? []) : [])];
+  if (wanted.length === 0) return [];
+  const taken = takenHostPorts(running(), containerId);
+  await checkHostPortsFree(wanted, taken);
+  return allocateHostPorts(wanted, taken);
+}
+
+/** Sets up the namespace for a container about to start; undone on failure. */
+export async function startContainerNetwork(
+  net: ManagerNetworking,
+  rec: ContainerRecord,
+  config: StoredContainerConfig,
+  ports: PortMapping[],
+): Promise<NetworkStatus> {
+  const requests: AttachRequest[] = (config.options.networks ?? []).map((r) => ({
+    network: r.name === DEFAULT_NETWORK ? net.lookup.ensureDefault() : net.lookup.get(r.name),
+    ...(r.aliases ? { aliases: r.aliases } : {}),
+    ...(r.ipv4 ? { ipv4: r.ipv4 } : {}),
+    ...(r.ipv6 ? { ipv6: r.ipv6 } : {}),
+    ...(r.mac ? { mac: r.mac } : {}),
+  }));
+  try {
+    return await setupContainerNetwork(
+      { paths: net.paths, containerId: rec.id, containerName: rec.name, ...(net.cni ? { cni: net.cni } : {}) },
+      requests,
+      ports,
+    );
+  } catch (err) {
+    if (err instanceof Error && /address already in use|already allocated/i.test(err.message))
+      throw new ConflictError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+/** Takes the container off its networks; a no-op when it has none. */
+export async function stopContainerNetwork(net: ManagerNetworking, containerId: string): Promise<void> {
+  await teardownContainerNetwork(net.paths, containerId, net.cni);
+}

@@ -1,0 +1,340 @@
+// Attaching a container to its networks and taking it off again. berth makes the network
+// namespace (a bind-mounted file under the runtime root), runs each network's CNI conflist ADD
+// with its own interface (eth0, eth1, …), and keeps CNI's cache record per interface so DEL can
+// undo exactly what ADD did, even from another process after a crash. Everything here lives
+// under the runtime root (a tmpfs): namespaces, bridges, iptables rules and leases are all gone
+// after a reboot, so none of their records may outlive one.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
+import { type CniOptions, type CniResult, cniAdd, cniDel, readCacheEntry } from './_cni.js';
+import { type CniConflist, checkIpInSubnets, validateConflist } from './_conflist.js';
+import { createNetns, deleteNetns } from './_netns.js';
+import type { NetworkEndpoint, NetworkRecord, NetworkStatus, PortMapping } from './_types.js';
+
+export interface NetworkPaths {
+  /** Where the namespaces are bind-mounted: `<runroot>/netns`. */
+  netnsDir: string;
+  /** CNI cache records: `<runroot>/networks/cache`. */
+  cacheDir: string;
+}
+
+/** One network to join, resolved to its record. */
+export interface AttachRequest {
+  network: NetworkRecord;
+  aliases?: string[];
+  ipv4?: string;
+  ipv6?: string;
+  mac?: string;
+}
+
+export interface AttachContext {
+  paths: NetworkPaths;
+  containerId: string;
+  /** The name other containers resolve it by (DNS-enabled networks). */
+  containerName: string;
+  cni?: CniOptions;
+}
+
+const ID_RE = /^[0-9a-f]{64}$/;
+const MAC_RE = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+
+function cacheFile(paths: NetworkPaths, containerId: string, ifname: string): string {
+  return join(paths.cacheDir, `${containerId}-${ifname}.json`);
+}
+
+/** Checks what a request asks for against its network, before anything is set up. */
+export function checkAttachRequest(r: AttachRequest): void {
+  const subnets = r.network.subnets;
+  if (r.ipv4 !== undefined) {
+    if (r.ipv4.includes(':')) throw new InvalidArgumentError(`invalid IPv4 address "${r.ipv4}"`);
+    checkIpInSubnets(r.ipv4, subnets);
+  }
+  if (r.ipv6 !== undefined) {
+    if (!r.ipv6.includes(':')) throw new InvalidArgumentError(`invalid IPv6 address "${r.ipv6}"`);
+    checkIpInSubnets(r.ipv6, subnets);
+  }
+  if (r.mac !== undefined) {
+    if (!MAC_RE.test(r.mac)) throw new InvalidArgumentError(`invalid MAC address "${r.mac}"`);
+    // a multicast (group) bit set cannot be a host's address
+    if (Number.parseInt(r.mac.slice(0, 2), 16) & 1)
+      throw new InvalidArgumentError(`invalid MAC address "${r.mac}": it is a multicast address`);
+  }
+  for (const a of r.aliases ?? [])
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(a))
+      throw new InvalidArgumentError(`invalid network alias "${a}"`);
+}
+
+function endpointFrom(
+  r: AttachRequest,
+  ifname: string,
+  netns: string,
+  file: string,
+  result: CniResult,
+): NetworkEndpoint {
+  const ifaces = result.interfaces ?? [];
+  const index = ifaces.findIndex((i) => i.name === ifname && i.sandbox === netns);
+  const mine = (result.ips ?? []).filter((ip) => index < 0 || ip.interface === undefined || ip.interface === index);
+  const v4 = mine.find((ip) => !ip.address.includes(':'));
+  const v6 = mine.find((ip) => ip.address.includes(':'));
+  return {
+    network: r.network.name,
+    networkId: r.network.id,
+    endpointId: randomBytes(32).toString('hex'),
+    ifname,
+    mac: (index >= 0 ? ifaces[index]?.mac : undefined) ?? '',
+    ...(v4 ? { ipv4: v4.address } : {}),
+    ...(v4?.gateway ? { gateway4: v4.gateway } : {}),
+    ...(v6 ? { ipv6: v6.address } : {}),
+    ...(v6?.gateway ? { gateway6: v6.gateway } : {}),
+    aliases: r.aliases ?? [],
+    cacheFile: file,
+    result,
+  };
+}
+
+/** CNI_ARGS and runtimeConfig for one attachment. */
+function attachmentArgs(
+  ctx: AttachContext,
+  r: AttachRequest,
+  ports: PortMapping[],
+): { args: Record<string, string>; capabilityArgs: Record<string, unknown> } {
+  const args: Record<string, string> = { IgnoreUnknown: '1' };
+  const ips = [r.ipv4, r.ipv6].filter((x): x is string => x !== undefined);
+  if (ips.length) args.IP = ips.join(',');
+  if (r.mac !== undefined) args.MAC = r.mac;
+  const capabilityArgs: Record<string, unknown> = {};
+  if (r.network.dnsEnabled) {
+    // dnsname names the container after K8S_POD_NAME and adds the aliases for this network
+    args.K8S_POD_NAME = ctx.containerName;
+    capabilityArgs.aliases = { [r.network.name]: r.aliases ?? [] };
+  }
+  if (ports.length) {
+    capabilityArgs.portMappings = ports.map((p) => ({
+      hostPort: p.hostPort,
+      containerPort: p.containerPort,
+      protocol: p.protocol,
+      ...(p.hostIp ? { hostIP: p.hostIp } : {}),
+    }));
+  }
+  return { args, capabilityArgs };
+}
+
+/**
+ * The CNI chain as berth runs it. portmap has nothing to do for an interface without published
+ * ports, so it is left out of both ADD and DEL for those (DEL reads the same decision back from
+ * the cached capability args): one plugin process less on each side of every run.
+ */
+function runnableList(list: CniConflist, hasPorts: boolean): CniConflist {
+  if (hasPorts) return list;
+  return { ...list, plugins: list.plugins.filter((p) => p.type !== 'portmap') };
+}
+
+async function addOne(
+  ctx: AttachContext,
+  netns: string,
+  ifname: string,
+  r: AttachRequest,
+  ports: PortMapping[],
+): Promise<NetworkEndpoint> {
+  const file = cacheFile(ctx.paths, ctx.containerId, ifname);
+  const { args, capabilityArgs } = attachmentArgs(ctx, r, ports);
+  const result = await cniAdd(
+    runnableList(r.network.conflist, ports.length > 0),
+    { containerId: ctx.containerId, netns, ifname, args, capabilityArgs, cacheFile: file },
+    ctx.cni,
+  );
+  return endpointFrom(r, ifname, netns, file, result);
+}
+
+/** DEL for one cache record; the record carries the conflist and the args ADD used. */
+async function delFromCache(file: string, cni: CniOptions | undefined): Promise<void> {
+  let entry: ReturnType<typeof readCacheEntry>;
+  try {
+    entry = readCacheEntry(file);
+  } catch {
+    entry = undefined;
+  }
+  if (!entry?.config) {
+    // torn or foreign: nothing to DEL with; leaving it would block nothing but a later sweep
+    rmSync(file, { force: true });
+    return;
+  }
+  const hasPorts = Array.isArray(entry.capabilityArgs.portMappings);
+  await cniDel(
+    runnableList(validateConflist(entry.config), hasPorts),
+    {
+      containerId: entry.containerId,
+      netns: entry.netns,
+      ifname: entry.ifname,
+      args: entry.args,
+      capabilityArgs: entry.capabilityArgs,
+      cacheFile: file,
+    },
+    cni,
+  );
+}
+
+/**
+ * Makes the container's namespace and attaches it to each network in order (the first one gets
+ * eth0 and the published ports). On any failure everything done so far is undone.
+ */
+export async function setupContainerNetwork(
+  ctx: AttachContext,
+  requests: AttachRequest[],
+  ports: PortMapping[],
+): Promise<NetworkStatus> {
+  if (!ID_RE.test(ctx.containerId)) throw new InvalidArgumentError(`invalid container id "${ctx.containerId}"`);
+  if (requests.length === 0) throw new InvalidArgumentError('no network to attach to');
+  for (const r of requests) checkAttachRequest(r);
+  if (ports.length > 0 && requests[0]!.network.driver !== 'bridge')
+    throw new InvalidArgumentError(
+      `cannot publish ports on network "${requests[0]!.network.name}": only bridge networks publish ports`,
+    );
+  mkdirSync(ctx.paths.cacheDir, { recursive: true, mode: 0o700 });
+  const netns = await createNetns(ctx.paths.netnsDir, ctx.containerId);
+  const endpoints: NetworkEndpoint[] = [];
+  try {
+    for (const [i, r] of requests.entries()) {
+      endpoints.push(await addOne(ctx, netns, `eth${i}`, r, i === 0 ? ports : []));
+    }
+  } catch (err) {
+    await teardownContainerNetwork(ctx.paths, ctx.containerId, ctx.cni).catch(() => {});
+    throw err;
+  }
+  return { netns, endpoints, ports };
+}
+
+/** `network connect`: one more interface in a running container's namespace. */
+export async function connectContainerNetwork(
+  ctx: AttachContext,
+  status: NetworkStatus,
+  request: AttachRequest,
+): Promise<NetworkEndpoint> {
+  checkAttachRequest(request);
+  const used = new Set(status.endpoints.map((e) => e.ifname));
+  let n = 0;
+  while (used.has(`eth${n}`) && n < 64) n++;
+  if (n >= 64) throw new NetworkError('too many network interfaces in one container');
+  return addOne(ctx, status.netns, `eth${n}`, request, []);
+}
+
+/** `network disconnect`: DEL of one interface. */
+export async function disconnectEndpoint(endpoint: NetworkEndpoint, cni?: CniOptions): Promise<void> {
+  await delFromCache(endpoint.cacheFile, cni);
+}
+
+/** Cache records of one container (found by name, so no status is needed after a crash). */
+function cacheFilesOf(paths: NetworkPaths, containerId: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(paths.cacheDir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw new IOError(`cannot read ${paths.cacheDir}`, { cause: err });
+  }
+  return names
+    .filter((n) => n.startsWith(`${containerId}-`) && n.endsWith('.json'))
+    .sort()
+    .reverse()
+    .map((n) => join(paths.cacheDir, n));
+}
+
+/**
+ * DEL on every interface the container has (in reverse), then the namespace goes. Idempotent:
+ * safe after a partial setup, twice, and from a process other than the one that set it up.
+ */
+export async function teardownContainerNetwork(
+  paths: NetworkPaths,
+  containerId: string,
+  cni?: CniOptions,
+): Promise<void> {
+  let first: unknown;
+  for (const file of cacheFilesOf(paths, containerId)) {
+    try {
+      await delFromCache(file, cni);
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  deleteNetns(join(paths.netnsDir, containerId));
+  releaseSetupGuard(paths, containerId);
+  if (first !== undefined) throw first;
+}
+
+// ------------------------------------------------------------------ crash recovery
+
+/** Start time of a process (clock ticks since boot), to tell a live pid from a reused one. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function guardFile(paths: NetworkPaths, containerId: string): string {
+  return join(paths.netnsDir, `${containerId}.setup`);
+}
+
+/**
+ * Marks a container's network as being set up by this process (until the container runs). A
+ * sweep in another berth leaves it alone while this process lives; once it is gone (killed in
+ * the middle), the next sweep undoes what it left.
+ */
+export function holdSetupGuard(paths: NetworkPaths, containerId: string): void {
+  mkdirSync(paths.netnsDir, { recursive: true, mode: 0o755 });
+  writeFileSync(guardFile(paths, containerId), `${process.pid} ${processStart(process.pid) ?? ''}\n`);
+}
+
+export function releaseSetupGuard(paths: NetworkPaths, containerId: string): void {
+  rmSync(guardFile(paths, containerId), { force: true });
+}
+
+function guardAlive(paths: NetworkPaths, containerId: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(guardFile(paths, containerId), 'utf8');
+  } catch {
+    return false;
+  }
+  const [pid, start] = text.trim().split(' ');
+  const n = Number(pid);
+  if (!Number.isInteger(n) || n <= 0) return false;
+  return processStart(n) === start;
+}
+
+/**
+ * Undo the networks of containers that are not running and whose setup is not in progress in
+ * a live process: left by a berth killed in the middle of setup or teardown, or by a crash.
+ * `isActive` says whether a container is running or paused (its network must stay).
+ * Returns the container IDs cleaned.
+ */
+export async function sweepContainerNetworks(
+  paths: NetworkPaths,
+  isActive: (containerId: string) => boolean,
+  cni?: CniOptions,
+): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const dir of [paths.netnsDir, paths.cacheDir]) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const id = n.slice(0, 64);
+      if (ID_RE.test(id)) ids.add(id);
+    }
+  }
+  const cleaned: string[] = [];
+  for (const id of ids) {
+    if (guardAlive(paths, id) || isActive(id)) continue;
+    await teardownContainerNetwork(paths, id, cni).catch(() => {});
+    cleaned.push(id);
+  }
+  return cleaned;
+}
