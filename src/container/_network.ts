@@ -1,10 +1,15 @@
 // A container's networking as the manager sees it: the create-time rules (which mode, which
 // networks, which ports), and the start/stop halves that set the namespace up through network/
 // and tear it down again.
+
+import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../errors/index.js';
 import {
   type AttachRequest,
   type CniOptions,
+  connectContainerNetwork,
+  disconnectEndpoint,
+  type EtcFilesOptions,
   type NetworkPaths,
   type NetworkRecord,
   type NetworkRequest,
@@ -12,8 +17,10 @@ import {
   type PortMapping,
   setupContainerNetwork,
   teardownContainerNetwork,
+  writeEtcFiles,
 } from '../network/index.js';
-import type { ContainerRecord } from '../store/index.js';
+import type { SpecNetwork } from '../runtime/index.js';
+import type { ContainerRecord, Store } from '../store/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { allocateHostPorts, checkHostPortsFree, publishAllPorts } from './_ports.js';
 
@@ -23,6 +30,7 @@ export const DEFAULT_NETWORK = 'berth';
 /** How the manager finds network definitions (network/'s NetworkStore, or a test's fake). */
 export interface NetworkLookup {
   get(nameOrId: string): NetworkRecord;
+  find?(nameOrId: string): NetworkRecord | undefined;
   ensureDefault(): NetworkRecord;
 }
 
@@ -87,8 +95,7 @@ export function normalizeNetworkOptions(
   for (const r of requests) {
     const name = r.name === 'bridge' ? DEFAULT_NETWORK : r.name;
     const rec = name === DEFAULT_NETWORK ? lookup.ensureDefault() : lookup.get(name);
-    if (seen.has(rec.name))
-      throw new InvalidArgumentError(`network "${rec.name}" is given more than once`);
+    if (seen.has(rec.name)) throw new InvalidArgumentError(`network "${rec.name}" is given more than once`);
     seen.add(rec.name);
     resolved.push({ ...r, name: rec.name });
   }
@@ -142,7 +149,12 @@ export async function startContainerNetwork(
   }));
   try {
     return await setupContainerNetwork(
-      { paths: net.paths, containerId: rec.id, containerName: rec.name, ...(net.cni ? { cni: net.cni } : {}) },
+      {
+        paths: net.paths,
+        containerId: rec.id,
+        containerName: rec.name,
+        ...(net.cni ? { cni: net.cni } : {}),
+      },
       requests,
       ports,
     );
@@ -156,4 +168,153 @@ export async function startContainerNetwork(
 /** Takes the container off its networks; a no-op when it has none. */
 export async function stopContainerNetwork(net: ManagerNetworking, containerId: string): Promise<void> {
   await teardownContainerNetwork(net.paths, containerId, net.cni);
+}
+
+/** What the connect/disconnect and spec halves need from the manager. */
+export interface NetworkHost {
+  store: Store;
+  networking?: ManagerNetworking;
+  get(idOrName: string): ContainerRecord;
+  userdataDir(id: string): string;
+}
+
+function attachRequest(def: NetworkRecord, req: NetworkRequest): AttachRequest {
+  return {
+    network: def,
+    ...(req.aliases ? { aliases: req.aliases } : {}),
+    ...(req.ipv4 ? { ipv4: req.ipv4 } : {}),
+    ...(req.ipv6 ? { ipv6: req.ipv6 } : {}),
+    ...(req.mac ? { mac: req.mac } : {}),
+  };
+}
+
+/** `network connect`: join one more network; at once when running, else at the next start. */
+export async function connectNetwork(
+  host: NetworkHost,
+  rec: ContainerRecord,
+  request: NetworkRequest,
+): Promise<ContainerRecord> {
+  const net = host.networking;
+  const config = rec.config as StoredContainerConfig;
+  if (!net || config.options.network !== undefined)
+    throw new ConflictError(
+      `container ${rec.name} uses network mode ${config.options.network ?? 'none'}: it cannot join networks`,
+    );
+  const name = request.name === 'bridge' ? DEFAULT_NETWORK : request.name;
+  const def = name === DEFAULT_NETWORK ? net.lookup.ensureDefault() : net.lookup.get(name);
+  const req: NetworkRequest = { ...request, name: def.name };
+  if ((config.options.networks ?? []).some((n) => n.name === def.name))
+    throw new ConflictError(`container ${rec.name} is already connected to network ${def.name}`);
+  const options = { ...config.options, networks: [...(config.options.networks ?? []), req] };
+  if (rec.state !== 'running' && rec.state !== 'paused')
+    return host.store.updateContainer(rec.id, { config: { ...config, options } });
+  const status = config.netStatus;
+  if (!status) throw new ConflictError(`container ${rec.name} has no network namespace to connect`);
+  const endpoint = await connectContainerNetwork(
+    { paths: net.paths, containerId: rec.id, containerName: rec.name, ...(net.cni ? { cni: net.cni } : {}) },
+    status,
+    attachRequest(def, req),
+  );
+  return host.store.updateContainer(rec.id, {
+    config: { ...config, options, netStatus: { ...status, endpoints: [...status.endpoints, endpoint] } },
+  });
+}
+
+/** `network disconnect`: leave a network (at once when running). */
+export async function disconnectNetwork(
+  host: NetworkHost,
+  rec: ContainerRecord,
+  network: string,
+): Promise<ContainerRecord> {
+  const net = host.networking;
+  const config = rec.config as StoredContainerConfig;
+  const name = network === 'bridge' ? DEFAULT_NETWORK : network;
+  const def = net?.lookup.get(name);
+  if (!net || !def || !(config.options.networks ?? []).some((n) => n.name === def.name))
+    throw new ConflictError(`container ${rec.name} is not connected to network ${network}`);
+  const options = {
+    ...config.options,
+    networks: (config.options.networks ?? []).filter((n) => n.name !== def.name),
+  };
+  const status = config.netStatus;
+  const endpoint = status?.endpoints.find((e) => e.network === def.name);
+  if (!status || !endpoint) return host.store.updateContainer(rec.id, { config: { ...config, options } });
+  await disconnectEndpoint(endpoint, net.cni);
+  return host.store.updateContainer(rec.id, {
+    config: {
+      ...config,
+      options,
+      netStatus: { ...status, endpoints: status.endpoints.filter((e) => e !== endpoint) },
+    },
+  });
+}
+
+/**
+ * The namespace the container joins and its /etc/hosts, /etc/hostname and /etc/resolv.conf:
+ * its own (none, a CNI namespace), the host's, or, for container:NAME, the other container's
+ * network and UTS namespaces and files.
+ */
+export async function specNetworkAndEtc(
+  host: NetworkHost,
+  rec: ContainerRecord,
+  config: StoredContainerConfig,
+  bundle: string,
+): Promise<{
+  network: SpecNetwork;
+  utsPath?: string;
+  etc: { hosts: string; hostname: string; resolvConf: string };
+}> {
+  const o = config.options;
+  const mode = o.network;
+  if (mode?.startsWith('container:')) {
+    const other = host.get(mode.slice('container:'.length));
+    if (other.id === rec.id) throw new InvalidArgumentError('a container cannot join its own network');
+    if (other.state !== 'running' || !other.pid) {
+      throw new ConflictError(`cannot join the network of container ${other.name}: it is not running`);
+    }
+    const dir = host.userdataDir(other.id);
+    return {
+      network: { mode: 'path', path: `/proc/${other.pid}/ns/net` },
+      utsPath: `/proc/${other.pid}/ns/uts`,
+      etc: {
+        hosts: join(dir, 'hosts'),
+        hostname: join(dir, 'hostname'),
+        resolvConf: join(dir, 'resolv.conf'),
+      },
+    };
+  }
+  const etcOptions: EtcFilesOptions = {
+    hostname: config.hostname,
+    network: mode === 'host' ? 'host' : mode === 'none' ? 'none' : 'bridge',
+    ...(o.addHosts?.length ? { extraHosts: o.addHosts } : {}),
+    ...(o.dns?.length ? { dns: o.dns } : {}),
+    ...(o.dnsSearch?.length ? { dnsSearch: o.dnsSearch } : {}),
+    ...(o.dnsOptions?.length ? { dnsOptions: o.dnsOptions } : {}),
+  };
+  let network: SpecNetwork = mode === 'host' ? { mode: 'host' } : { mode: 'none' };
+  const status = config.netStatus;
+  if (status && usesCniNetworks(o)) {
+    network = { mode: 'path', path: status.netns };
+    const first = status.endpoints[0];
+    if (first?.ipv4 ?? first?.ipv6) etcOptions.address = (first.ipv4 ?? first.ipv6)!.replace(/\/\d+$/, '');
+    etcOptions.selfNames = [rec.name];
+    const servers: string[] = [];
+    const search: string[] = [];
+    for (const ep of status.endpoints) {
+      const def = host.networking?.lookup.find?.(ep.network) ?? host.networking?.lookup.get(ep.network);
+      if (!def?.dnsEnabled) continue;
+      const gw = ep.gateway4 ?? ep.gateway6;
+      if (gw) servers.push(gw);
+      const domain = def.conflist.plugins.find((p) => p.type === 'dnsname')?.domainName;
+      if (typeof domain === 'string') search.push(domain);
+    }
+    if (servers.length) etcOptions.networkDns = { servers, search };
+    // host-gateway in --add-host: the first network's gateway, as Docker's host.docker.internal
+    if (etcOptions.extraHosts)
+      etcOptions.extraHosts = etcOptions.extraHosts.map((h) =>
+        h.ip === 'host-gateway' ? { ...h, ip: first?.gateway4 ?? first?.gateway6 ?? '127.0.0.1' } : h,
+      );
+  }
+  const etc = await writeEtcFiles(bundle, etcOptions);
+  return { network, etc };
 }

@@ -42,16 +42,19 @@ import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
 import { resolveInRoot } from '../util/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { mergeEnv } from './_env.js';
+import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
 import {
-  DEFAULT_NETWORK,
+  connectNetwork,
+  disconnectNetwork,
   type ManagerNetworking,
+  type NetworkHost,
   normalizeNetworkOptions,
   portsToPublish,
+  specNetworkAndEtc,
   startContainerNetwork,
   stopContainerNetwork,
   usesCniNetworks,
 } from './_network.js';
-import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
 import { parseSignal } from './_options.js';
 import { resolveUser } from './_users.js';
 
@@ -384,7 +387,7 @@ export class ContainerManager {
     if (!existsSync(cwd)) {
       mkdirSync(cwd, { recursive: true, mode: 0o755 });
     }
-    const { network, utsPath, etc } = await this.specNetworkAndEtc(rec, config, where.bundle);
+    const { network, utsPath, etc } = await specNetworkAndEtc(this.networkHost(), rec, config, where.bundle);
     const mounts: SpecMount[] = [
       { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'rprivate'] },
       { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'rprivate'] },
@@ -456,67 +459,6 @@ export class ContainerManager {
       annotations: { 'org.opencontainers.image.ref.name': config.imageName },
       runtime: where.runtime,
     });
-  }
-
-  /**
-   * The namespace the container joins and its /etc/hosts, /etc/hostname and /etc/resolv.conf:
-   * its own (none, a CNI namespace), the host's, or, for container:NAME, the other container's
-   * network and UTS namespaces and files.
-   */
-  private async specNetworkAndEtc(
-    rec: ContainerRecord,
-    config: StoredContainerConfig,
-    bundle: string,
-  ): Promise<{ network: SpecNetwork; utsPath?: string; etc: { hosts: string; hostname: string; resolvConf: string } }> {
-    const o = config.options;
-    const mode = o.network;
-    if (mode?.startsWith('container:')) {
-      const other = this.get(mode.slice('container:'.length));
-      if (other.id === rec.id) throw new InvalidArgumentError('a container cannot join its own network');
-      if (other.state !== 'running' || !other.pid) {
-        throw new ConflictError(`cannot join the network of container ${other.name}: it is not running`);
-      }
-      const dir = this.userdataDir(other.id);
-      return {
-        network: { mode: 'path', path: `/proc/${other.pid}/ns/net` },
-        utsPath: `/proc/${other.pid}/ns/uts`,
-        etc: { hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') },
-      };
-    }
-    const etcOptions: EtcFilesOptions = {
-      hostname: config.hostname,
-      network: mode === 'host' ? 'host' : mode === 'none' ? 'none' : 'bridge',
-      ...(o.addHosts?.length ? { extraHosts: o.addHosts } : {}),
-      ...(o.dns?.length ? { dns: o.dns } : {}),
-      ...(o.dnsSearch?.length ? { dnsSearch: o.dnsSearch } : {}),
-      ...(o.dnsOptions?.length ? { dnsOptions: o.dnsOptions } : {}),
-    };
-    let network: SpecNetwork = mode === 'host' ? { mode: 'host' } : { mode: 'none' };
-    const status = config.netStatus;
-    if (status && usesCniNetworks(o)) {
-      network = { mode: 'path', path: status.netns };
-      const first = status.endpoints[0];
-      if (first?.ipv4 ?? first?.ipv6) etcOptions.address = (first.ipv4 ?? first.ipv6)!.replace(/\/\d+$/, '');
-      etcOptions.selfNames = [rec.name];
-      const servers: string[] = [];
-      const search: string[] = [];
-      for (const ep of status.endpoints) {
-        const def = this.opts.networking?.lookup.get(ep.network);
-        if (!def?.dnsEnabled) continue;
-        const gw = ep.gateway4 ?? ep.gateway6;
-        if (gw) servers.push(gw);
-        const domain = def.conflist.plugins.find((p) => p.type === 'dnsname')?.domainName;
-        if (typeof domain === 'string') search.push(domain);
-      }
-      if (servers.length) etcOptions.networkDns = { servers, search };
-      // host-gateway in --add-host: the first network's gateway, as Docker's host.docker.internal
-      if (etcOptions.extraHosts)
-        etcOptions.extraHosts = etcOptions.extraHosts.map((h) =>
-          h.ip === 'host-gateway' ? { ...h, ip: first?.gateway4 ?? first?.gateway6 ?? '127.0.0.1' } : h,
-        );
-    }
-    const etc = await writeEtcFiles(bundle, etcOptions);
-    return { network, etc };
   }
 
   // ---------------------------------------------------------------- exit handling
@@ -800,64 +742,21 @@ export class ContainerManager {
   // ---------------------------------------------------------------- network connect/disconnect
   /** `network connect`: join one more network; at once when running, else at the next start. */
   async connectNetwork(idOrName: string, request: NetworkRequest): Promise<ContainerRecord> {
-    const net = this.opts.networking;
-    let rec = this.get(idOrName);
-    const config = this.config(rec);
-    if (!net || config.options.network !== undefined)
-      throw new ConflictError(
-        `container ${rec.name} uses network mode ${config.options.network ?? 'none'}: it cannot join networks`,
-      );
-    const name = request.name === 'bridge' ? DEFAULT_NETWORK : request.name;
-    const def = name === DEFAULT_NETWORK ? net.lookup.ensureDefault() : net.lookup.get(name);
-    const req: NetworkRequest = { ...request, name: def.name };
-    if ((config.options.networks ?? []).some((n) => n.name === def.name))
-      throw new ConflictError(`container ${rec.name} is already connected to network ${def.name}`);
-    const options = { ...config.options, networks: [...(config.options.networks ?? []), req] };
-    if (rec.state === 'running' || rec.state === 'paused') {
-      const status = config.netStatus;
-      if (!status) throw new ConflictError(`container ${rec.name} has no network namespace to connect`);
-      const endpoint = await connectContainerNetwork(
-        { paths: net.paths, containerId: rec.id, containerName: rec.name, ...(net.cni ? { cni: net.cni } : {}) },
-        status,
-        {
-          network: def,
-          ...(req.aliases ? { aliases: req.aliases } : {}),
-          ...(req.ipv4 ? { ipv4: req.ipv4 } : {}),
-          ...(req.ipv6 ? { ipv6: req.ipv6 } : {}),
-          ...(req.mac ? { mac: req.mac } : {}),
-        },
-      );
-      rec = this.store.updateContainer(rec.id, {
-        config: { ...config, options, netStatus: { ...status, endpoints: [...status.endpoints, endpoint] } },
-      });
-    } else {
-      rec = this.store.updateContainer(rec.id, { config: { ...config, options } });
-    }
-    return rec;
+    return connectNetwork(this.networkHost(), this.get(idOrName), request);
   }
 
   /** `network disconnect`: leave a network (at once when running). */
   async disconnectNetwork(idOrName: string, network: string): Promise<ContainerRecord> {
-    const net = this.opts.networking;
-    let rec = this.get(idOrName);
-    const config = this.config(rec);
-    const name = network === 'bridge' ? DEFAULT_NETWORK : network;
-    const def = net?.lookup.get(name);
-    const joined = (config.options.networks ?? []).filter((n) => n.name === def?.name);
-    if (!net || !def || joined.length === 0)
-      throw new ConflictError(`container ${rec.name} is not connected to network ${network}`);
-    const options = { ...config.options, networks: (config.options.networks ?? []).filter((n) => n.name !== def.name) };
-    const status = config.netStatus;
-    const endpoint = status?.endpoints.find((e) => e.network === def.name);
-    if (status && endpoint) {
-      await disconnectEndpoint(endpoint, net.cni);
-      rec = this.store.updateContainer(rec.id, {
-        config: { ...config, options, netStatus: { ...status, endpoints: status.endpoints.filter((e) => e !== endpoint) } },
-      });
-    } else {
-      rec = this.store.updateContainer(rec.id, { config: { ...config, options } });
-    }
-    return rec;
+    return disconnectNetwork(this.networkHost(), this.get(idOrName), network);
+  }
+
+  private networkHost(): NetworkHost {
+    return {
+      store: this.store,
+      ...(this.opts.networking ? { networking: this.opts.networking } : {}),
+      get: (idOrName) => this.get(idOrName),
+      userdataDir: (id) => this.userdataDir(id),
+    };
   }
 
   async rename(idOrName: string, newName: string): Promise<void> {

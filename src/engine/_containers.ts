@@ -16,12 +16,14 @@ import {
   type ExecRequest,
   type ExecSession,
   exportContainer,
+  type StoredContainerConfig,
   startExec,
   type TopResult,
   tarToContainerPath,
 } from '../container/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { PullOptions } from '../image/index.js';
+import type { PortMapping } from '../network/index.js';
 import type { Platform } from '../oci/index.js';
 import { type AttachStreams, isActiveState, type LogEntry } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord } from '../store/index.js';
@@ -94,6 +96,13 @@ export async function inspectContainer(parts: Parts, idOrName: string): Promise<
     logPath: parts.containers.logPath(now.id),
     volumePath: (name) => parts.store.volumePath(name),
   });
+}
+
+export async function containerPorts(parts: Parts, idOrName: string): Promise<PortMapping[]> {
+  const rec = parts.containers.get(idOrName);
+  const now = (await parts.containers.reconcile(rec)) ?? rec;
+  if (now.state !== 'running' && now.state !== 'paused') return [];
+  return [...((now.config as StoredContainerConfig).netStatus?.ports ?? [])];
 }
 
 export interface StartOptions {

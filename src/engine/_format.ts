@@ -236,7 +236,10 @@ export function formatContainerSummary(rec: ContainerRecord): ContainerSummary {
     ExitCode: rec.exitCode,
     Labels: rec.labels,
     Ports: formatPortsColumn(cfg.netStatus?.ports ?? []),
-    Networks: cfg.options.network !== undefined ? [cfg.options.network] : (cfg.options.networks ?? []).map((n) => n.name),
+    Networks:
+      cfg.options.network !== undefined
+        ? [cfg.options.network]
+        : (cfg.options.networks ?? []).map((n) => n.name),
   };
 }
 

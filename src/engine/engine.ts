@@ -13,6 +13,7 @@ import type {
   ExecSession,
   TopResult,
 } from '../container/index.js';
+import { hasCode } from '../errors/index.js';
 import {
   diffImages,
   type HistoryRow,
@@ -26,6 +27,7 @@ import {
   type PullResult,
   type SaveFormat,
 } from '../image/index.js';
+import type { NetworkRequest, PortMapping } from '../network/index.js';
 import type { Platform } from '../oci/index.js';
 import type { AttachStreams, LogEntry } from '../runtime/index.js';
 import type { ContainerRecord, EventRecord, ImageRecord } from '../store/index.js';
@@ -132,6 +134,29 @@ export class Engine {
 
   async renameContainer(idOrName: string, newName: string): Promise<void> {
     return this.#parts.containers.rename(idOrName, newName);
+  }
+
+  /** `network connect`: at once for a running container, at its next start otherwise. */
+  async connectNetwork(idOrName: string, request: NetworkRequest): Promise<void> {
+    await this.#parts.containers.connectNetwork(idOrName, request);
+  }
+
+  /** `network disconnect`; `force` forgives a container that is not connected. */
+  async disconnectNetwork(
+    idOrName: string,
+    network: string,
+    options: { force?: boolean } = {},
+  ): Promise<void> {
+    try {
+      await this.#parts.containers.disconnectNetwork(idOrName, network);
+    } catch (err) {
+      if (!(options.force && hasCode(err, 'CONFLICT'))) throw err;
+    }
+  }
+
+  /** `port`: the published ports of a running container (empty when it publishes none). */
+  async containerPorts(idOrName: string): Promise<PortMapping[]> {
+    return containers.containerPorts(this.#parts, idOrName);
   }
 
   /** `rm`: `force` kills a running container first; `volumes` also removes its anonymous volumes. */

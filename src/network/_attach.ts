@@ -75,7 +75,9 @@ function endpointFrom(
 ): NetworkEndpoint {
   const ifaces = result.interfaces ?? [];
   const index = ifaces.findIndex((i) => i.name === ifname && i.sandbox === netns);
-  const mine = (result.ips ?? []).filter((ip) => index < 0 || ip.interface === undefined || ip.interface === index);
+  const mine = (result.ips ?? []).filter(
+    (ip) => index < 0 || ip.interface === undefined || ip.interface === index,
+  );
   const v4 = mine.find((ip) => !ip.address.includes(':'));
   const v6 = mine.find((ip) => ip.address.includes(':'));
   return {
@@ -185,7 +187,8 @@ export async function setupContainerNetwork(
   requests: AttachRequest[],
   ports: PortMapping[],
 ): Promise<NetworkStatus> {
-  if (!ID_RE.test(ctx.containerId)) throw new InvalidArgumentError(`invalid container id "${ctx.containerId}"`);
+  if (!ID_RE.test(ctx.containerId))
+    throw new InvalidArgumentError(`invalid container id "${ctx.containerId}"`);
   if (requests.length === 0) throw new InvalidArgumentError('no network to attach to');
   for (const r of requests) checkAttachRequest(r);
   if (ports.length > 0 && requests[0]!.network.driver !== 'bridge')

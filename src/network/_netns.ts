@@ -59,10 +59,12 @@ export async function createNetns(dir: string, name: string): Promise<string> {
     throw new IOError(`cannot create ${path}`, { cause: err });
   }
   // the runtime joins this namespace as it is, so its loopback must be up already
-  const r = await runCommand(['unshare', `--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']).catch((err: unknown) => {
-    rmSync(path, { force: true });
-    throw err;
-  });
+  const r = await runCommand(['unshare', `--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']).catch(
+    (err: unknown) => {
+      rmSync(path, { force: true });
+      throw err;
+    },
+  );
   if (r.status !== 0) {
     rmSync(path, { force: true });
     throw new IOError(

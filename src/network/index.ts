@@ -3,6 +3,19 @@
 // arithmetic, CNI plugin calls (ADD/DEL/CHECK with a cached result), and named network namespaces.
 
 export {
+  type AttachContext,
+  type AttachRequest,
+  checkAttachRequest,
+  connectContainerNetwork,
+  disconnectEndpoint,
+  holdSetupGuard,
+  type NetworkPaths,
+  releaseSetupGuard,
+  setupContainerNetwork,
+  sweepContainerNetworks,
+  teardownContainerNetwork,
+} from './_attach.js';
+export {
   type CniAttachment,
   type CniCacheEntry,
   type CniCommand,
@@ -64,16 +77,3 @@ export type {
   PortProtocol,
 } from './_types.js';
 export { type EtcFilesOptions, hostsFile, resolvConf, validateHostname, writeEtcFiles } from './etc.js';
-export {
-  type AttachContext,
-  type AttachRequest,
-  checkAttachRequest,
-  connectContainerNetwork,
-  disconnectEndpoint,
-  holdSetupGuard,
-  type NetworkPaths,
-  releaseSetupGuard,
-  setupContainerNetwork,
-  sweepContainerNetworks,
-  teardownContainerNetwork,
-} from './_attach.js';

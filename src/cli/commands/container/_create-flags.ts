@@ -99,7 +99,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
     name: 'network',
     type: 'list',
     value: 'network',
-    description: 'Connect a container to a network (NAME[,NAME2], none, host, container:NAME); repeat for more',
+    description:
+      'Connect a container to a network (NAME[,NAME2], none, host, container:NAME); repeat for more',
   },
   { name: 'net', type: 'list', value: 'network', description: 'Alias of --network', hidden: true },
   {
@@ -266,7 +267,9 @@ function networkOptionsFromFlags(flags: FlagValues, o: ContainerCreateOptions): 
   const modes = nets.filter((n) => /^(none|host|container:.*)$/.test(n));
   if (modes.length > 0) {
     if (nets.length > 1)
-      throw new InvalidArgumentError(`conflicting options: --network ${modes[0]} cannot be combined with other networks`);
+      throw new InvalidArgumentError(
+        `conflicting options: --network ${modes[0]} cannot be combined with other networks`,
+      );
     o.network = modes[0]!;
   }
   const names = modes.length ? [] : nets.flatMap((n) => n.split(',').map((x) => x.trim()));
