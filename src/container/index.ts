@@ -5,6 +5,21 @@
 export type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 export { mergeEnv } from './_env.js';
 export * from './_options.js';
+export {
+  allocateHostPorts,
+  checkHostPortsFree,
+  exposedPortKeys,
+  formatPortsColumn,
+  hostPortKey,
+  hostPortKeys,
+  MAX_PORTS_PER_SPEC,
+  type PortRenderOptions,
+  parseExposeFlag,
+  parsePublishFlag,
+  portBindingsMap,
+  portCommandLines,
+  publishAllPorts,
+} from './_ports.js';
 export { type ResolvedUser, resolveUser } from './_users.js';
 export { type ExecRequest, type ExecSession, startExec } from './exec.js';
 export {

@@ -5,6 +5,8 @@ import * as rules from '../container/index.js';
 type MountSpec = ReturnType<typeof rules.parseVolumeFlag>;
 type RestartPolicy = ReturnType<typeof rules.parseRestartPolicy>;
 type Ulimit = ReturnType<typeof rules.parseUlimit>;
+type PortMapping = ReturnType<typeof rules.parsePublishFlag>[number];
+type PortRenderOptions = rules.PortRenderOptions;
 
 /** `512m`, `1g`, `100k` → bytes. */
 export function parseBytes(text: string, flag: string): number {
@@ -82,4 +84,46 @@ export function parseIpFlag(text: string, family: 4 | 6 | undefined, flag: strin
 /** `--add-host name:ip`. */
 export function parseAddHostFlag(text: string): { name: string; ip: string } {
   return rules.parseAddHostFlag(text);
+/** `-p [ip:][hostPort:]containerPort[/proto]`, ranges included → one mapping per container port. */
+export function parsePublishFlag(text: string): PortMapping[] {
+  return rules.parsePublishFlag(text);
+}
+
+/** `--expose 80`, `80/udp`, `8000-8002` → "80/tcp" keys. */
+export function parseExposeFlag(text: string): string[] {
+  return rules.parseExposeFlag(text);
+}
+
+/** `-P`: every exposed port not already published by -p, on a random host port. */
+export function publishAllPorts(
+  exposed: string[],
+  options: { published?: PortMapping[] } = {},
+): PortMapping[] {
+  return rules.publishAllPorts(exposed, options);
+}
+
+/** The PORTS column of `ps` ("0.0.0.0:8080->80/tcp, 443/tcp"). */
+export function formatPortsColumn(
+  mappings: PortMapping[],
+  options: PortRenderOptions & { exposed?: string[] } = {},
+): string {
+  return rules.formatPortsColumn(mappings, options);
+}
+
+/** The lines `port CONTAINER [PORT[/PROTO]]` prints; NotFoundError when the filter matches nothing. */
+export function portCommandLines(
+  mappings: PortMapping[],
+  filter?: string,
+  options: PortRenderOptions & { name?: string } = {},
+): string[] {
+  return rules.portCommandLines(mappings, filter, options);
+}
+
+/** inspect's NetworkSettings.Ports ("80/tcp" → bindings, or null when only exposed). */
+export function portBindingsMap(
+  mappings: PortMapping[],
+  exposed: string[] = [],
+  options: PortRenderOptions = {},
+): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  return rules.portBindingsMap(mappings, exposed, options);
 }

@@ -12,6 +12,12 @@ export interface PortMapping {
   hostIp: string;
   /** 0 = pick a free one when the container starts. */
   hostPort: number;
+  /**
+   * `-p 8000-8010:80`: a host range with one container port is a pool, as in Docker; hostPort is 0
+   * until the first free port of the pool is picked at start. Not a CNI field: drop it before
+   * handing mappings to the portmap plugin.
+   */
+  hostRange?: { start: number; end: number };
   containerPort: number;
   protocol: PortProtocol;
 }
