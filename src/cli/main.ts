@@ -8,7 +8,7 @@ import { VERSION } from './version.js';
 interface CommandEntry {
   summary: string;
   load: () => Promise<CommandModule>;
-  group: 'Common' | 'Container' | 'Image' | 'Volume' | 'System';
+  group: 'Common' | 'Container' | 'Image' | 'Volume' | 'Network' | 'System';
   /** Other names for the same command, e.g. `images` for `image ls`. */
   hidden?: boolean;
 }
@@ -406,6 +406,43 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Volume',
     load: () => import('./commands/volume/prune.js'),
   },
+  'network create': {
+    summary: 'Create a network',
+    group: 'Network',
+    load: () => import('./commands/network/create.js'),
+  },
+  'network ls': {
+    summary: 'List networks',
+    group: 'Network',
+    load: () => import('./commands/network/ls.js'),
+  },
+  'network list': {
+    summary: 'List networks',
+    group: 'Network',
+    hidden: true,
+    load: () => import('./commands/network/ls.js'),
+  },
+  'network inspect': {
+    summary: 'Display detailed information on networks',
+    group: 'Network',
+    load: () => import('./commands/network/inspect.js'),
+  },
+  'network rm': {
+    summary: 'Remove networks',
+    group: 'Network',
+    load: () => import('./commands/network/rm.js'),
+  },
+  'network remove': {
+    summary: 'Remove networks',
+    group: 'Network',
+    hidden: true,
+    load: () => import('./commands/network/rm.js'),
+  },
+  'network prune': {
+    summary: 'Remove all unused networks',
+    group: 'Network',
+    load: () => import('./commands/network/prune.js'),
+  },
   'system prune': {
     summary: 'Remove unused data',
     group: 'System',
@@ -428,7 +465,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
 };
 
-const GROUP_NOUNS = new Set(['image', 'container', 'volume', 'system', 'builder']);
+const GROUP_NOUNS = new Set(['image', 'container', 'volume', 'network', 'system', 'builder']);
 
 function topLevelHelp(): string {
   const lines = [
@@ -443,7 +480,7 @@ function topLevelHelp(): string {
     '  -h, --help              Print usage',
     '',
   ];
-  for (const group of ['Common', 'Container', 'Image', 'Volume', 'System'] as const) {
+  for (const group of ['Common', 'Container', 'Image', 'Volume', 'Network', 'System'] as const) {
     lines.push(group === 'Common' ? 'Commands:' : `${group} commands:`);
     for (const [name, e] of Object.entries(COMMANDS)) {
       if (e.group === group && !e.hidden) lines.push(`  ${name.padEnd(16)}${e.summary}`);

@@ -189,3 +189,95 @@ export function parseVolumeFilters(input: FilterInput | undefined): (v: VolumeFa
     return true;
   };
 }
+
+// ---------------------------------------------------------------- networks
+
+const NETWORK_KEYS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'];
+
+export interface NetworkFacts {
+  name: string;
+  id: string;
+  driver: string;
+  labels: Record<string, string>;
+  /** The default network (docker's "builtin" type). */
+  builtin: boolean;
+  /** Some container record names it. */
+  inUse: boolean;
+}
+
+/**
+ * `dangling=true|false` (used by no container), `driver=`, `id=PREFIX`, `label=K[=V]`,
+ * `name=REGEXP`, `scope=local`, `type=custom|builtin`.
+ */
+export function parseNetworkFilters(input: FilterInput | undefined): (n: NetworkFacts) => boolean {
+  const names = new Map<string, RegExp>();
+  const pairs = toPairs(input, (k, v) => {
+    if (!NETWORK_KEYS.includes(k)) {
+      throw new InvalidArgumentError(`invalid filter "${k}": supported are ${NETWORK_KEYS.join(', ')}`);
+    }
+    if (k === 'dangling' && !['true', 'false', '1', '0'].includes(v)) {
+      throw new InvalidArgumentError(`invalid filter "dangling=${v}": use true or false`);
+    }
+    if (k === 'type' && v !== 'custom' && v !== 'builtin') {
+      throw new InvalidArgumentError(`invalid filter "type=${v}": use custom or builtin`);
+    }
+    if (k === 'name') {
+      try {
+        names.set(v, new RegExp(v));
+      } catch {
+        throw new InvalidArgumentError(`invalid filter "name=${v}": not a regular expression`);
+      }
+    }
+  });
+  const byKey = group(pairs);
+  return (n) => {
+    for (const [k, values] of byKey) {
+      const ok = values.some((v) => {
+        switch (k) {
+          case 'dangling':
+            return (!n.inUse && !n.builtin) === (v === 'true' || v === '1');
+          case 'driver':
+            return n.driver === v;
+          case 'id':
+            return n.id.startsWith(v);
+          case 'label':
+            return labelMatches(n.labels, v);
+          case 'name':
+            return names.get(v)!.test(n.name);
+          case 'scope':
+            return v === 'local';
+          case 'type':
+            return n.builtin === (v === 'builtin');
+          default:
+            return false;
+        }
+      });
+      if (!ok) return false;
+    }
+    return true;
+  };
+}
+
+/** `network prune` filters: `label=K[=V]`, `label!=K[=V]`, `until=TIME` (created before). */
+export function parseNetworkPruneFilters(
+  input: FilterInput | undefined,
+  parseTime: (text: string) => number,
+): (n: { labels: Record<string, string>; created: string }) => boolean {
+  const until: number[] = [];
+  const pairs = toPairs(input, (k, v) => {
+    if (k !== 'label' && k !== 'label!' && k !== 'until') {
+      throw new InvalidArgumentError(`invalid filter "${k}": supported are label, label!, until`);
+    }
+    if (k === 'until') until.push(parseTime(v));
+  });
+  const byKey = group(pairs);
+  return (n) => {
+    const createdNs = Date.parse(n.created) * 1e6;
+    if (until.some((t) => createdNs >= t)) return false;
+    const labels = byKey.get('label') ?? [];
+    if (labels.length && !labels.some((v) => labelMatches(n.labels, v))) return false;
+    const notLabels = byKey.get('label!') ?? [];
+    if (notLabels.some((v) => labelMatches(n.labels, v))) return false;
+    return true;
+  };
+}

@@ -2,9 +2,11 @@
 // manager, opened lazily and shared by every use-case file. Private to engine/: no front end
 // ever holds one of these objects.
 
+import { join } from 'node:path';
 import { ContainerManager } from '../container/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { fullTagName, type PullOptions, type PullResult, pullImage } from '../image/index.js';
+import { NetworkStore } from '../network/index.js';
 import { parseReference } from '../oci/index.js';
 import { loadRegistriesConfig, RegistryClient } from '../registry/index.js';
 import { type ImageRecord, Store } from '../store/index.js';
@@ -30,6 +32,7 @@ export class Parts {
   private storeHandle: Store | undefined;
   private clientHandle: RegistryClient | undefined;
   private containerHandle: ContainerManager | undefined;
+  private networkHandle: NetworkStore | undefined;
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -66,6 +69,13 @@ export class Parts {
       onEvent: (e) => recordManagerEvent(this.store, e),
     });
     return this.containerHandle;
+  }
+
+  /** Network definitions: `<root>/networks/<name>.conflist`, IPAM leases in `<root>/networks/ipam`. */
+  get networks(): NetworkStore {
+    const dir = join(this.options.root, 'networks');
+    this.networkHandle ??= new NetworkStore({ dir, ipamDir: join(dir, 'ipam') });
+    return this.networkHandle;
   }
 
   close(): void {

@@ -27,7 +27,7 @@ import {
   type PullResult,
   type SaveFormat,
 } from '../image/index.js';
-import type { NetworkRequest, PortMapping } from '../network/index.js';
+import type { NetworkCreateOptions, NetworkRequest, PortMapping } from '../network/index.js';
 import type { Platform } from '../oci/index.js';
 import type { AttachStreams, LogEntry } from '../runtime/index.js';
 import type { ContainerRecord, EventRecord, ImageRecord } from '../store/index.js';
@@ -35,7 +35,9 @@ import * as containers from './_containers.js';
 import { type EventQueryInput, parseEventQuery, streamEvents } from './_events.js';
 import type { FilterInput } from './_filters.js';
 import type { ContainerInspect, ContainerSummary, VolumeInspect } from './_format.js';
+import type { NetworkInspect } from './_format-network.js';
 import * as images from './_images.js';
+import * as networks from './_networks.js';
 import { type EngineOptions, Parts } from './_parts.js';
 import * as system from './_system.js';
 import * as volumes from './_volumes.js';
@@ -54,7 +56,9 @@ export {
 } from './_events.js';
 export type { FilterInput } from './_filters.js';
 export type { ContainerInspect, ContainerSummary, VolumeInspect } from './_format.js';
+export type { NetworkContainerEndpoint, NetworkInspect } from './_format-network.js';
 export type { BuildRequestOptions, ImageSummary, LoadOptions, RemoveReport } from './_images.js';
+export type { NetworkPruneReport } from './_networks.js';
 export type { EngineOptions } from './_parts.js';
 export type { SystemPruneReport } from './_system.js';
 export { registryHost } from './_system.js';
@@ -381,6 +385,32 @@ export class Engine {
   /** Remove unused anonymous volumes (every unused volume with `all`). */
   pruneVolumes(options: { all?: boolean } = {}): volumes.VolumePruneReport {
     return volumes.pruneVolumes(this.#parts, options);
+  }
+
+  // ---------------------------------------------------------------- networks
+  /** `network create`: checked, given a free subnet and bridge, then written (the default network first). */
+  createNetwork(options: NetworkCreateOptions): NetworkInspect {
+    return networks.createNetwork(this.#parts, options);
+  }
+
+  /** By name, full id or unique id prefix, with the containers attached to it. */
+  inspectNetwork(nameOrId: string): NetworkInspect {
+    return networks.inspectNetwork(this.#parts, nameOrId);
+  }
+
+  /** Sorted by name; filters (dangling, driver, id, label, name, scope, type) are checked first. */
+  listNetworks(options: { filters?: FilterInput } = {}): NetworkInspect[] {
+    return networks.listNetworks(this.#parts, options);
+  }
+
+  /** ConflictError while any container record names it (the default `berth` included). */
+  removeNetwork(nameOrId: string): void {
+    networks.removeNetwork(this.#parts, nameOrId);
+  }
+
+  /** Remove the user networks no container names; filters: label, label!, until. */
+  pruneNetworks(options: { filters?: FilterInput } = {}): networks.NetworkPruneReport {
+    return networks.pruneNetworks(this.#parts, options);
   }
 
   // ---------------------------------------------------------------- events

@@ -14,7 +14,7 @@ export type {
   TopResult,
 } from '../container/index.js';
 export type { ImageDiff } from '../image/index.js';
-export type { NetworkRequest, PortMapping } from '../network/index.js';
+export type { NetworkCreateOptions, NetworkDriver, NetworkRequest, PortMapping } from '../network/index.js';
 export type { AttachStreams, LogEntry } from '../runtime/index.js';
 export type { ContainerRecord, EventRecord, EventType } from '../store/index.js';
 export type { ProgressEvent, ProgressSink } from '../util/index.js';
@@ -27,6 +27,9 @@ export type {
   EngineOptions,
   FilterInput,
   ImageSummary,
+  NetworkContainerEndpoint,
+  NetworkInspect,
+  NetworkPruneReport,
   PullReport,
   RemoveReport,
   StartOptions,

@@ -66,6 +66,15 @@ export {
   isNetnsMounted,
   runCommand,
 } from './_netns.js';
+export {
+  type BrokenNetworkFile,
+  checkNetworkName,
+  DEFAULT_BRIDGE,
+  DEFAULT_NETWORK,
+  NetworkStore,
+  type NetworkStoreOptions,
+  parseNetworkFile,
+} from './_networks.js';
 export type {
   NetworkCreateOptions,
   NetworkDriver,

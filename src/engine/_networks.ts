@@ -1,0 +1,116 @@
+// Network definition use-cases of the Engine facade: create, inspect, list, remove, prune.
+// Attaching containers is container/'s business; here a network is "in use" while any container
+// record names it (or, naming none and no other mode, joins the default network).
+import type { StoredContainerConfig } from '../container/index.js';
+import { ConflictError } from '../errors/index.js';
+import { DEFAULT_NETWORK, type NetworkCreateOptions, type NetworkRecord } from '../network/index.js';
+import type { ContainerRecord } from '../store/index.js';
+import { parseEventTime, recordEvent } from './_events.js';
+import {
+  type FilterInput,
+  type NetworkFacts,
+  parseNetworkFilters,
+  parseNetworkPruneFilters,
+} from './_filters.js';
+import { formatNetwork, type NetworkInspect } from './_format-network.js';
+import type { Parts } from './_parts.js';
+
+export interface NetworkPruneReport {
+  /** Names of the networks removed, sorted. */
+  deleted: string[];
+}
+
+/** The networks a container's record says it joins: `networks`, else `berth` unless a mode replaces it. */
+export function networksOfContainer(c: ContainerRecord): string[] {
+  const options = (c.config as Partial<StoredContainerConfig> | null)?.options;
+  const requested = options?.networks ?? [];
+  if (requested.length > 0) return requested.map((r) => r.name);
+  if (options?.network === undefined || options.network === '') return [DEFAULT_NETWORK];
+  return [];
+}
+
+/** Names of the containers whose records name this network (by name or id), sorted. */
+export function containersUsing(
+  n: Pick<NetworkRecord, 'name' | 'id'>,
+  containers: ContainerRecord[],
+): string[] {
+  return containers
+    .filter((c) => networksOfContainer(c).some((x) => x === n.name || x === n.id))
+    .map((c) => c.name)
+    .sort();
+}
+
+function facts(n: NetworkRecord, containers: ContainerRecord[]): NetworkFacts {
+  return {
+    name: n.name,
+    id: n.id,
+    driver: n.driver,
+    labels: n.labels,
+    builtin: n.name === DEFAULT_NETWORK,
+    inUse: containersUsing(n, containers).length > 0,
+  };
+}
+
+function event(parts: Parts, action: 'create' | 'destroy', n: NetworkRecord): void {
+  recordEvent(parts.store, 'network', action, {
+    ID: n.id,
+    Attributes: { name: n.name, type: n.driver },
+  });
+}
+
+/** The default network is made on first use, so it always gets the first free subnet. */
+function withDefault(parts: Parts): void {
+  parts.networks.ensureDefault();
+}
+
+export function createNetwork(parts: Parts, options: NetworkCreateOptions): NetworkInspect {
+  withDefault(parts);
+  const n = parts.networks.create(options);
+  event(parts, 'create', n);
+  return formatNetwork(n, []);
+}
+
+export function inspectNetwork(parts: Parts, nameOrId: string): NetworkInspect {
+  withDefault(parts);
+  return formatNetwork(parts.networks.get(nameOrId), parts.store.listContainers());
+}
+
+/** Sorted by name; filters are checked before anything is listed. */
+export function listNetworks(parts: Parts, options: { filters?: FilterInput } = {}): NetworkInspect[] {
+  const matches = parseNetworkFilters(options.filters);
+  withDefault(parts);
+  const containers = parts.store.listContainers();
+  return parts.networks
+    .list()
+    .filter((n) => matches(facts(n, containers)))
+    .map((n) => formatNetwork(n, containers));
+}
+
+/** Refused (ConflictError) while a container record names the network; `berth` included. */
+export function removeNetwork(parts: Parts, nameOrId: string): void {
+  const n = parts.networks.get(nameOrId);
+  const users = containersUsing(n, parts.store.listContainers());
+  if (users.length > 0)
+    throw new ConflictError(`network ${n.name} is in use by container(s) ${users.join(', ')}`, {
+      hint: 'remove the containers or disconnect them first',
+    });
+  parts.networks.remove(n.name);
+  event(parts, 'destroy', n);
+}
+
+/** Remove the user networks no container names (never the default one). */
+export function pruneNetworks(parts: Parts, options: { filters?: FilterInput } = {}): NetworkPruneReport {
+  const matches = parseNetworkPruneFilters(options.filters, (t) =>
+    parseEventTime(t, { flag: 'filter until' }),
+  );
+  const containers = parts.store.listContainers();
+  const deleted: string[] = [];
+  for (const n of parts.networks.list()) {
+    if (n.name === DEFAULT_NETWORK || !matches(n)) continue;
+    if (containersUsing(n, containers).length > 0) continue;
+    parts.networks.remove(n.name);
+    event(parts, 'destroy', n);
+    deleted.push(n.name);
+  }
+  return { deleted: deleted.sort() };
+}
