@@ -3,6 +3,7 @@
 // choice of a free subnet that clashes with no host route and no other network.
 import { readFileSync } from 'node:fs';
 import { ConflictError, InvalidArgumentError } from '../errors/index.js';
+import { checkDnsDomain, DEFAULT_DNS_DOMAIN } from './_dns.js';
 
 export type IpFamily = 4 | 6;
 
@@ -267,9 +268,20 @@ export interface BridgeNetworkOptions {
   mtu?: number;
   /** host-local keeps its leases here instead of /var/lib/cni/networks. */
   ipamDataDir?: string;
+  /**
+   * Name resolution: the dnsname plugin (one dnsmasq per network on the bridge's gateway
+   * addresses) resolves containers by name and alias, as `<name>` and `<name>.<domainName>`.
+   * On an internal network the bridge still gets the gateway address (for dnsmasq to listen
+   * on), but containers get no default route and nothing is masqueraded.
+   */
+  dns?: { domainName?: string };
 }
 
-/** bridge + host-local, then portmap (published ports), firewall and tuning. */
+/**
+ * bridge + host-local, then portmap (published ports), firewall and tuning; then dnsname when
+ * `dns` is set. dnsname is last, where Podman put it: it needs the final result (the bridge as
+ * interfaces[0], the container's addresses) and adds the gateway to the result's nameservers.
+ */
 export function bridgeConflist(name: string, options: BridgeNetworkOptions): CniConflist {
   checkName(name);
   checkIface(options.bridge, 'bridge name');
@@ -281,6 +293,8 @@ export function bridgeConflist(name: string, options: BridgeNetworkOptions): Cni
     !(Number.isInteger(options.mtu) && options.mtu >= 576 && options.mtu <= 65535)
   )
     throw new InvalidArgumentError(`invalid MTU ${options.mtu}: expected 576-65535`);
+  const domainName = options.dns ? (options.dns.domainName ?? DEFAULT_DNS_DOMAIN) : undefined;
+  if (domainName !== undefined) checkDnsDomain(domainName);
   return {
     cniVersion: CNI_VERSION,
     name,
@@ -288,7 +302,7 @@ export function bridgeConflist(name: string, options: BridgeNetworkOptions): Cni
       {
         type: 'bridge',
         bridge: options.bridge,
-        isGateway: !internal,
+        isGateway: !internal || domainName !== undefined,
         ipMasq: !internal,
         hairpinMode: true,
         ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
@@ -297,6 +311,7 @@ export function bridgeConflist(name: string, options: BridgeNetworkOptions): Cni
       { type: 'portmap', capabilities: { portMappings: true } },
       { type: 'firewall', backend: 'iptables' },
       { type: 'tuning' },
+      ...(domainName !== undefined ? [{ type: 'dnsname', domainName, capabilities: { aliases: true } }] : []),
     ],
   };
 }

@@ -1,6 +1,7 @@
 // network/: what a container's network looks like from inside (/etc/hosts, /etc/hostname,
 // /etc/resolv.conf), and the parts bridge networks are built from: CNI conflists and subnet
-// arithmetic, CNI plugin calls (ADD/DEL/CHECK with a cached result), and named network namespaces.
+// arithmetic, name resolution (the dnsname plugin), CNI plugin calls (ADD/DEL/CHECK with a
+// cached result), and named network namespaces.
 
 export {
   type AttachContext,
@@ -58,6 +59,16 @@ export {
   type SubnetSpec,
   validateConflist,
 } from './_conflist.js';
+export {
+  checkDnsDomain,
+  DEFAULT_DNS_DOMAIN,
+  DNSNAME_STATE_DIR,
+  dnsArgs,
+  dnsCapabilityArgs,
+  dnsmasqPid,
+  dnsStateDir,
+  removeDnsState,
+} from './_dns.js';
 export {
   type CommandResult,
   createNetns,
