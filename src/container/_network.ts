@@ -8,6 +8,7 @@ import {
   type AttachRequest,
   type CniOptions,
   connectContainerNetwork,
+  DEFAULT_NETWORK,
   disconnectEndpoint,
   type EtcFilesOptions,
   type NetworkPaths,
@@ -23,9 +24,6 @@ import type { SpecNetwork } from '../runtime/index.js';
 import type { ContainerRecord, Store } from '../store/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { allocateHostPorts, checkHostPortsFree, publishAllPorts } from './_ports.js';
-
-/** The default bridge network's name; `bridge` (Docker's name for it) means the same. */
-export const DEFAULT_NETWORK = 'berth';
 
 /** How the manager finds network definitions (network/'s NetworkStore, or a test's fake). */
 export interface NetworkLookup {
@@ -126,7 +124,10 @@ export async function portsToPublish(
   containerId: string,
 ): Promise<PortMapping[]> {
   const o = config.options;
-  const wanted = [...(o.ports ?? []), ...(o.publishAll ? publishAllPorts(config.exposedPorts ?? []) : [])];
+  const wanted = [
+    ...(o.ports ?? []),
+    ...(o.publishAll ? publishAllPorts(config.exposedPorts ?? [], { published: o.ports ?? [] }) : []),
+  ];
   if (wanted.length === 0) return [];
   const taken = takenHostPorts(running(), containerId);
   await checkHostPortsFree(wanted, taken);

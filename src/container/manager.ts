@@ -15,16 +15,12 @@ import {
 } from '../errors/index.js';
 import { readImageConfig } from '../image/index.js';
 import {
-  connectContainerNetwork,
-  disconnectEndpoint,
-  type EtcFilesOptions,
   holdSetupGuard,
   type NetworkRequest,
   type NetworkStatus,
   releaseSetupGuard,
   sweepContainerNetworks,
   validateHostname,
-  writeEtcFiles,
 } from '../network/index.js';
 import {
   assertOperation,
@@ -34,7 +30,6 @@ import {
   readLogs,
   type SelectedRuntime,
   type SpecMount,
-  type SpecNetwork,
   seccompFromDockerProfile,
   selectRuntime,
 } from '../runtime/index.js';

@@ -235,7 +235,7 @@ export function formatContainerSummary(rec: ContainerRecord): ContainerSummary {
     State: rec.state,
     ExitCode: rec.exitCode,
     Labels: rec.labels,
-    Ports: formatPortsColumn(cfg.netStatus?.ports ?? []),
+    Ports: formatPortsColumn(cfg.netStatus?.ports ?? [], { exposed: cfg.exposedPorts ?? [] }),
     Networks:
       cfg.options.network !== undefined
         ? [cfg.options.network]

@@ -25,6 +25,15 @@ export interface EngineOptions {
   registriesConfig?: string;
 }
 
+/**
+ * host-local's leases, shared by every berth root on the host and kept on tmpfs. Shared: roots
+ * that each make a default network get the same bridge (berth0), so they must draw addresses
+ * from one pool. On tmpfs: a reboot drops the namespaces, bridges and iptables rules the leases
+ * belong to, so the leases must go with them (persistent ones would leak one address per
+ * container that was running at the reboot).
+ */
+const CNI_IPAM_DIR = '/run/berth-cni/ipam';
+
 const HEX_ID = /^(sha256:)?[0-9a-f]{3,64}$/;
 
 export class Parts {
@@ -67,6 +76,13 @@ export class Parts {
       ],
       defaultRuntime: this.options.defaultRuntime ?? loadBerthConfig().runtime ?? 'auto',
       onEvent: (e) => recordManagerEvent(this.store, e),
+      networking: {
+        lookup: this.networks,
+        paths: {
+          netnsDir: join(this.options.runroot, 'netns'),
+          cacheDir: join(this.options.runroot, 'networks', 'cache'),
+        },
+      },
     });
     return this.containerHandle;
   }
@@ -74,7 +90,7 @@ export class Parts {
   /** Network definitions: `<root>/networks/<name>.conflist`, IPAM leases in `<root>/networks/ipam`. */
   get networks(): NetworkStore {
     const dir = join(this.options.root, 'networks');
-    this.networkHandle ??= new NetworkStore({ dir, ipamDir: join(dir, 'ipam') });
+    this.networkHandle ??= new NetworkStore({ dir, ipamDir: CNI_IPAM_DIR });
     return this.networkHandle;
   }
 

@@ -84,6 +84,8 @@ export function parseIpFlag(text: string, family: 4 | 6 | undefined, flag: strin
 /** `--add-host name:ip`. */
 export function parseAddHostFlag(text: string): { name: string; ip: string } {
   return rules.parseAddHostFlag(text);
+}
+
 /** `-p [ip:][hostPort:]containerPort[/proto]`, ranges included → one mapping per container port. */
 export function parsePublishFlag(text: string): PortMapping[] {
   return rules.parsePublishFlag(text);

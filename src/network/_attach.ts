@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
 import { type CniOptions, type CniResult, cniAdd, cniDel, readCacheEntry } from './_cni.js';
 import { type CniConflist, checkIpInSubnets, validateConflist } from './_conflist.js';
+import { dnsArgs, dnsCapabilityArgs } from './_dns.js';
 import { createNetns, deleteNetns } from './_netns.js';
 import type { NetworkEndpoint, NetworkRecord, NetworkStatus, PortMapping } from './_types.js';
 
@@ -109,8 +110,8 @@ function attachmentArgs(
   const capabilityArgs: Record<string, unknown> = {};
   if (r.network.dnsEnabled) {
     // dnsname names the container after K8S_POD_NAME and adds the aliases for this network
-    args.K8S_POD_NAME = ctx.containerName;
-    capabilityArgs.aliases = { [r.network.name]: r.aliases ?? [] };
+    Object.assign(args, dnsArgs(ctx.containerName));
+    Object.assign(capabilityArgs, dnsCapabilityArgs(r.network.name, r.aliases ?? []));
   }
   if (ports.length) {
     capabilityArgs.portMappings = ports.map((p) => ({
