@@ -5,13 +5,14 @@
 // under the runtime root (a tmpfs): namespaces, bridges, iptables rules and leases are all gone
 // after a reboot, so none of their records may outlive one.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
 import { type CniOptions, type CniResult, cniAdd, cniDel, readCacheEntry } from './_cni.js';
-import { type CniConflist, checkIpInSubnets, validateConflist } from './_conflist.js';
+import { checkIpInSubnets, validateConflist } from './_conflist.js';
 import { dnsArgs, dnsCapabilityArgs } from './_dns.js';
 import { createNetns, deleteNetns } from './_netns.js';
+import { ensureNetworkRules, runtimeChain } from './_rules.js';
 import type { NetworkEndpoint, NetworkRecord, NetworkStatus, PortMapping } from './_types.js';
 
 export interface NetworkPaths {
@@ -124,16 +125,6 @@ function attachmentArgs(
   return { args, capabilityArgs };
 }
 
-/**
- * The CNI chain as berth runs it. portmap has nothing to do for an interface without published
- * ports, so it is left out of both ADD and DEL for those (DEL reads the same decision back from
- * the cached capability args): one plugin process less on each side of every run.
- */
-function runnableList(list: CniConflist, hasPorts: boolean): CniConflist {
-  if (hasPorts) return list;
-  return { ...list, plugins: list.plugins.filter((p) => p.type !== 'portmap') };
-}
-
 async function addOne(
   ctx: AttachContext,
   netns: string,
@@ -143,16 +134,39 @@ async function addOne(
 ): Promise<NetworkEndpoint> {
   const file = cacheFile(ctx.paths, ctx.containerId, ifname);
   const { args, capabilityArgs } = attachmentArgs(ctx, r, ports);
+  await ensureNetworkRules(r.network);
   const result = await cniAdd(
-    runnableList(r.network.conflist, ports.length > 0),
+    runtimeChain(r.network.conflist, { hasPorts: ports.length > 0 }),
     { containerId: ctx.containerId, netns, ifname, args, capabilityArgs, cacheFile: file },
     ctx.cni,
   );
   return endpointFrom(r, ifname, netns, file, result);
 }
 
+/**
+ * Claims a cache record for DEL by renaming it to `<name>.deleting-<pid>.json`, so two cleaners
+ * of one container (a --rm run and a `wait` racing it) do not DEL the same interface at once.
+ * A claim whose process is gone is taken over. Undefined: someone alive is on it, or it is gone.
+ */
+function claim(file: string): string | undefined {
+  const m = /^(.*)\.deleting-(\d+)\.json$/.exec(file);
+  if (m && Number(m[2]) !== process.pid && processStart(Number(m[2])) !== undefined) return undefined;
+  const base = m ? `${m[1]}.json` : file;
+  const claimed = `${base.slice(0, -'.json'.length)}.deleting-${process.pid}.json`;
+  if (claimed === file) return file;
+  try {
+    renameSync(file, claimed);
+    return claimed;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw new IOError(`cannot claim ${file}`, { cause: err });
+  }
+}
+
 /** DEL for one cache record; the record carries the conflist and the args ADD used. */
-async function delFromCache(file: string, cni: CniOptions | undefined): Promise<void> {
+async function delFromCache(cached: string, cni: CniOptions | undefined): Promise<void> {
+  const file = claim(cached);
+  if (file === undefined) return;
   let entry: ReturnType<typeof readCacheEntry>;
   try {
     entry = readCacheEntry(file);
@@ -164,9 +178,9 @@ async function delFromCache(file: string, cni: CniOptions | undefined): Promise<
     rmSync(file, { force: true });
     return;
   }
-  const hasPorts = Array.isArray(entry.capabilityArgs.portMappings);
+  // the cache holds the chain ADD ran (runtimeChain's), so DEL undoes exactly that
   await cniDel(
-    runnableList(validateConflist(entry.config), hasPorts),
+    validateConflist(entry.config),
     {
       containerId: entry.containerId,
       netns: entry.netns,
