@@ -1,5 +1,8 @@
 // Name resolution on bridge networks through the `dnsname` CNI plugin (Debian's
-// golang-github-containernetworking-plugin-dnsname, Podman's CNI-era DNS): the last plugin of a
+// golang-github-containernetworking-plugin-dnsname, Podman's CNI-era DNS). Chosen because it is
+// a CNI plugin, so a network stays one conflist any CNI tool can run; it ships in Debian 12 next
+// to podman; and aardvark-dns would need netavark, which would switch podman's own network
+// backend on the same host. No berth daemon: dnsmasq is the plugin's. It is the last plugin of a
 // network's conflist. At ADD it appends "<ip>\t<name>\t<aliases...>" to the network's hosts file
 // and starts (or SIGHUPs) one dnsmasq per network, bound to the bridge's addresses. At DEL it
 // drops the lines of that name; when none are left it kills dnsmasq and removes the directory.

@@ -32,22 +32,29 @@ const pluginsThere = ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', '
   existsSync(`/usr/lib/cni/${p}`),
 );
 
-/** The IPv4 answers of `nslookup -type=a name server` run inside `netns` (the server line has a port). */
-async function lookup(netns: string, name: string, server: string): Promise<string[]> {
+/**
+ * The IPv4 answers of `nslookup -type=a name server` run inside `netns` (the server's own line
+ * has a port), and whether the server said NXDOMAIN (an answer, unlike a timeout).
+ */
+async function lookup(netns: string, name: string, server: string): Promise<{ ips: string[]; nx: boolean }> {
   const r = await execInNetns(netns, ['busybox', 'nslookup', '-type=a', name, server], { timeoutMs: 15_000 });
-  return [...r.stdout.matchAll(/^Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]!);
+  const ips = [...r.stdout.matchAll(/^Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]!);
+  return { ips, nx: /NXDOMAIN/.test(r.stdout + r.stderr) };
 }
 
-/** Polls until `name` resolves to exactly `want` ([] = does not resolve); bounded by waitFor. */
+/** Polls until `name` resolves to exactly `want`, or for [] until the server says NXDOMAIN. */
 async function resolvesTo(netns: string, name: string, server: string, want: string[]): Promise<void> {
-  let last: string[] = [];
+  let last: { ips: string[]; nx: boolean } = { ips: [], nx: false };
   await waitFor(
     async () => {
       last = await lookup(netns, name, server);
-      return JSON.stringify(last) === JSON.stringify(want);
+      if (want.length === 0) return last.nx && last.ips.length === 0;
+      return JSON.stringify(last.ips) === JSON.stringify(want);
     },
-    { timeoutMs: 20_000, intervalMs: 50, what: `${name} to resolve to [${want}] (last: [${last}])` },
-  );
+    { timeoutMs: 20_000, intervalMs: 50, what: `${name} to resolve to [${want}]` },
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}; last answer: [${last.ips}]${last.nx ? ' NXDOMAIN' : ''}`);
+  });
 }
 
 const ipOf = (r: CniResult): string => r.ips![0]!.address.split('/')[0]!;
@@ -177,6 +184,8 @@ test('containers resolve each other by name and alias through dnsname, per netwo
       '--bind-interfaces',
       `--listen-address=${up.ip}`,
       `--address=/upstream.test/${upstreamAnswer}`,
+      // Unknown names get NXDOMAIN at once, as from a real resolver (not REFUSED, then a timeout).
+      '--local=/#/',
       '--log-facility=-',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -270,7 +279,7 @@ test('containers resolve each other by name and alias through dnsname, per netwo
   }
 });
 
-test('removeDnsState stops a dnsmasq left running with its state (a crash in the middle)', async (t) => {
+test('an internal network resolves names at its gateway, and removeDnsState cleans up after a crash', async (t) => {
   if (!requireOrSkip(t, lacks ?? 'CNI plugins incl. dnsname in /usr/lib/cni', !lacks && pluginsThere)) return;
   const dir = mkdtempSync(join(tmpdir(), 'berth-dns-'));
   const tag = process.pid % 100000;
@@ -285,6 +294,7 @@ test('removeDnsState stops a dnsmasq left running with its state (a crash in the
     bridge,
     subnets: [{ subnet }],
     ipamDataDir: join(dir, 'ipam'),
+    internal: true,
     dns: { domainName: 'test.example' },
   });
   const a: CniAttachment = {
@@ -305,6 +315,8 @@ test('removeDnsState stops a dnsmasq left running with its state (a crash in the
   assert.deepEqual(r.dns?.search, ['test.example']);
   const gateway = r.ips![0]!.gateway!;
   await resolvesTo(a.netns, 'crash.test.example', gateway, [ipOf(r)]);
+  const routes = await execInNetns(a.netns, ['ip', 'route', 'show', 'default']);
+  assert.equal(routes.stdout.trim(), '', 'an internal network has no default route');
   assert.ok(dnsmasqPid(name) !== undefined);
   // berth died before DEL: its cleanup DELs (from the cache) and then removes the network.
   rmSync(a.cacheFile);
