@@ -20,6 +20,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError } from '../errors/index.js';
+import { atomicWriteFile } from '../util/index.js';
+import { type CniAttachment, type CniCacheEntry, type CniOptions, cniDel } from './_cni.js';
+import { CNI_VERSION, type CniConflist, validateConflist } from './_conflist.js';
 import { runCommand } from './_netns.js';
 
 /** The search domain of berth's networks when none is given (Podman's was dns.podman). */
@@ -133,4 +136,42 @@ export async function removeDnsState(network: string, bridge: string): Promise<v
     if (del.status !== 0)
       throw new IOError(`cannot remove the DNS rule of bridge ${bridge}: ${del.stderr.trim()}`);
   }
+}
+
+/**
+ * Removes a container's name from its network's DNS when its CNI result was never cached (berth
+ * killed after dnsname's ADD but before the result was saved). cniDel cannot: dnsname ignores a
+ * DEL without prevResult, and the stale name would keep pointing at an address that host-local
+ * hands out again. This runs dnsname's DEL alone, with a result naming only the bridge (all the
+ * plugin reads at DEL). `attachment.args` must be the ones given at ADD (dnsArgs of the name
+ * then). Returns false when the network has no dnsname plugin.
+ */
+export async function dnsDelWithoutResult(
+  conflist: CniConflist,
+  attachment: CniAttachment,
+  options: CniOptions = {},
+): Promise<boolean> {
+  const list = validateConflist(conflist);
+  const dns = list.plugins.find((p) => p.type === 'dnsname');
+  const bridge = list.plugins.find((p) => p.type === 'bridge')?.bridge;
+  if (dns === undefined) return false;
+  if (typeof bridge !== 'string') throw new InvalidArgumentError(`network "${list.name}" has no bridge`);
+  const cacheFile = `${attachment.cacheFile}.dnsdel`;
+  const entry: CniCacheEntry = {
+    kind: 'cniCacheV1',
+    network: list.name,
+    containerId: attachment.containerId,
+    ifname: attachment.ifname,
+    netns: attachment.netns,
+    args: attachment.args ?? {},
+    capabilityArgs: {},
+    result: { cniVersion: CNI_VERSION, interfaces: [{ name: bridge }], ips: [] },
+  };
+  await atomicWriteFile(cacheFile, JSON.stringify(entry), { mode: 0o600 });
+  try {
+    await cniDel({ ...list, plugins: [dns] }, { ...attachment, cacheFile }, options);
+  } finally {
+    rmSync(cacheFile, { force: true });
+  }
+  return true;
 }

@@ -52,6 +52,7 @@ export {
   DNSNAME_STATE_DIR,
   dnsArgs,
   dnsCapabilityArgs,
+  dnsDelWithoutResult,
   dnsmasqPid,
   dnsStateDir,
   removeDnsState,
