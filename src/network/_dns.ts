@@ -35,8 +35,10 @@ const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const DOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
 // dnsmasq reads a hosts-file name as one whitespace-free token; it accepts '_' and upper case
 // (lookups ignore case). A name with a dot is served as is, without the network's domain.
+// Aliases are given for DNS alone, so they must be names dnsmasq serves.
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Throws InvalidArgumentError unless `domain` is a DNS name (it goes into dnsmasq.conf). */
 export function checkDnsDomain(domain: string): void {
@@ -58,12 +60,15 @@ function checkNetwork(network: string): void {
 }
 
 /**
- * The CNI_ARGS that name a container to dnsname. Pass the same at DEL: the plugin removes the
- * hosts-file lines by this name (not by container id), so two containers of one name on one
- * network would share their fate; berth's names are unique, so that cannot happen.
+ * The CNI_ARGS that name a container to dnsname. Pass the same at DEL (the ones cached at ADD,
+ * even if the container was renamed since): the plugin removes the hosts-file lines by this name,
+ * not by container id. Any valid container name is accepted, so attaching never fails for its
+ * name; a name that is not a DNS name (a label over 63 characters, a trailing or double dot) is
+ * skipped by dnsmasq and just does not resolve.
  */
 export function dnsArgs(containerName: string): Record<string, string> {
-  checkHostName(containerName, 'container name');
+  if (!CONTAINER_NAME.test(containerName))
+    throw new InvalidArgumentError(`invalid container name "${containerName}"`);
   return { IgnoreUnknown: '1', K8S_POD_NAME: containerName };
 }
 
