@@ -63,8 +63,8 @@ function checkNetwork(network: string): void {
  * The CNI_ARGS that name a container to dnsname. Pass the same at DEL (the ones cached at ADD,
  * even if the container was renamed since): the plugin removes the hosts-file lines by this name,
  * not by container id. Any valid container name is accepted, so attaching never fails for its
- * name; a name that is not a DNS name (a label over 63 characters, a trailing or double dot) is
- * skipped by dnsmasq and just does not resolve.
+ * name; dnsmasq skips a name with a label over 63 characters ("bad name" in its log), serves
+ * "x." as "x", and a name with ".." cannot be asked for: such names just do not resolve.
  */
 export function dnsArgs(containerName: string): Record<string, string> {
   if (!CONTAINER_NAME.test(containerName))
