@@ -1,5 +1,8 @@
 // Name resolution on bridge networks through the `dnsname` CNI plugin (Debian's
-// golang-github-containernetworking-plugin-dnsname, Podman's CNI-era DNS): the last plugin of a
+// golang-github-containernetworking-plugin-dnsname, Podman's CNI-era DNS). Chosen because it is
+// a CNI plugin, so a network stays one conflist any CNI tool can run; it ships in Debian 12 next
+// to podman; and aardvark-dns would need netavark, which would switch podman's own network
+// backend on the same host. No berth daemon: dnsmasq is the plugin's. It is the last plugin of a
 // network's conflist. At ADD it appends "<ip>\t<name>\t<aliases...>" to the network's hosts file
 // and starts (or SIGHUPs) one dnsmasq per network, bound to the bridge's addresses. At DEL it
 // drops the lines of that name; when none are left it kills dnsmasq and removes the directory.
@@ -17,6 +20,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError } from '../errors/index.js';
+import { atomicWriteFile } from '../util/index.js';
+import { type CniAttachment, type CniCacheEntry, type CniOptions, cniDel } from './_cni.js';
+import { CNI_VERSION, type CniConflist, validateConflist } from './_conflist.js';
 import { runCommand } from './_netns.js';
 
 /** The search domain of berth's networks when none is given (Podman's was dns.podman). */
@@ -29,8 +35,10 @@ const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const DOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
 // dnsmasq reads a hosts-file name as one whitespace-free token; it accepts '_' and upper case
 // (lookups ignore case). A name with a dot is served as is, without the network's domain.
+// Aliases are given for DNS alone, so they must be names dnsmasq serves.
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Throws InvalidArgumentError unless `domain` is a DNS name (it goes into dnsmasq.conf). */
 export function checkDnsDomain(domain: string): void {
@@ -52,12 +60,15 @@ function checkNetwork(network: string): void {
 }
 
 /**
- * The CNI_ARGS that name a container to dnsname. Pass the same at DEL: the plugin removes the
- * hosts-file lines by this name (not by container id), so two containers of one name on one
- * network would share their fate; berth's names are unique, so that cannot happen.
+ * The CNI_ARGS that name a container to dnsname. Pass the same at DEL (the ones cached at ADD,
+ * even if the container was renamed since): the plugin removes the hosts-file lines by this name,
+ * not by container id. Any valid container name is accepted, so attaching never fails for its
+ * name; dnsmasq skips a name with a label over 63 characters ("bad name" in its log), serves
+ * "x." as "x", and a name with ".." cannot be asked for: such names just do not resolve.
  */
 export function dnsArgs(containerName: string): Record<string, string> {
-  checkHostName(containerName, 'container name');
+  if (!CONTAINER_NAME.test(containerName))
+    throw new InvalidArgumentError(`invalid container name "${containerName}"`);
   return { IgnoreUnknown: '1', K8S_POD_NAME: containerName };
 }
 
@@ -130,4 +141,42 @@ export async function removeDnsState(network: string, bridge: string): Promise<v
     if (del.status !== 0)
       throw new IOError(`cannot remove the DNS rule of bridge ${bridge}: ${del.stderr.trim()}`);
   }
+}
+
+/**
+ * Removes a container's name from its network's DNS when its CNI result was never cached (berth
+ * killed after dnsname's ADD but before the result was saved). cniDel cannot: dnsname ignores a
+ * DEL without prevResult, and the stale name would keep pointing at an address that host-local
+ * hands out again. This runs dnsname's DEL alone, with a result naming only the bridge (all the
+ * plugin reads at DEL). `attachment.args` must be the ones given at ADD (dnsArgs of the name
+ * then). Returns false when the network has no dnsname plugin.
+ */
+export async function dnsDelWithoutResult(
+  conflist: CniConflist,
+  attachment: CniAttachment,
+  options: CniOptions = {},
+): Promise<boolean> {
+  const list = validateConflist(conflist);
+  const dns = list.plugins.find((p) => p.type === 'dnsname');
+  const bridge = list.plugins.find((p) => p.type === 'bridge')?.bridge;
+  if (dns === undefined) return false;
+  if (typeof bridge !== 'string') throw new InvalidArgumentError(`network "${list.name}" has no bridge`);
+  const cacheFile = `${attachment.cacheFile}.dnsdel`;
+  const entry: CniCacheEntry = {
+    kind: 'cniCacheV1',
+    network: list.name,
+    containerId: attachment.containerId,
+    ifname: attachment.ifname,
+    netns: attachment.netns,
+    args: attachment.args ?? {},
+    capabilityArgs: {},
+    result: { cniVersion: CNI_VERSION, interfaces: [{ name: bridge }], ips: [] },
+  };
+  await atomicWriteFile(cacheFile, JSON.stringify(entry), { mode: 0o600 });
+  try {
+    await cniDel({ ...list, plugins: [dns] }, { ...attachment, cacheFile }, options);
+  } finally {
+    rmSync(cacheFile, { force: true });
+  }
+  return true;
 }

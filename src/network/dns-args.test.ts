@@ -70,8 +70,13 @@ test('a domain that is not a DNS name is refused (it goes into dnsmasq.conf)', (
 
 test('dnsArgs names the container in K8S_POD_NAME, with IgnoreUnknown for the other plugins', () => {
   assert.deepEqual(dnsArgs('web_1.Front-end'), { IgnoreUnknown: '1', K8S_POD_NAME: 'web_1.Front-end' });
-  for (const bad of ['', '-x', 'a b', 'a;IP=1.2.3.4', 'x.', 'a..b', 'a\tb', 'x'.repeat(254)])
+  // Every valid container name gets its args (one DNS cannot serve simply does not resolve)...
+  for (const ok of ['x.', 'a..b', 'x'.repeat(300)]) assert.equal(dnsArgs(ok).K8S_POD_NAME, ok);
+  // ...but nothing that could smuggle another CNI_ARGS pair or a hosts-file field.
+  for (const bad of ['', '-x', 'a b', 'a;IP=1.2.3.4', 'a\tb', 'a\nb'])
     assert.throws(() => dnsArgs(bad), InvalidArgumentError, JSON.stringify(bad));
+  for (const bad of ['x.', 'a..b', 'x'.repeat(254), '-a'])
+    assert.throws(() => dnsCapabilityArgs('n', [bad]), /invalid network alias/, JSON.stringify(bad));
 });
 
 test('dnsCapabilityArgs keys the aliases by the network name', () => {

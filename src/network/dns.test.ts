@@ -21,7 +21,14 @@ import {
   cniDel,
 } from './_cni.js';
 import { bridgeConflist, type CniConflist, hostRoutes, pickFreeSubnet } from './_conflist.js';
-import { dnsArgs, dnsCapabilityArgs, dnsmasqPid, dnsStateDir, removeDnsState } from './_dns.js';
+import {
+  dnsArgs,
+  dnsCapabilityArgs,
+  dnsDelWithoutResult,
+  dnsmasqPid,
+  dnsStateDir,
+  removeDnsState,
+} from './_dns.js';
 import { createNetns, deleteNetns, execInNetns, runCommand } from './_netns.js';
 
 const lacks = missing({
@@ -32,22 +39,29 @@ const pluginsThere = ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', '
   existsSync(`/usr/lib/cni/${p}`),
 );
 
-/** The IPv4 answers of `nslookup -type=a name server` run inside `netns` (the server line has a port). */
-async function lookup(netns: string, name: string, server: string): Promise<string[]> {
+/**
+ * The IPv4 answers of `nslookup -type=a name server` run inside `netns` (the server's own line
+ * has a port), and whether the server said NXDOMAIN (an answer, unlike a timeout).
+ */
+async function lookup(netns: string, name: string, server: string): Promise<{ ips: string[]; nx: boolean }> {
   const r = await execInNetns(netns, ['busybox', 'nslookup', '-type=a', name, server], { timeoutMs: 15_000 });
-  return [...r.stdout.matchAll(/^Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]!);
+  const ips = [...r.stdout.matchAll(/^Address:\s*([0-9.]+)\s*$/gm)].map((m) => m[1]!);
+  return { ips, nx: /NXDOMAIN/.test(r.stdout + r.stderr) };
 }
 
-/** Polls until `name` resolves to exactly `want` ([] = does not resolve); bounded by waitFor. */
+/** Polls until `name` resolves to exactly `want`, or for [] until the server says NXDOMAIN. */
 async function resolvesTo(netns: string, name: string, server: string, want: string[]): Promise<void> {
-  let last: string[] = [];
+  let last: { ips: string[]; nx: boolean } = { ips: [], nx: false };
   await waitFor(
     async () => {
       last = await lookup(netns, name, server);
-      return JSON.stringify(last) === JSON.stringify(want);
+      if (want.length === 0) return last.nx && last.ips.length === 0;
+      return JSON.stringify(last.ips) === JSON.stringify(want);
     },
-    { timeoutMs: 20_000, intervalMs: 50, what: `${name} to resolve to [${want}] (last: [${last}])` },
-  );
+    { timeoutMs: 20_000, intervalMs: 50, what: `${name} to resolve to [${want}]` },
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}; last answer: [${last.ips}]${last.nx ? ' NXDOMAIN' : ''}`);
+  });
 }
 
 const ipOf = (r: CniResult): string => r.ips![0]!.address.split('/')[0]!;
@@ -177,6 +191,8 @@ test('containers resolve each other by name and alias through dnsname, per netwo
       '--bind-interfaces',
       `--listen-address=${up.ip}`,
       `--address=/upstream.test/${upstreamAnswer}`,
+      // Unknown names get NXDOMAIN at once, as from a real resolver (not REFUSED, then a timeout).
+      '--local=/#/',
       '--log-facility=-',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -270,7 +286,7 @@ test('containers resolve each other by name and alias through dnsname, per netwo
   }
 });
 
-test('removeDnsState stops a dnsmasq left running with its state (a crash in the middle)', async (t) => {
+test('an internal network resolves at its gateway; after a crash dnsDelWithoutResult and removeDnsState clean up', async (t) => {
   if (!requireOrSkip(t, lacks ?? 'CNI plugins incl. dnsname in /usr/lib/cni', !lacks && pluginsThere)) return;
   const dir = mkdtempSync(join(tmpdir(), 'berth-dns-'));
   const tag = process.pid % 100000;
@@ -285,35 +301,59 @@ test('removeDnsState stops a dnsmasq left running with its state (a crash in the
     bridge,
     subnets: [{ subnet }],
     ipamDataDir: join(dir, 'ipam'),
+    internal: true,
     dns: { domainName: 'test.example' },
   });
-  const a: CniAttachment = {
-    containerId: `berthdns${tag}crash`,
-    netns: await createNetns(join(dir, 'netns'), 'crash'),
-    ifname: 'eth0',
-    args: dnsArgs('crash'),
-    cacheFile: join(dir, 'crash.json'),
-  };
+  const attachments: CniAttachment[] = [];
   t.after(async () => {
-    await cniDel(list, a).catch(() => {});
-    deleteNetns(a.netns);
+    for (const a of attachments) {
+      await cniDel(list, a).catch(() => {});
+      deleteNetns(a.netns);
+    }
     await removeDnsState(name, bridge).catch(() => {});
     await runCommand(['ip', 'link', 'del', bridge]);
     rmSync(dir, { recursive: true, force: true });
   });
+  for (const c of ['crash', 'other'])
+    attachments.push({
+      containerId: `berthdns${tag}${c}`,
+      netns: await createNetns(join(dir, 'netns'), c),
+      ifname: 'eth0',
+      args: dnsArgs(c),
+      cacheFile: join(dir, `${c}.json`),
+    });
+  const [a, b] = attachments as [CniAttachment, CniAttachment];
   const r = await cniAdd(list, a);
+  const rb = await cniAdd(list, b);
   assert.deepEqual(r.dns?.search, ['test.example']);
   const gateway = r.ips![0]!.gateway!;
-  await resolvesTo(a.netns, 'crash.test.example', gateway, [ipOf(r)]);
-  assert.ok(dnsmasqPid(name) !== undefined);
-  // berth died before DEL: its cleanup DELs (from the cache) and then removes the network.
+  await resolvesTo(b.netns, 'crash.test.example', gateway, [ipOf(r)]);
+  await resolvesTo(a.netns, 'other', gateway, [ipOf(rb)]);
+  const routes = await execInNetns(a.netns, ['ip', 'route', 'show', 'default']);
+  assert.equal(routes.stdout.trim(), '', 'an internal network has no default route');
+  const pid = dnsmasqPid(name);
+  assert.ok(pid !== undefined);
+
+  // berth was killed after ADD but before it cached the result: DEL cannot tell dnsname which
+  // bridge, so the name stays; dnsDelWithoutResult removes it.
   rmSync(a.cacheFile);
-  await cniDel(list, a); // without the cached result dnsname can do nothing
-  assert.ok(dnsmasqPid(name) !== undefined, 'a DEL without prevResult leaves dnsmasq');
+  await cniDel(list, a);
+  await resolvesTo(b.netns, 'crash', gateway, [ipOf(r)]);
+  assert.equal(await dnsDelWithoutResult(list, a), true);
+  assert.equal(await dnsDelWithoutResult(list, a), true);
+  // (Names in the network's domain only: a bare unknown name would go to the host's resolvers.)
+  await resolvesTo(b.netns, 'crash.test.example', gateway, []);
+  await resolvesTo(b.netns, 'other', gateway, [ipOf(rb)]);
+  assert.equal(existsSync(`${a.cacheFile}.dnsdel`), false);
+  assert.equal(await dnsDelWithoutResult(bridgeConflist(name, { bridge, subnets: [{ subnet }] }), a), false);
+
+  // berth was killed with containers attached: network rm's cleanup stops dnsmasq and removes
+  // the state and the rule, all of it.
   await removeDnsState(name, bridge);
   await waitFor(() => processesNaming(`${dnsStateDir(name)}/dnsmasq.conf`) === 0, {
     what: 'dnsmasq to exit',
   });
   assert.equal(existsSync(dnsStateDir(name)), false);
   assert.notEqual((await runCommand(inputRule(bridge))).status, 0);
+  await removeDnsState(name, bridge);
 });

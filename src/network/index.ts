@@ -65,6 +65,7 @@ export {
   DNSNAME_STATE_DIR,
   dnsArgs,
   dnsCapabilityArgs,
+  dnsDelWithoutResult,
   dnsmasqPid,
   dnsStateDir,
   removeDnsState,
