@@ -2,6 +2,7 @@
 // networks, which ports), and the start/stop halves that set the namespace up through network/
 // and tear it down again.
 
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../errors/index.js';
 import {
@@ -11,9 +12,11 @@ import {
   DEFAULT_NETWORK,
   disconnectEndpoint,
   type EtcFilesOptions,
+  hostsFile,
   type NetworkPaths,
   type NetworkRecord,
   type NetworkRequest,
+  type NetworkSetup,
   type NetworkStatus,
   type PortMapping,
   setupContainerNetwork,
@@ -134,36 +137,35 @@ export async function portsToPublish(
   return allocateHostPorts(wanted, taken);
 }
 
-/** Sets up the namespace for a container about to start; undone on failure. */
+function conflictOnBusyPort(err: unknown): unknown {
+  if (err instanceof Error && /address already in use|already allocated/i.test(err.message))
+    return new ConflictError(err.message, { cause: err });
+  return err;
+}
+
+/**
+ * Makes the namespace for a container about to start and attaches it in the background (see
+ * NetworkSetup): the caller creates the container meanwhile and awaits `attached` before start.
+ */
 export async function startContainerNetwork(
   net: ManagerNetworking,
   rec: ContainerRecord,
   config: StoredContainerConfig,
   ports: PortMapping[],
-): Promise<NetworkStatus> {
-  const requests: AttachRequest[] = (config.options.networks ?? []).map((r) => ({
-    network: r.name === DEFAULT_NETWORK ? net.lookup.ensureDefault() : net.lookup.get(r.name),
-    ...(r.aliases ? { aliases: r.aliases } : {}),
-    ...(r.ipv4 ? { ipv4: r.ipv4 } : {}),
-    ...(r.ipv6 ? { ipv6: r.ipv6 } : {}),
-    ...(r.mac ? { mac: r.mac } : {}),
-  }));
-  try {
-    return await setupContainerNetwork(
-      {
-        paths: net.paths,
-        containerId: rec.id,
-        containerName: rec.name,
-        ...(net.cni ? { cni: net.cni } : {}),
-      },
-      requests,
-      ports,
-    );
-  } catch (err) {
-    if (err instanceof Error && /address already in use|already allocated/i.test(err.message))
-      throw new ConflictError(err.message, { cause: err });
-    throw err;
-  }
+): Promise<NetworkSetup> {
+  const requests: AttachRequest[] = (config.options.networks ?? []).map((r) =>
+    attachRequest(r.name === DEFAULT_NETWORK ? net.lookup.ensureDefault() : net.lookup.get(r.name), r),
+  );
+  const setup = await setupContainerNetwork(
+    { paths: net.paths, containerId: rec.id, containerName: rec.name, ...(net.cni ? { cni: net.cni } : {}) },
+    requests,
+    ports,
+  );
+  const attached = setup.attached.catch((err: unknown) => {
+    throw conflictOnBusyPort(err);
+  });
+  attached.catch(() => {});
+  return { netns: setup.netns, attached };
 }
 
 /** Takes the container off its networks; a no-op when it has none. */
@@ -264,6 +266,8 @@ export async function specNetworkAndEtc(
   network: SpecNetwork;
   utsPath?: string;
   etc: { hosts: string; hostname: string; resolvConf: string };
+  /** How the files were made (absent when they are another container's). */
+  etcOptions?: EtcFilesOptions;
 }> {
   const o = config.options;
   const mode = o.network;
@@ -297,14 +301,18 @@ export async function specNetworkAndEtc(
   if (status && usesCniNetworks(o)) {
     network = { mode: 'path', path: status.netns };
     const first = status.endpoints[0];
-    if (first?.ipv4 ?? first?.ipv6) etcOptions.address = (first.ipv4 ?? first.ipv6)!.replace(/\/\d+$/, '');
+    const address = first?.ipv4 ?? first?.ipv6;
+    if (address) etcOptions.address = address.replace(/\/\d+$/, '');
     etcOptions.selfNames = [rec.name];
     const servers: string[] = [];
     const search: string[] = [];
-    for (const ep of status.endpoints) {
-      const def = host.networking?.lookup.find?.(ep.network) ?? host.networking?.lookup.get(ep.network);
+    let firstGateway: string | undefined;
+    // from the network records, not the endpoints: the files are written before ADD finishes
+    for (const [i, req] of (o.networks ?? []).entries()) {
+      const def = host.networking?.lookup.find?.(req.name) ?? host.networking?.lookup.get(req.name);
+      const gw = def?.subnets.find((x) => !x.subnet.includes(':'))?.gateway ?? def?.subnets[0]?.gateway;
+      if (i === 0) firstGateway = gw;
       if (!def?.dnsEnabled) continue;
-      const gw = ep.gateway4 ?? ep.gateway6;
       if (gw) servers.push(gw);
       const domain = def.conflist.plugins.find((p) => p.type === 'dnsname')?.domainName;
       if (typeof domain === 'string') search.push(domain);
@@ -313,9 +321,21 @@ export async function specNetworkAndEtc(
     // host-gateway in --add-host: the first network's gateway, as Docker's host.docker.internal
     if (etcOptions.extraHosts)
       etcOptions.extraHosts = etcOptions.extraHosts.map((h) =>
-        h.ip === 'host-gateway' ? { ...h, ip: first?.gateway4 ?? first?.gateway6 ?? '127.0.0.1' } : h,
+        h.ip === 'host-gateway' ? { ...h, ip: firstGateway ?? '127.0.0.1' } : h,
       );
   }
   const etc = await writeEtcFiles(bundle, etcOptions);
-  return { network, etc };
+  return { network, etc, etcOptions };
+}
+
+/** After ADD: /etc/hosts names the container's own address (written in place: it is bind-mounted). */
+export async function rewriteHostsWithAddress(
+  hostsPath: string,
+  options: EtcFilesOptions,
+  status: NetworkStatus,
+): Promise<void> {
+  const first = status.endpoints[0];
+  const address = (first?.ipv4 ?? first?.ipv6)?.replace(/\/\d+$/, '');
+  if (!address) return;
+  await writeFile(hostsPath, hostsFile({ ...options, address }));
 }

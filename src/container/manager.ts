@@ -45,6 +45,7 @@ import {
   type NetworkHost,
   normalizeNetworkOptions,
   portsToPublish,
+  rewriteHostsWithAddress,
   specNetworkAndEtc,
   startContainerNetwork,
   stopContainerNetwork,
@@ -291,20 +292,25 @@ export class ContainerManager {
       await this.sweepNetworks();
     }
     let rootfs: string | undefined;
+    let attaching: Promise<NetworkStatus> | undefined;
     try {
-      let status: NetworkStatus | undefined;
       if (cni) {
         const ports = await portsToPublish(config, () => this.store.listContainers(), rec.id);
-        status = await startContainerNetwork(net, rec, config, ports);
-        config = { ...config, netStatus: status };
-        rec = this.store.updateContainer(rec.id, { config });
+        // the namespace exists now; its interfaces come up while the runtime creates the
+        // container in it (the process only runs at start, after `attaching` settled)
+        const setup = await startContainerNetwork(net, rec, config, ports);
+        attaching = setup.attached;
+        config = { ...config, netStatus: { netns: setup.netns, endpoints: [], ports } };
       }
       rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
       const bundle = this.userdataDir(rec.id);
       const stateDir = this.stateDir(rec.id);
       rmSync(stateDir, { recursive: true, force: true });
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const spec = await this.buildSpec(rec, config, rootfs, { bundle, runtime: driver.runtime.name });
+      const { spec, etc } = await this.buildSpec(rec, config, rootfs, {
+        bundle,
+        runtime: driver.runtime.name,
+      });
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
       const o = config.options;
       const created = await driver.create(rec.id, {
@@ -317,7 +323,18 @@ export class ContainerManager {
           ? {}
           : { exitCommand: [...this.opts.berthCommand, 'container', 'cleanup', rec.id] }),
       });
-      rec = this.store.updateContainer(rec.id, { conmonPid: created.conmonPid, pid: created.pid });
+      if (attaching) {
+        const status = await attaching;
+        attaching = undefined;
+        config = { ...config, netStatus: status };
+        // /etc/hosts is bind-mounted already: rewrite it in place with the address ADD gave
+        if (etc.options) await rewriteHostsWithAddress(etc.paths.hosts, etc.options, status);
+      }
+      rec = this.store.updateContainer(rec.id, {
+        conmonPid: created.conmonPid,
+        pid: created.pid,
+        ...(cni ? { config } : {}),
+      });
       if (hooks.restarting && (this.config(rec) as StoredContainerConfig).stoppedByUser) {
         // `stop` arrived while this restart was being prepared: it wins
         throw new ConflictError(`container ${rec.name} was stopped while restarting`);
@@ -337,6 +354,8 @@ export class ContainerManager {
     } catch (err) {
       await driver.delete(rec.id, { force: true }).catch(() => {});
       if (rootfs !== undefined) this.safeUnmount(rec.id);
+      // an ADD still running must finish (or fail and undo itself) before the teardown
+      if (attaching) await attaching.catch(() => {});
       if (cni) await this.teardownNetwork(rec.id);
       throw err;
     }
@@ -382,7 +401,12 @@ export class ContainerManager {
     if (!existsSync(cwd)) {
       mkdirSync(cwd, { recursive: true, mode: 0o755 });
     }
-    const { network, utsPath, etc } = await specNetworkAndEtc(this.networkHost(), rec, config, where.bundle);
+    const { network, utsPath, etc, etcOptions } = await specNetworkAndEtc(
+      this.networkHost(),
+      rec,
+      config,
+      where.bundle,
+    );
     const mounts: SpecMount[] = [
       { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'rprivate'] },
       { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'rprivate'] },
@@ -424,7 +448,7 @@ export class ContainerManager {
       // containers created before the profile was kept at create still name only the file
       seccomp = { profile: o.seccomp.profile ?? readSeccompProfile(o.seccomp)?.profile };
     }
-    return buildRuntimeSpec({
+    const spec = buildRuntimeSpec({
       rootfs,
       readonlyRootfs: o.readOnly === true,
       args,
@@ -454,6 +478,7 @@ export class ContainerManager {
       annotations: { 'org.opencontainers.image.ref.name': config.imageName },
       runtime: where.runtime,
     });
+    return { spec, etc: { paths: etc, ...(etcOptions ? { options: etcOptions } : {}) } };
   }
 
   // ---------------------------------------------------------------- exit handling
@@ -492,9 +517,11 @@ export class ContainerManager {
       execDuration: String(Math.max(0, Math.floor(ran))),
     });
     this.notifyVolumes('unmount', updated);
+    // the process is gone: its network comes down while the runtime state and rootfs go
+    const networkDown = this.teardownNetwork(rec.id);
     await driver.delete(rec.id, { force: true }).catch(() => {});
     this.safeUnmount(rec.id);
-    await this.teardownNetwork(rec.id);
+    await networkDown;
     const o = config.options;
     const policy = o.restart ?? { name: 'no' };
     // read again: a `stop` in another process may have marked it after we loaded the record

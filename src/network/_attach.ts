@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
 import { type CniOptions, type CniResult, cniAdd, cniDel, readCacheEntry } from './_cni.js';
 import { checkIpInSubnets, validateConflist } from './_conflist.js';
-import { dnsArgs, dnsCapabilityArgs } from './_dns.js';
+import { dnsArgs, dnsCapabilityArgs, dnsDelWithoutResult } from './_dns.js';
 import { createNetns, deleteNetns } from './_netns.js';
 import { ensureNetworkRules, runtimeChain } from './_rules.js';
 import type { NetworkEndpoint, NetworkRecord, NetworkStatus, PortMapping } from './_types.js';
@@ -148,8 +148,11 @@ async function addOne(
  * of one container (a --rm run and a `wait` racing it) do not DEL the same interface at once.
  * A claim whose process is gone is taken over. Undefined: someone alive is on it, or it is gone.
  */
+const claimedHere = new Set<string>();
+
 function claim(file: string): string | undefined {
   const m = /^(.*)\.deleting-(\d+)\.json$/.exec(file);
+  if (claimedHere.has(file)) return undefined;
   if (m && Number(m[2]) !== process.pid && processStart(Number(m[2])) !== undefined) return undefined;
   const base = m ? `${m[1]}.json` : file;
   const claimed = `${base.slice(0, -'.json'.length)}.deleting-${process.pid}.json`;
@@ -167,6 +170,15 @@ function claim(file: string): string | undefined {
 async function delFromCache(cached: string, cni: CniOptions | undefined): Promise<void> {
   const file = claim(cached);
   if (file === undefined) return;
+  claimedHere.add(file);
+  try {
+    await delClaimed(file, cni);
+  } finally {
+    claimedHere.delete(file);
+  }
+}
+
+async function delClaimed(file: string, cni: CniOptions | undefined): Promise<void> {
   let entry: ReturnType<typeof readCacheEntry>;
   try {
     entry = readCacheEntry(file);
@@ -179,29 +191,41 @@ async function delFromCache(cached: string, cni: CniOptions | undefined): Promis
     return;
   }
   // the cache holds the chain ADD ran (runtimeChain's), so DEL undoes exactly that
-  await cniDel(
-    validateConflist(entry.config),
-    {
-      containerId: entry.containerId,
-      netns: entry.netns,
-      ifname: entry.ifname,
-      args: entry.args,
-      capabilityArgs: entry.capabilityArgs,
-      cacheFile: file,
-    },
-    cni,
-  );
+  const list = validateConflist(entry.config);
+  const attachment = {
+    containerId: entry.containerId,
+    netns: entry.netns,
+    ifname: entry.ifname,
+    args: entry.args,
+    capabilityArgs: entry.capabilityArgs,
+    cacheFile: file,
+  };
+  // killed between ADD and its result: dnsname's DEL needs a result to find the name's line
+  if (entry.result === undefined) await dnsDelWithoutResult(list, attachment, cni).catch(() => false);
+  await cniDel(list, attachment, cni);
+}
+
+/** A namespace made and its networks being attached in the background. */
+export interface NetworkSetup {
+  /** The bind-mounted namespace: exists as soon as setupContainerNetwork returns. */
+  netns: string;
+  /**
+   * The interfaces' ADDs, run while the caller prepares the rest of the container (the runtime
+   * can create it in this namespace meanwhile; its process must not start before this settles).
+   * On failure everything is undone before it rejects.
+   */
+  attached: Promise<NetworkStatus>;
 }
 
 /**
- * Makes the container's namespace and attaches it to each network in order (the first one gets
- * eth0 and the published ports). On any failure everything done so far is undone.
+ * Makes the container's namespace, then attaches it to each network in order (the first one
+ * gets eth0 and the published ports) without waiting: see NetworkSetup.attached.
  */
 export async function setupContainerNetwork(
   ctx: AttachContext,
   requests: AttachRequest[],
   ports: PortMapping[],
-): Promise<NetworkStatus> {
+): Promise<NetworkSetup> {
   if (!ID_RE.test(ctx.containerId))
     throw new InvalidArgumentError(`invalid container id "${ctx.containerId}"`);
   if (requests.length === 0) throw new InvalidArgumentError('no network to attach to');
@@ -212,16 +236,21 @@ export async function setupContainerNetwork(
     );
   mkdirSync(ctx.paths.cacheDir, { recursive: true, mode: 0o700 });
   const netns = await createNetns(ctx.paths.netnsDir, ctx.containerId);
-  const endpoints: NetworkEndpoint[] = [];
-  try {
-    for (const [i, r] of requests.entries()) {
-      endpoints.push(await addOne(ctx, netns, `eth${i}`, r, i === 0 ? ports : []));
+  const attached = (async () => {
+    const endpoints: NetworkEndpoint[] = [];
+    try {
+      for (const [i, r] of requests.entries()) {
+        endpoints.push(await addOne(ctx, netns, `eth${i}`, r, i === 0 ? ports : []));
+      }
+    } catch (err) {
+      await teardownContainerNetwork(ctx.paths, ctx.containerId, ctx.cni).catch(() => {});
+      throw err;
     }
-  } catch (err) {
-    await teardownContainerNetwork(ctx.paths, ctx.containerId, ctx.cni).catch(() => {});
-    throw err;
-  }
-  return { netns, endpoints, ports };
+    return { netns, endpoints, ports };
+  })();
+  // the caller awaits it later; until then a rejection is not "unhandled"
+  attached.catch(() => {});
+  return { netns, attached };
 }
 
 /** `network connect`: one more interface in a running container's namespace. */
@@ -263,11 +292,23 @@ function cacheFilesOf(paths: NetworkPaths, containerId: string): string[] {
  * DEL on every interface the container has (in reverse), then the namespace goes. Idempotent:
  * safe after a partial setup, twice, and from a process other than the one that set it up.
  */
-export async function teardownContainerNetwork(
+export function teardownContainerNetwork(
   paths: NetworkPaths,
   containerId: string,
   cni?: CniOptions,
 ): Promise<void> {
+  // two cleaners in one process (a --rm run's wait and its log follower) share one teardown
+  const key = join(paths.netnsDir, containerId);
+  const running = teardowns.get(key);
+  if (running) return running;
+  const p = teardown(paths, containerId, cni).finally(() => teardowns.delete(key));
+  teardowns.set(key, p);
+  return p;
+}
+
+const teardowns = new Map<string, Promise<void>>();
+
+async function teardown(paths: NetworkPaths, containerId: string, cni?: CniOptions): Promise<void> {
   let first: unknown;
   for (const file of cacheFilesOf(paths, containerId)) {
     try {

@@ -11,6 +11,7 @@ export {
   disconnectEndpoint,
   holdSetupGuard,
   type NetworkPaths,
+  type NetworkSetup,
   releaseSetupGuard,
   setupContainerNetwork,
   sweepContainerNetworks,
