@@ -88,6 +88,7 @@ export function listNetworks(parts: Parts, options: { filters?: FilterInput } = 
 
 /** Refused (ConflictError) while a container record names the network; `berth` included. */
 export function removeNetwork(parts: Parts, nameOrId: string): void {
+  withDefault(parts);
   const n = parts.networks.get(nameOrId);
   const users = containersUsing(n, parts.store.listContainers());
   if (users.length > 0)
