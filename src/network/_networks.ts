@@ -426,9 +426,15 @@ interface Plan {
 }
 
 /**
- * The CNI part of a network. DNS hook: when bridgeConflist takes a `dns` option (the name
- * resolution plugin), pass it here for `plan.dnsEnabled`; until then only the record says so.
+ * The DNS hook: bridgeConflist's `dns` option (the dns helper's branch adds it) puts the name
+ * resolution plugin in a user network's conflist. Passed through a spread so this compiles both
+ * before that option exists (it is then ignored and only `dnsEnabled` records the wish) and after.
  */
+export function dnsConflistOption(dnsEnabled: boolean): { dns?: { domainName?: string } } {
+  return dnsEnabled ? { dns: {} } : {};
+}
+
+/** The CNI part of a network. */
 function buildConflist(plan: Plan, ipam: { subnets: SubnetSpec[] }, ipamDataDir: string): CniConflist {
   if (plan.driver === 'bridge')
     return bridgeConflist(plan.name, {
@@ -437,6 +443,7 @@ function buildConflist(plan: Plan, ipam: { subnets: SubnetSpec[] }, ipamDataDir:
       internal: plan.internal,
       ipamDataDir,
       ...(plan.mtu !== undefined ? { mtu: plan.mtu } : {}),
+      ...dnsConflistOption(plan.dnsEnabled),
     });
   return macvlanConflist(plan.name, {
     driver: plan.driver,
