@@ -186,7 +186,11 @@ export class NetworkStore {
     return { networks, broken };
   }
 
-  /** Delete the network's file and its IPAM leases. Callers check that no container uses it. */
+  /**
+   * Delete the network's file, and its IPAM dir when that holds no lease. Callers check that no
+   * container of this root uses it; a lease still there belongs to another berth root sharing
+   * `ipamDir` (host-local files leases by network name), so it and its dir are left alone.
+   */
   remove(name: string): void {
     checkNetworkName(name);
     this.#locked(() => {
@@ -197,7 +201,7 @@ export class NetworkStore {
         throw err;
       }
       fsyncDir(this.dir);
-      rmSync(join(this.ipamDir, name), { recursive: true, force: true });
+      removeIpamDirIfUnleased(join(this.ipamDir, name));
     });
   }
 
@@ -408,6 +412,20 @@ export class NetworkStore {
       closeSync(fd);
     }
   }
+}
+
+/** host-local names each lease file by its address; its other files are bookkeeping. */
+function removeIpamDirIfUnleased(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  const isLease = (f: string) => /^[0-9.]+$/.test(f) || (f.includes(':') && /^[0-9a-fA-F:.]+$/.test(f));
+  if (entries.some(isLease)) return;
+  rmSync(dir, { recursive: true, force: true });
 }
 
 interface Plan {

@@ -242,24 +242,31 @@ test('a corrupt file is an error naming it on get, and list shows the rest', () 
   assert.equal(store.create({ name: 'more' }).name, 'more');
 });
 
-test('remove deletes the file and the IPAM leases of that network only', () => {
+test('remove deletes the file, and the IPAM dir unless another root still holds a lease in it', () => {
   const { store, dir, ipamDir } = fresh();
   store.create({ name: 'one' });
   store.create({ name: 'two' });
-  for (const n of ['one', 'two']) {
+  store.create({ name: 'shared' });
+  for (const n of ['one', 'two', 'shared']) {
     mkdirSync(join(ipamDir, n), { recursive: true });
-    writeFileSync(join(ipamDir, n, '10.231.1.2'), 'lease');
+    writeFileSync(join(ipamDir, n, 'lock'), '');
+    writeFileSync(join(ipamDir, n, 'last_reserved_ip.0'), '10.231.1.2');
   }
+  writeFileSync(join(ipamDir, 'shared', '10.231.3.7'), 'other-root-container\neth0');
   store.remove('one');
   assert.deepEqual(
     store.list().map((n) => n.name),
-    ['two'],
+    ['shared', 'two'],
   );
-  assert.deepEqual(readdirSync(ipamDir), ['two']);
+  assert.deepEqual(readdirSync(ipamDir).sort(), ['shared', 'two']);
   assert.ok(!readdirSync(dir).includes('one.conflist'));
+  store.remove('shared');
+  assert.deepEqual(readdirSync(join(ipamDir, 'shared')).sort(), ['10.231.3.7', 'last_reserved_ip.0', 'lock']);
   assert.throws(() => store.remove('one'), code('NOT_FOUND', /no such network: one/));
   // Its subnet and bridge are free again.
-  assert.equal(store.create({ name: 'three' }).subnets[0]!.subnet, '10.231.1.0/24');
+  const again = store.create({ name: 'three' });
+  assert.equal(again.subnets[0]!.subnet, '10.231.1.0/24');
+  assert.equal(again.bridge, 'berth2');
 });
 
 test('four processes creating networks at once get distinct subnets and bridges', async () => {
