@@ -23,6 +23,7 @@ import {
   BerthError,
   ConflictError,
   errnoCode,
+  hasCode,
   InvalidArgumentError,
   LockedError,
   NotFoundError,
@@ -30,6 +31,7 @@ import {
 import { fsyncDir, tryFlock, unflock } from '../util/index.js';
 import {
   bridgeConflist,
+  type Cidr,
   type CniConflist,
   checkNoOverlap,
   formatCidr,
@@ -113,7 +115,11 @@ export class NetworkStore {
     });
   }
 
-  /** The default network `berth`, created (bridge berth0, a free subnet, no DNS) when missing. */
+  /**
+   * The default network `berth`, created when missing: bridge berth0, no DNS, and the subnet
+   * berth0 already routes when it is up (the default network of another berth root on this
+   * host, which shares the bridge), else a free one.
+   */
   ensureDefault(): NetworkRecord {
     const found = this.find(DEFAULT_NETWORK);
     if (found) return found;
@@ -131,6 +137,17 @@ export class NetworkStore {
         bridge: DEFAULT_BRIDGE,
         subnets: [],
       };
+      const onBridge = routesVia(this.#procNet, DEFAULT_BRIDGE);
+      if (onBridge.length > 0) {
+        let record: NetworkRecord | undefined;
+        try {
+          record = this.#complete({ ...plan, subnets: [{ subnet: formatCidr(onBridge[0]!) }] });
+        } catch (err) {
+          // It clashes with one of this root's networks: pick a free subnet instead.
+          if (!hasCode(err, 'CONFLICT', 'INVALID_ARGUMENT')) throw err;
+        }
+        if (record) return this.#write(record);
+      }
       return this.#write(this.#complete(plan));
     });
   }
@@ -295,7 +312,11 @@ export class NetworkStore {
   #complete(plan: Plan): NetworkRecord {
     const others = this.list().filter((n) => n.name !== plan.name);
     const taken = others.flatMap((n) => n.subnets.map((s) => ({ network: n.name, subnet: s.subnet })));
-    const routes = hostRoutes(this.#procNet);
+    // The network's own bridge routing its subnet is no clash (a bridge left up, or shared).
+    const own = plan.bridge !== undefined ? routesVia(this.#procNet, plan.bridge) : [];
+    const routes = hostRoutes(this.#procNet).filter(
+      (r) => !own.some((o) => o.family === r.family && o.address === r.address && o.prefix === r.prefix),
+    );
     const subnets: SubnetSpec[] = [];
     for (const s of plan.subnets) {
       const cidr = parseCidr(s.subnet);
@@ -412,6 +433,29 @@ export class NetworkStore {
       closeSync(fd);
     }
   }
+}
+
+/** The v4 subnets the host routes through interface `iface` (from /proc/net/route). */
+function routesVia(procNet: string, iface: string): Cidr[] {
+  let text: string;
+  try {
+    text = readFileSync(join(procNet, 'route'), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: Cidr[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || f[0] !== iface || !/^[0-9A-F]{8}$/i.test(f[1]!) || !/^[0-9A-F]{8}$/i.test(f[7]!))
+      continue;
+    // Little-endian hex words.
+    const le = (h: string): bigint => BigInt(`0x${h.match(/../g)!.reverse().join('')}`);
+    const prefix = le(f[7]!).toString(2).replace(/0+$/, '').length;
+    if (prefix === 0) continue;
+    const mask = ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - prefix)) - 1n);
+    out.push({ family: 4, address: le(f[1]!) & mask, prefix });
+  }
+  return out;
 }
 
 /** host-local names each lease file by its address; its other files are bookkeeping. */

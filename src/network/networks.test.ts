@@ -83,6 +83,29 @@ test('the default network: berth on berth0, a subnet clear of host routes, no DN
   assert.equal((d.conflist as unknown as Record<string, unknown>).berth, undefined);
 });
 
+test("the default network takes the subnet berth0 already routes (another root's), unless it clashes", () => {
+  const { store, proc } = fresh();
+  const routes = readFileSync(join(proc, 'route'), 'utf8');
+  // berth0 up with 10.231.9.0/24 (little-endian hex), as another root's default network leaves it.
+  const withBerth0 = `${routes}berth0\t0009E70A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`;
+  writeFileSync(join(proc, 'route'), withBerth0);
+  assert.deepEqual(store.ensureDefault().subnets, [{ subnet: '10.231.9.0/24', gateway: '10.231.9.1' }]);
+  assert.throws(
+    () => store.create({ name: 'u', subnets: [{ subnet: '10.231.9.0/25' }] }),
+    code('CONFLICT', /of network "berth"/),
+  );
+
+  const other = fresh();
+  other.store.create({ name: 'u', subnets: [{ subnet: '10.231.9.0/25' }] });
+  writeFileSync(join(other.proc, 'route'), withBerth0);
+  // For any network but the default, a route through berth0 is a host route like another.
+  assert.throws(
+    () => other.store.create({ name: 'v', subnets: [{ subnet: '10.231.9.128/25' }] }),
+    code('CONFLICT', /host route to 10\.231\.9\.0\/24/),
+  );
+  assert.deepEqual(other.store.ensureDefault().subnets, [{ subnet: '10.231.1.0/24', gateway: '10.231.1.1' }]);
+});
+
 test('user networks: next free bridge and subnet, DNS on, labels and options kept, found by id prefix', () => {
   const { store } = fresh();
   store.ensureDefault();
