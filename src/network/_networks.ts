@@ -246,8 +246,9 @@ export class NetworkStore {
       throw new InvalidArgumentError(`unknown network driver "${driver}": use ${DRIVERS.join(', ')}`);
     const options = { ...(o.options ?? {}) };
     const allowed = DRIVER_OPTS[driver];
-    for (const key of Object.keys(options))
-      if (!allowed.includes(key))
+    for (const [key, value] of Object.entries(options))
+      if (typeof value !== 'string') throw new InvalidArgumentError(`invalid option "${key}": not a string`);
+      else if (!allowed.includes(key))
         throw new InvalidArgumentError(
           `unknown option "${key}" for the ${driver} driver: it takes ${allowed.join(', ')}`,
         );
@@ -288,6 +289,11 @@ export class NetworkStore {
       const bridge = options[BRIDGE_NAME_OPT];
       if (bridge !== undefined) {
         checkIface(bridge, 'bridge name');
+        if (bridge === DEFAULT_BRIDGE)
+          throw new ConflictError(`bridge ${bridge} belongs to the default network "${DEFAULT_NETWORK}"`);
+        const dev = join(this.#sysClassNet, bridge);
+        if (existsSync(dev) && !existsSync(join(dev, 'bridge')))
+          throw new InvalidArgumentError(`interface ${bridge} exists on this host and is not a bridge`);
         plan.bridge = bridge;
       }
     } else {

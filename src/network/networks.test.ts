@@ -222,6 +222,17 @@ test('bad input is refused with a clear error and changes nothing', () => {
       /bridge name/,
     ],
     [
+      { name: 'x', options: { 'com.docker.network.bridge.name': 'eth0' } },
+      'INVALID_ARGUMENT',
+      /interface eth0 exists on this host and is not a bridge/,
+    ],
+    [
+      { name: 'x', options: { 'com.docker.network.bridge.name': 'berth0' } },
+      'CONFLICT',
+      /belongs to the default network/,
+    ],
+    [{ name: 'x', options: { mtu: 1400 as unknown as string } }, 'INVALID_ARGUMENT', /not a string/],
+    [
       { name: 'x', options: { 'com.docker.network.bridge.name': store.get('taken').bridge! } },
       'CONFLICT',
       /already used by network "taken"/,
