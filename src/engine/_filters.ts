@@ -49,6 +49,23 @@ function labelMatches(labels: Record<string, string>, v: string): boolean {
   return eq < 0 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
 }
 
+/** Keys AND-ed, values of one key OR-ed. */
+function matchAll<T>(byKey: FilterMap, test: (item: T, key: string, value: string) => boolean) {
+  return (item: T): boolean => [...byKey].every(([k, values]) => values.some((v) => test(item, k, v)));
+}
+
+/** An unknown key, or a `dangling` value that is not a boolean, is refused. */
+function checkKeyAndDangling(keys: string[], k: string, v: string): void {
+  if (!keys.includes(k)) {
+    throw new InvalidArgumentError(`invalid filter "${k}": supported are ${keys.join(', ')}`);
+  }
+  if (k === 'dangling' && !['true', 'false', '1', '0'].includes(v)) {
+    throw new InvalidArgumentError(`invalid filter "dangling=${v}": use true or false`);
+  }
+}
+
+const isTrue = (v: string) => v === 'true' || v === '1';
+
 // ---------------------------------------------------------------- containers
 
 const CONTAINER_KEYS = ['status', 'name', 'label', 'ancestor', 'id'];
@@ -159,35 +176,21 @@ export interface VolumeFacts {
 
 /** `dangling=true|false` (used by no container), `driver=local`, `label=K[=V]`, `name=SUBSTRING`. */
 export function parseVolumeFilters(input: FilterInput | undefined): (v: VolumeFacts) => boolean {
-  const pairs = toPairs(input, (k, v) => {
-    if (!VOLUME_KEYS.includes(k)) {
-      throw new InvalidArgumentError(`invalid filter "${k}": supported are ${VOLUME_KEYS.join(', ')}`);
-    }
-    if (k === 'dangling' && !['true', 'false', '1', '0'].includes(v)) {
-      throw new InvalidArgumentError(`invalid filter "dangling=${v}": use true or false`);
+  const byKey = group(toPairs(input, (k, v) => checkKeyAndDangling(VOLUME_KEYS, k, v)));
+  return matchAll<VolumeFacts>(byKey, (vol, k, v) => {
+    switch (k) {
+      case 'dangling':
+        return (vol.usedBy.length === 0) === isTrue(v);
+      case 'driver':
+        return v === 'local';
+      case 'label':
+        return labelMatches(vol.labels, v);
+      case 'name':
+        return vol.name.includes(v);
+      default:
+        return false;
     }
   });
-  const byKey = group(pairs);
-  return (vol) => {
-    for (const [k, values] of byKey) {
-      const ok = values.some((v) => {
-        switch (k) {
-          case 'dangling':
-            return (vol.usedBy.length === 0) === (v === 'true' || v === '1');
-          case 'driver':
-            return v === 'local';
-          case 'label':
-            return labelMatches(vol.labels, v);
-          case 'name':
-            return vol.name.includes(v);
-          default:
-            return false;
-        }
-      });
-      if (!ok) return false;
-    }
-    return true;
-  };
 }
 
 // ---------------------------------------------------------------- networks
@@ -212,12 +215,7 @@ export interface NetworkFacts {
 export function parseNetworkFilters(input: FilterInput | undefined): (n: NetworkFacts) => boolean {
   const names = new Map<string, RegExp>();
   const pairs = toPairs(input, (k, v) => {
-    if (!NETWORK_KEYS.includes(k)) {
-      throw new InvalidArgumentError(`invalid filter "${k}": supported are ${NETWORK_KEYS.join(', ')}`);
-    }
-    if (k === 'dangling' && !['true', 'false', '1', '0'].includes(v)) {
-      throw new InvalidArgumentError(`invalid filter "dangling=${v}": use true or false`);
-    }
+    checkKeyAndDangling(NETWORK_KEYS, k, v);
     if (k === 'type' && v !== 'custom' && v !== 'builtin') {
       throw new InvalidArgumentError(`invalid filter "type=${v}": use custom or builtin`);
     }
@@ -229,33 +227,26 @@ export function parseNetworkFilters(input: FilterInput | undefined): (n: Network
       }
     }
   });
-  const byKey = group(pairs);
-  return (n) => {
-    for (const [k, values] of byKey) {
-      const ok = values.some((v) => {
-        switch (k) {
-          case 'dangling':
-            return (!n.inUse && !n.builtin) === (v === 'true' || v === '1');
-          case 'driver':
-            return n.driver === v;
-          case 'id':
-            return n.id.startsWith(v);
-          case 'label':
-            return labelMatches(n.labels, v);
-          case 'name':
-            return names.get(v)!.test(n.name);
-          case 'scope':
-            return v === 'local';
-          case 'type':
-            return n.builtin === (v === 'builtin');
-          default:
-            return false;
-        }
-      });
-      if (!ok) return false;
+  return matchAll<NetworkFacts>(group(pairs), (n, k, v) => {
+    switch (k) {
+      case 'dangling':
+        return (!n.inUse && !n.builtin) === isTrue(v);
+      case 'driver':
+        return n.driver === v;
+      case 'id':
+        return n.id.startsWith(v);
+      case 'label':
+        return labelMatches(n.labels, v);
+      case 'name':
+        return names.get(v)!.test(n.name);
+      case 'scope':
+        return v === 'local';
+      case 'type':
+        return n.builtin === (v === 'builtin');
+      default:
+        return false;
     }
-    return true;
-  };
+  });
 }
 
 /** `network prune` filters: `label=K[=V]`, `label!=K[=V]`, `until=TIME` (created before). */

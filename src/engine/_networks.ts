@@ -20,11 +20,15 @@ export interface NetworkPruneReport {
   deleted: string[];
 }
 
+/** Docker's name for its default network; berth reads it as `berth`. */
+const DOCKER_DEFAULT = 'bridge';
+const canonical = (name: string) => (name === DOCKER_DEFAULT ? DEFAULT_NETWORK : name);
+
 /** The networks a container's record says it joins: `networks`, else `berth` unless a mode replaces it. */
 export function networksOfContainer(c: ContainerRecord): string[] {
   const options = (c.config as Partial<StoredContainerConfig> | null)?.options;
   const requested = options?.networks ?? [];
-  if (requested.length > 0) return requested.map((r) => r.name);
+  if (requested.length > 0) return requested.map((r) => canonical(r.name));
   if (options?.network === undefined || options.network === '') return [DEFAULT_NETWORK];
   return [];
 }
@@ -72,7 +76,7 @@ export function createNetwork(parts: Parts, options: NetworkCreateOptions): Netw
 
 export function inspectNetwork(parts: Parts, nameOrId: string): NetworkInspect {
   withDefault(parts);
-  return formatNetwork(parts.networks.get(nameOrId), parts.store.listContainers());
+  return formatNetwork(parts.networks.get(canonical(nameOrId)), parts.store.listContainers());
 }
 
 /** Sorted by name; filters are checked before anything is listed. */
@@ -88,6 +92,7 @@ export function listNetworks(parts: Parts, options: { filters?: FilterInput } = 
 
 /** Refused (ConflictError) while a container record names the network; `berth` included. */
 export function removeNetwork(parts: Parts, nameOrId: string): void {
+  withDefault(parts);
   const n = parts.networks.get(nameOrId);
   const users = containersUsing(n, parts.store.listContainers());
   if (users.length > 0)

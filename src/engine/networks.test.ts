@@ -106,6 +106,7 @@ test('create, inspect and list: Docker shape, default network made first, filter
   assert.deepEqual(names(['dangling=true']), ['back', 'front']);
   assert.equal(engine.inspectNetwork(n.Id.slice(0, 12)).Name, 'front');
   assert.equal(engine.inspectNetwork('berth').Options['com.docker.network.bridge.name'], undefined);
+  assert.equal(engine.inspectNetwork('bridge').Name, 'berth', "docker's name for the default network");
   assert.throws(() => engine.inspectNetwork('nope'), isCode('NOT_FOUND', /no such network: nope/));
   assert.throws(() => engine.createNetwork({ name: 'front' }), isCode('ALREADY_EXISTS'));
   assert.deepEqual(JSON.parse(JSON.stringify(n)), n);
@@ -119,6 +120,7 @@ test('which networks a container record joins', () => {
   assert.deepEqual(networksOfContainer(rec({ network: 'none' })), []);
   assert.deepEqual(networksOfContainer(rec({ network: 'container:abc' })), []);
   assert.deepEqual(networksOfContainer(rec({ networks: [{ name: 'a' }, { name: 'b' }] })), ['a', 'b']);
+  assert.deepEqual(networksOfContainer(rec({ networks: [{ name: 'bridge' }] })), ['berth']);
 });
 
 test('rm and prune respect containers that name a network; inspect lists attached endpoints', async () => {

@@ -23,6 +23,7 @@ import {
   BerthError,
   ConflictError,
   errnoCode,
+  hasCode,
   InvalidArgumentError,
   LockedError,
   NotFoundError,
@@ -30,6 +31,7 @@ import {
 import { fsyncDir, tryFlock, unflock } from '../util/index.js';
 import {
   bridgeConflist,
+  type Cidr,
   type CniConflist,
   checkNoOverlap,
   formatCidr,
@@ -113,7 +115,11 @@ export class NetworkStore {
     });
   }
 
-  /** The default network `berth`, created (bridge berth0, a free subnet, no DNS) when missing. */
+  /**
+   * The default network `berth`, created when missing: bridge berth0, no DNS, and the subnet
+   * berth0 already routes when it is up (the default network of another berth root on this
+   * host, which shares the bridge), else a free one.
+   */
   ensureDefault(): NetworkRecord {
     const found = this.find(DEFAULT_NETWORK);
     if (found) return found;
@@ -131,6 +137,17 @@ export class NetworkStore {
         bridge: DEFAULT_BRIDGE,
         subnets: [],
       };
+      const onBridge = routesVia(this.#procNet, DEFAULT_BRIDGE);
+      if (onBridge.length > 0) {
+        let record: NetworkRecord | undefined;
+        try {
+          record = this.#complete({ ...plan, subnets: [{ subnet: formatCidr(onBridge[0]!) }] });
+        } catch (err) {
+          // It clashes with one of this root's networks: pick a free subnet instead.
+          if (!hasCode(err, 'CONFLICT', 'INVALID_ARGUMENT')) throw err;
+        }
+        if (record) return this.#write(record);
+      }
       return this.#write(this.#complete(plan));
     });
   }
@@ -186,7 +203,11 @@ export class NetworkStore {
     return { networks, broken };
   }
 
-  /** Delete the network's file and its IPAM leases. Callers check that no container uses it. */
+  /**
+   * Delete the network's file, and its IPAM dir when that holds no lease. Callers check that no
+   * container of this root uses it; a lease still there belongs to another berth root sharing
+   * `ipamDir` (host-local files leases by network name), so it and its dir are left alone.
+   */
   remove(name: string): void {
     checkNetworkName(name);
     this.#locked(() => {
@@ -197,7 +218,7 @@ export class NetworkStore {
         throw err;
       }
       fsyncDir(this.dir);
-      rmSync(join(this.ipamDir, name), { recursive: true, force: true });
+      removeIpamDirIfUnleased(join(this.ipamDir, name));
     });
   }
 
@@ -225,8 +246,9 @@ export class NetworkStore {
       throw new InvalidArgumentError(`unknown network driver "${driver}": use ${DRIVERS.join(', ')}`);
     const options = { ...(o.options ?? {}) };
     const allowed = DRIVER_OPTS[driver];
-    for (const key of Object.keys(options))
-      if (!allowed.includes(key))
+    for (const [key, value] of Object.entries(options))
+      if (typeof value !== 'string') throw new InvalidArgumentError(`invalid option "${key}": not a string`);
+      else if (!allowed.includes(key))
         throw new InvalidArgumentError(
           `unknown option "${key}" for the ${driver} driver: it takes ${allowed.join(', ')}`,
         );
@@ -267,6 +289,11 @@ export class NetworkStore {
       const bridge = options[BRIDGE_NAME_OPT];
       if (bridge !== undefined) {
         checkIface(bridge, 'bridge name');
+        if (bridge === DEFAULT_BRIDGE)
+          throw new ConflictError(`bridge ${bridge} belongs to the default network "${DEFAULT_NETWORK}"`);
+        const dev = join(this.#sysClassNet, bridge);
+        if (existsSync(dev) && !existsSync(join(dev, 'bridge')))
+          throw new InvalidArgumentError(`interface ${bridge} exists on this host and is not a bridge`);
         plan.bridge = bridge;
       }
     } else {
@@ -291,7 +318,11 @@ export class NetworkStore {
   #complete(plan: Plan): NetworkRecord {
     const others = this.list().filter((n) => n.name !== plan.name);
     const taken = others.flatMap((n) => n.subnets.map((s) => ({ network: n.name, subnet: s.subnet })));
-    const routes = hostRoutes(this.#procNet);
+    // The network's own bridge routing its subnet is no clash (a bridge left up, or shared).
+    const own = plan.bridge !== undefined ? routesVia(this.#procNet, plan.bridge) : [];
+    const routes = hostRoutes(this.#procNet).filter(
+      (r) => !own.some((o) => o.family === r.family && o.address === r.address && o.prefix === r.prefix),
+    );
     const subnets: SubnetSpec[] = [];
     for (const s of plan.subnets) {
       const cidr = parseCidr(s.subnet);
@@ -410,6 +441,43 @@ export class NetworkStore {
   }
 }
 
+/** The v4 subnets the host routes through interface `iface` (from /proc/net/route). */
+function routesVia(procNet: string, iface: string): Cidr[] {
+  let text: string;
+  try {
+    text = readFileSync(join(procNet, 'route'), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: Cidr[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || f[0] !== iface || !/^[0-9A-F]{8}$/i.test(f[1]!) || !/^[0-9A-F]{8}$/i.test(f[7]!))
+      continue;
+    // Little-endian hex words.
+    const le = (h: string): bigint => BigInt(`0x${h.match(/../g)!.reverse().join('')}`);
+    const prefix = le(f[7]!).toString(2).replace(/0+$/, '').length;
+    if (prefix === 0) continue;
+    const mask = ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - prefix)) - 1n);
+    out.push({ family: 4, address: le(f[1]!) & mask, prefix });
+  }
+  return out;
+}
+
+/** host-local names each lease file by its address; its other files are bookkeeping. */
+function removeIpamDirIfUnleased(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  const isLease = (f: string) => /^[0-9.]+$/.test(f) || (f.includes(':') && /^[0-9a-fA-F:.]+$/.test(f));
+  if (entries.some(isLease)) return;
+  rmSync(dir, { recursive: true, force: true });
+}
+
 interface Plan {
   name: string;
   driver: NetworkDriver;
@@ -426,9 +494,15 @@ interface Plan {
 }
 
 /**
- * The CNI part of a network. DNS hook: when bridgeConflist takes a `dns` option (the name
- * resolution plugin), pass it here for `plan.dnsEnabled`; until then only the record says so.
+ * The DNS hook: bridgeConflist's `dns` option (the dns helper's branch adds it) puts the name
+ * resolution plugin in a user network's conflist. Passed through a spread so this compiles both
+ * before that option exists (it is then ignored and only `dnsEnabled` records the wish) and after.
  */
+export function dnsConflistOption(dnsEnabled: boolean): { dns?: { domainName?: string } } {
+  return dnsEnabled ? { dns: {} } : {};
+}
+
+/** The CNI part of a network. */
 function buildConflist(plan: Plan, ipam: { subnets: SubnetSpec[] }, ipamDataDir: string): CniConflist {
   if (plan.driver === 'bridge')
     return bridgeConflist(plan.name, {
@@ -437,6 +511,7 @@ function buildConflist(plan: Plan, ipam: { subnets: SubnetSpec[] }, ipamDataDir:
       internal: plan.internal,
       ipamDataDir,
       ...(plan.mtu !== undefined ? { mtu: plan.mtu } : {}),
+      ...dnsConflistOption(plan.dnsEnabled),
     });
   return macvlanConflist(plan.name, {
     driver: plan.driver,

@@ -83,6 +83,29 @@ test('the default network: berth on berth0, a subnet clear of host routes, no DN
   assert.equal((d.conflist as unknown as Record<string, unknown>).berth, undefined);
 });
 
+test("the default network takes the subnet berth0 already routes (another root's), unless it clashes", () => {
+  const { store, proc } = fresh();
+  const routes = readFileSync(join(proc, 'route'), 'utf8');
+  // berth0 up with 10.231.9.0/24 (little-endian hex), as another root's default network leaves it.
+  const withBerth0 = `${routes}berth0\t0009E70A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`;
+  writeFileSync(join(proc, 'route'), withBerth0);
+  assert.deepEqual(store.ensureDefault().subnets, [{ subnet: '10.231.9.0/24', gateway: '10.231.9.1' }]);
+  assert.throws(
+    () => store.create({ name: 'u', subnets: [{ subnet: '10.231.9.0/25' }] }),
+    code('CONFLICT', /of network "berth"/),
+  );
+
+  const other = fresh();
+  other.store.create({ name: 'u', subnets: [{ subnet: '10.231.9.0/25' }] });
+  writeFileSync(join(other.proc, 'route'), withBerth0);
+  // For any network but the default, a route through berth0 is a host route like another.
+  assert.throws(
+    () => other.store.create({ name: 'v', subnets: [{ subnet: '10.231.9.128/25' }] }),
+    code('CONFLICT', /host route to 10\.231\.9\.0\/24/),
+  );
+  assert.deepEqual(other.store.ensureDefault().subnets, [{ subnet: '10.231.1.0/24', gateway: '10.231.1.1' }]);
+});
+
 test('user networks: next free bridge and subnet, DNS on, labels and options kept, found by id prefix', () => {
   const { store } = fresh();
   store.ensureDefault();
@@ -199,6 +222,17 @@ test('bad input is refused with a clear error and changes nothing', () => {
       /bridge name/,
     ],
     [
+      { name: 'x', options: { 'com.docker.network.bridge.name': 'eth0' } },
+      'INVALID_ARGUMENT',
+      /interface eth0 exists on this host and is not a bridge/,
+    ],
+    [
+      { name: 'x', options: { 'com.docker.network.bridge.name': 'berth0' } },
+      'CONFLICT',
+      /belongs to the default network/,
+    ],
+    [{ name: 'x', options: { mtu: 1400 as unknown as string } }, 'INVALID_ARGUMENT', /not a string/],
+    [
       { name: 'x', options: { 'com.docker.network.bridge.name': store.get('taken').bridge! } },
       'CONFLICT',
       /already used by network "taken"/,
@@ -242,24 +276,31 @@ test('a corrupt file is an error naming it on get, and list shows the rest', () 
   assert.equal(store.create({ name: 'more' }).name, 'more');
 });
 
-test('remove deletes the file and the IPAM leases of that network only', () => {
+test('remove deletes the file, and the IPAM dir unless another root still holds a lease in it', () => {
   const { store, dir, ipamDir } = fresh();
   store.create({ name: 'one' });
   store.create({ name: 'two' });
-  for (const n of ['one', 'two']) {
+  store.create({ name: 'shared' });
+  for (const n of ['one', 'two', 'shared']) {
     mkdirSync(join(ipamDir, n), { recursive: true });
-    writeFileSync(join(ipamDir, n, '10.231.1.2'), 'lease');
+    writeFileSync(join(ipamDir, n, 'lock'), '');
+    writeFileSync(join(ipamDir, n, 'last_reserved_ip.0'), '10.231.1.2');
   }
+  writeFileSync(join(ipamDir, 'shared', '10.231.3.7'), 'other-root-container\neth0');
   store.remove('one');
   assert.deepEqual(
     store.list().map((n) => n.name),
-    ['two'],
+    ['shared', 'two'],
   );
-  assert.deepEqual(readdirSync(ipamDir), ['two']);
+  assert.deepEqual(readdirSync(ipamDir).sort(), ['shared', 'two']);
   assert.ok(!readdirSync(dir).includes('one.conflist'));
+  store.remove('shared');
+  assert.deepEqual(readdirSync(join(ipamDir, 'shared')).sort(), ['10.231.3.7', 'last_reserved_ip.0', 'lock']);
   assert.throws(() => store.remove('one'), code('NOT_FOUND', /no such network: one/));
   // Its subnet and bridge are free again.
-  assert.equal(store.create({ name: 'three' }).subnets[0]!.subnet, '10.231.1.0/24');
+  const again = store.create({ name: 'three' });
+  assert.equal(again.subnets[0]!.subnet, '10.231.1.0/24');
+  assert.equal(again.bridge, 'berth2');
 });
 
 test('four processes creating networks at once get distinct subnets and bridges', async () => {
