@@ -174,6 +174,8 @@ test('the cache records the attachment before ADD runs, so a killed ADD can be u
     netns: '/n',
     args: { A: 'b' },
     capabilityArgs: {},
+    // the conflist itself, so DEL works after the network file is gone
+    config: list('one', 'peek'),
   });
   // The failed ADD was undone, and its record dropped.
   assert.equal(readCacheEntry(cacheFile), undefined);
