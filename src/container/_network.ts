@@ -121,6 +121,12 @@ export function takenHostPorts(running: ContainerRecord[], except: string): Set<
   return taken;
 }
 
+/** The record's network status while the container runs; undefined once it stopped. */
+export function liveNetStatus(rec: ContainerRecord): NetworkStatus | undefined {
+  if (rec.state !== 'running' && rec.state !== 'paused') return undefined;
+  return (rec.config as StoredContainerConfig | null)?.netStatus;
+}
+
 /** Does the container publish host ports (-p, or -P with something exposed)? */
 export function publishesPorts(config: StoredContainerConfig): boolean {
   const o = config.options;
@@ -178,8 +184,25 @@ export async function startContainerNetwork(
 }
 
 /** Takes the container off its networks; a no-op when it has none. */
-export async function stopContainerNetwork(net: ManagerNetworking, containerId: string): Promise<void> {
-  await teardownContainerNetwork(net.paths, containerId, net.cni);
+export async function stopContainerNetwork(
+  net: ManagerNetworking,
+  containerId: string,
+  options: { namespaceFirst?: boolean } = {},
+): Promise<void> {
+  await teardownContainerNetwork(net.paths, containerId, net.cni, options);
+}
+
+/** Is another running container in this one's network namespace (`--network container:`)? */
+export function hasNamespaceGuests(rec: ContainerRecord, all: ContainerRecord[]): boolean {
+  return all.some((c) => {
+    if (c.id === rec.id || (c.state !== 'running' && c.state !== 'paused')) return false;
+    const mode = (c.config as StoredContainerConfig).options.network;
+    return (
+      mode === `container:${rec.id}` ||
+      mode === `container:${rec.name}` ||
+      (mode?.startsWith('container:') === true && rec.id.startsWith(mode.slice('container:'.length)))
+    );
+  });
 }
 
 /** What the connect/disconnect and spec halves need from the manager. */

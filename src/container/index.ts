@@ -4,6 +4,7 @@
 
 export type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 export { mergeEnv } from './_env.js';
+export { liveNetStatus } from './_network.js';
 export * from './_options.js';
 export {
   allocateHostPorts,

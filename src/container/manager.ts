@@ -42,6 +42,7 @@ import { isValidContainerName, newContainerId, randomContainerName } from './_na
 import {
   connectNetwork,
   disconnectNetwork,
+  hasNamespaceGuests,
   type ManagerNetworking,
   type NetworkHost,
   normalizeNetworkOptions,
@@ -382,17 +383,15 @@ export class ContainerManager {
     );
   }
 
-  /** Takes a container off its networks and forgets its endpoints; failures are left to the sweep. */
-  private async teardownNetwork(id: string): Promise<void> {
+  /** Takes a container off its networks; failures are left to the sweep. */
+  private async teardownNetwork(id: string, options: { exited?: boolean } = {}): Promise<void> {
     const net = this.opts.networking;
     if (!net) return;
-    await stopContainerNetwork(net, id).catch(() => {});
-    const rec = this.store.getContainer(id);
-    const config = rec ? this.config(rec) : undefined;
-    if (rec && config?.netStatus && !isActiveState(rec.state)) {
-      const { netStatus: _, ...rest } = config;
-      this.store.updateContainer(id, { config: rest });
-    }
+    const rec = options.exited ? this.store.getContainer(id) : undefined;
+    const namespaceFirst = rec !== undefined && !hasNamespaceGuests(rec, this.store.listContainers());
+    // the record's netStatus stays: it is read only while the container runs (liveNetStatus),
+    // and writing the config here could undo a concurrent `stop`'s mark
+    await stopContainerNetwork(net, id, { namespaceFirst }).catch(() => {});
   }
 
   private async buildSpec(
@@ -506,6 +505,9 @@ export class ContainerManager {
       if (state && (state.status === 'running' || state.status === 'paused')) return rec;
     }
     const code = driver.exitCode(this.stateDir(rec.id), rec.id) ?? 137;
+    // the process is gone: its network comes down while the record, runtime state and rootfs go
+    // (a second cleaner of this container shares this teardown, or finds its records claimed)
+    const networkDown = this.teardownNetwork(rec.id, { exited: true });
     let updated: ContainerRecord;
     try {
       updated = this.store.updateContainer(
@@ -515,6 +517,7 @@ export class ContainerManager {
       );
     } catch (err) {
       // another berth (conmon's exit command, a concurrent wait or rm) got there first
+      await networkDown;
       if (hasCode(err, 'CONFLICT', 'NOT_FOUND')) return this.store.getContainer(rec.id);
       throw err;
     }
@@ -524,11 +527,8 @@ export class ContainerManager {
       execDuration: String(Math.max(0, Math.floor(ran))),
     });
     this.notifyVolumes('unmount', updated);
-    // the process is gone: its network comes down while the runtime state and rootfs go
-    const networkDown = this.teardownNetwork(rec.id);
     await driver.delete(rec.id, { force: true }).catch(() => {});
     this.safeUnmount(rec.id);
-    await networkDown;
     const o = config.options;
     const policy = o.restart ?? { name: 'no' };
     // read again: a `stop` in another process may have marked it after we loaded the record
@@ -541,6 +541,7 @@ export class ContainerManager {
           code !== 0 &&
           (policy.maxRetries === 0 || updated.restartCount < policy.maxRetries)));
     if (restart) {
+      await networkDown;
       this.store.updateContainer(rec.id, { restartCount: updated.restartCount + 1 });
       try {
         return await this.start(rec.id, { restarting: true });
@@ -552,11 +553,17 @@ export class ContainerManager {
     }
     if (o.autoRemove) {
       // several cleaners can race here (conmon's exit command, wait, ps); one removal is enough
-      await this.remove(rec.id, { force: true, volumes: true, runtimeDeleted: true }).catch((err) => {
-        if (!hasCode(err, 'NOT_FOUND')) throw err;
-      });
+      // the record may go before DEL is done: a berth killed meanwhile leaves cache records of
+      // a container that no longer exists, which the next sweep undoes
+      await Promise.all([
+        networkDown,
+        this.remove(rec.id, { force: true, volumes: true, runtimeDeleted: true }).catch((err) => {
+          if (!hasCode(err, 'NOT_FOUND')) throw err;
+        }),
+      ]);
       return undefined;
     }
+    await networkDown;
     return updated;
   }
 

@@ -16,7 +16,7 @@ import {
   type ExecRequest,
   type ExecSession,
   exportContainer,
-  type StoredContainerConfig,
+  liveNetStatus,
   startExec,
   type TopResult,
   tarToContainerPath,
@@ -104,7 +104,7 @@ export async function containerPorts(parts: Parts, idOrName: string): Promise<Po
   const rec = parts.containers.get(idOrName);
   const now = (await parts.containers.reconcile(rec)) ?? rec;
   if (now.state !== 'running' && now.state !== 'paused') return [];
-  return [...((now.config as StoredContainerConfig).netStatus?.ports ?? [])];
+  return [...(liveNetStatus(now)?.ports ?? [])];
 }
 
 export interface StartOptions {

@@ -1,6 +1,6 @@
 // The network half of `docker inspect` for a container: NetworkSettings with one entry per
 // network it joined (addresses while it runs, empty once it stopped) and its published ports.
-import { portBindingsMap, type StoredContainerConfig } from '../container/index.js';
+import { liveNetStatus, portBindingsMap, type StoredContainerConfig } from '../container/index.js';
 import type { ContainerRecord } from '../store/index.js';
 
 export interface EndpointSettings {
@@ -43,7 +43,7 @@ function split(cidr: string | undefined): [string, number] {
 export function formatNetworkSettings(rec: ContainerRecord): NetworkSettings {
   const cfg = rec.config as StoredContainerConfig;
   const o = cfg.options;
-  const status = cfg.netStatus;
+  const status = liveNetStatus(rec);
   const networks: Record<string, EndpointSettings> = {};
   if (o.network !== undefined) {
     // none, host, container:X: Docker lists the mode as the one "network"

@@ -1,6 +1,6 @@
 // Docker's `network inspect` shape for a berth network, with the containers attached to it
 // (from their records' network status). Pure functions over plain data.
-import type { StoredContainerConfig } from '../container/index.js';
+import { liveNetStatus } from '../container/index.js';
 import type { NetworkRecord } from '../network/index.js';
 import type { ContainerRecord } from '../store/index.js';
 
@@ -42,7 +42,7 @@ export function attachedContainers(
 ): Record<string, NetworkContainerEndpoint> {
   const out: Record<string, NetworkContainerEndpoint> = {};
   for (const c of containers) {
-    const endpoints = (c.config as Partial<StoredContainerConfig> | null)?.netStatus?.endpoints ?? [];
+    const endpoints = liveNetStatus(c)?.endpoints ?? [];
     const e = endpoints.find((x) => x.networkId === network.id || x.network === network.name);
     if (!e) continue;
     out[c.id] = {

@@ -1,7 +1,7 @@
 // Docker-shaped renderings of store records: what `inspect`, `ps` and `volume ls` show and what
 // the Docker API will return as JSON. Pure functions over plain data, so every front end gets
 // the same shape.
-import { formatPortsColumn, type StoredContainerConfig } from '../container/index.js';
+import { formatPortsColumn, liveNetStatus, type StoredContainerConfig } from '../container/index.js';
 import type { ContainerRecord, VolumeRecord } from '../store/index.js';
 import { formatNetworkSettings, type NetworkSettings } from './_format-endpoints.js';
 
@@ -235,7 +235,7 @@ export function formatContainerSummary(rec: ContainerRecord): ContainerSummary {
     State: rec.state,
     ExitCode: rec.exitCode,
     Labels: rec.labels,
-    Ports: formatPortsColumn(cfg.netStatus?.ports ?? [], { exposed: cfg.exposedPorts ?? [] }),
+    Ports: formatPortsColumn(liveNetStatus(rec)?.ports ?? [], { exposed: cfg.exposedPorts ?? [] }),
     Networks:
       cfg.options.network !== undefined
         ? [cfg.options.network]

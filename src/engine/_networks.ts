@@ -1,7 +1,7 @@
 // Network definition use-cases of the Engine facade: create, inspect, list, remove, prune.
 // Attaching containers is container/'s business; here a network is "in use" while any container
 // record names it (or, naming none and no other mode, joins the default network).
-import type { StoredContainerConfig } from '../container/index.js';
+import { liveNetStatus, type StoredContainerConfig } from '../container/index.js';
 import { ConflictError } from '../errors/index.js';
 import {
   checkEndpoint,
@@ -163,8 +163,7 @@ export async function reloadNetworks(
   const wanted = options.containers?.map((c) => parts.containers.get(c).id);
   for (const c of parts.store.listContainers()) {
     if (wanted && !wanted.includes(c.id)) continue;
-    if (c.state !== 'running' && c.state !== 'paused') continue;
-    const status = (c.config as StoredContainerConfig).netStatus;
+    const status = liveNetStatus(c);
     if (!status) continue;
     let failed = false;
     for (const ep of status.endpoints) {

@@ -296,19 +296,34 @@ export function teardownContainerNetwork(
   paths: NetworkPaths,
   containerId: string,
   cni?: CniOptions,
+  options: { namespaceFirst?: boolean } = {},
 ): Promise<void> {
   // two cleaners in one process (a --rm run's wait and its log follower) share one teardown
   const key = join(paths.netnsDir, containerId);
   const running = teardowns.get(key);
   if (running) return running;
-  const p = teardown(paths, containerId, cni).finally(() => teardowns.delete(key));
+  const p = teardown(paths, containerId, cni, options.namespaceFirst === true).finally(() =>
+    teardowns.delete(key),
+  );
   teardowns.set(key, p);
   return p;
 }
 
 const teardowns = new Map<string, Promise<void>>();
 
-async function teardown(paths: NetworkPaths, containerId: string, cni?: CniOptions): Promise<void> {
+/**
+ * `namespaceFirst`: nothing lives in the namespace any more (the container exited and no other
+ * container joined it), so it is dropped before DEL. The kernel then destroys it and its veth
+ * end in the background, and bridge's DEL, finding no namespace, only releases the address:
+ * deleting the veth itself (an RCU grace period or two) was the longest step of a `run --rm`.
+ */
+async function teardown(
+  paths: NetworkPaths,
+  containerId: string,
+  cni: CniOptions | undefined,
+  namespaceFirst: boolean,
+): Promise<void> {
+  if (namespaceFirst) deleteNetns(join(paths.netnsDir, containerId));
   let first: unknown;
   for (const file of cacheFilesOf(paths, containerId)) {
     try {
