@@ -17,6 +17,7 @@ import { readImageConfig } from '../image/index.js';
 import {
   holdSetupGuard,
   type NetworkRequest,
+  type NetworkSetup,
   type NetworkStatus,
   PORTS_LOCK,
   releaseSetupGuard,
@@ -295,6 +296,7 @@ export class ContainerManager {
       await this.sweepNetworks();
     }
     let rootfs: string | undefined;
+    let setupPending: Promise<NetworkSetup> | undefined;
     let attaching: Promise<NetworkStatus> | undefined;
     // held from picking host ports until they are forwarded and recorded
     let portLock: FileLock | undefined;
@@ -302,13 +304,19 @@ export class ContainerManager {
       if (cni) {
         if (publishesPorts(config)) portLock = await acquireFileLock(PORTS_LOCK, { what: 'host ports' });
         const ports = await portsToPublish(config, () => this.store.listContainers(), rec.id);
-        // the namespace exists now; its interfaces come up while the runtime creates the
-        // container in it (the process only runs at start, after `attaching` settled)
-        const setup = await startContainerNetwork(net, rec, config, ports);
+        // the namespace is made while the rootfs is mounted; its interfaces come up while the
+        // runtime creates the container in it (the process only runs at start, after
+        // `attaching` settled)
+        setupPending = startContainerNetwork(net, rec, config, ports);
+        setupPending.catch(() => {});
+        rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
+        const setup = await setupPending;
+        setupPending = undefined;
         attaching = setup.attached;
         config = { ...config, netStatus: { netns: setup.netns, endpoints: [], ports } };
+      } else {
+        rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
       }
-      rootfs = this.store.mountContainerRootfs(rec.id, image.layers);
       const bundle = this.userdataDir(rec.id);
       const stateDir = this.stateDir(rec.id);
       rmSync(stateDir, { recursive: true, force: true });
@@ -362,6 +370,7 @@ export class ContainerManager {
       await driver.delete(rec.id, { force: true }).catch(() => {});
       if (rootfs !== undefined) this.safeUnmount(rec.id);
       // an ADD still running must finish (or fail and undo itself) before the teardown
+      if (setupPending) await setupPending.then((s) => s.attached).catch(() => {});
       if (attaching) await attaching.catch(() => {});
       if (cni) await this.teardownNetwork(rec.id);
       portLock?.release();
