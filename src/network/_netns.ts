@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlreadyExistsError, errnoCode, InvalidArgumentError, IOError } from '../errors/index.js';
-import { MNT_DETACH, umount } from '../util/index.js';
+import { bindNewNetns, MNT_DETACH, umount } from '../util/index.js';
 
 const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const CMD_TIMEOUT_MS = 10_000;
@@ -59,17 +59,11 @@ export async function createNetns(dir: string, name: string): Promise<string> {
     throw new IOError(`cannot create ${path}`, { cause: err });
   }
   // the runtime joins this namespace as it is, so its loopback must be up already
-  const r = await runCommand(['unshare', `--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']).catch(
-    (err: unknown) => {
-      rmSync(path, { force: true });
-      throw err;
-    },
-  );
-  if (r.status !== 0) {
+  try {
+    bindNewNetns(path);
+  } catch (err) {
     rmSync(path, { force: true });
-    throw new IOError(
-      `cannot create network namespace ${path}: ${r.stderr.trim() || `unshare exited ${r.status}`}`,
-    );
+    throw new IOError(`cannot create network namespace ${path}: ${(err as Error).message}`, { cause: err });
   }
   return path;
 }
