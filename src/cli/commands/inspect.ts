@@ -9,7 +9,7 @@ export const spec: CommandSpec = {
   description: 'Return low-level information on objects',
   args: { min: 1, max: Number.POSITIVE_INFINITY },
   flags: [
-    FORMAT_FLAG,
+    { ...FORMAT_FLAG, short: 'f' },
     {
       name: 'type',
       type: 'string',

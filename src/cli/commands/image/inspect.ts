@@ -8,7 +8,7 @@ export const spec: CommandSpec = {
   usage: 'image inspect [OPTIONS] IMAGE [IMAGE...]',
   description: 'Display detailed information on one or more images',
   args: { min: 1, max: Number.POSITIVE_INFINITY },
-  flags: [FORMAT_FLAG],
+  flags: [{ ...FORMAT_FLAG, short: 'f' }],
 };
 
 /** Print a JSON array of inspected objects, or one templated line per object. */

@@ -7,7 +7,7 @@ export const spec: CommandSpec = {
   usage: 'volume inspect [OPTIONS] VOLUME [VOLUME...]',
   description: 'Display detailed information on one or more volumes',
   args: { min: 1, max: Number.POSITIVE_INFINITY },
-  flags: [FORMAT_FLAG],
+  flags: [{ ...FORMAT_FLAG, short: 'f' }],
 };
 
 export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
