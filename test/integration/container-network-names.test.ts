@@ -79,6 +79,19 @@ async function resolves(from: string, name: string, ip: string): Promise<string>
   );
 }
 
+/** `nslookup NAME` inside `from` until the server says it does not know it (NXDOMAIN): the output. */
+async function unresolvable(from: string, name: string): Promise<string> {
+  let last = '';
+  return waitFor(
+    async () => {
+      const r = await b.run(['exec', from, 'timeout', '5', 'nslookup', name]);
+      last = `${r.code} ${r.stdout} ${r.stderr}`;
+      return r.code !== 0 && /NXDOMAIN/.test(`${r.stdout}${r.stderr}`) ? last : undefined;
+    },
+    { what: `${name} to be unknown to ${from}'s name server (last: ${last})`, timeoutMs: 20_000 },
+  );
+}
+
 /** wget from inside `from` until it answers (busybox 1.35's `wget -T` segfaults: `timeout` bounds it). */
 async function wgetFrom(from: string, url: string): Promise<string> {
   return waitFor(
@@ -108,18 +121,18 @@ describe('names on a user network', { skip }, () => {
     assert.equal(nameservers(conf)[0], gateway, conf);
     assert.match(conf, /^search\s+(\S+\s+)*dns\.berth(\s|$)/m);
 
-    // started after a and b: a finds it
+    // started after a and b: a finds it; once removed, nobody does
     await idle('dn-c', ['--network', NET1]);
     await resolves('dn-a', 'dn-c', await containerIp(b, 'dn-c', NET1));
+    await b.ok(['rm', '-f', 'dn-c']);
+    await unresolvable('dn-a', 'dn-c.dns.berth');
 
     // on another network: its own network resolves it, b's does not
     await idle('dn-d', ['--network', NET2]);
     const ipD = await containerIp(b, 'dn-d', NET2);
     await resolves('dn-d', 'dn-d', ipD);
-    const r = await b.run(['exec', 'dn-b', 'timeout', '5', 'nslookup', 'dn-d.dns.berth']);
-    assert.notEqual(r.code, 0, r.stdout);
-    assert.doesNotMatch(r.stdout, new RegExp(ipD.replace(/\./g, '\\.')));
-    assert.match(`${r.stdout}${r.stderr}`, /NXDOMAIN|can't find/);
+    const r = await unresolvable('dn-b', 'dn-d.dns.berth');
+    assert.doesNotMatch(r, new RegExp(ipD.replace(/\./g, '\\.')));
   });
 
   test("the default network has no name service: resolv.conf has the host's servers", async () => {
@@ -130,6 +143,10 @@ describe('names on a user network', { skip }, () => {
     assert.ok(!nameservers(conf).includes(gateway), conf);
     if (host.length) assert.deepEqual(nameservers(conf), host);
     assert.doesNotMatch(conf, /dns\.berth/);
+    // /etc/hosts names the container at its own address
+    const ip = await containerIp(b, 'dn-def', 'berth');
+    const hosts = await b.ok(['exec', 'dn-def', 'cat', '/etc/hosts']);
+    assert.match(hosts, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s.*\\bdn-def\\b`, 'm'), hosts);
   });
 });
 
@@ -188,8 +205,9 @@ describe('--network container:NAME', { skip }, () => {
 });
 
 describe('network connect and disconnect', { skip }, () => {
-  test('a running container gets eth1 on the other network, then loses it', async () => {
+  test('a running container gets eth1 on the other network and its name there, then loses both', async () => {
     await idle('cd-ctr', ['--network', NET1]);
+    await idle('cd-peer', ['--network', NET2]);
     const { subnet: s2 } = await networkSubnet(b, NET2);
     const addrs = async () =>
       parseIpv4Addrs(await b.ok(['exec', 'cd-ctr', 'ip', '-4', '-o', 'addr', 'show']));
@@ -201,12 +219,14 @@ describe('network connect and disconnect', { skip }, () => {
     assert.ok(eth1 && inSubnet(eth1.split('/')[0]!, s2), `eth1 ${eth1} in ${s2}`);
     assert.deepEqual(await networks(), [NET1, NET2].sort());
     assert.equal(await containerIp(b, 'cd-ctr', NET2), eth1.split('/')[0]);
+    await resolves('cd-peer', 'cd-ctr', eth1.split('/')[0]!);
     await b.ok(['network', 'disconnect', NET2, 'cd-ctr']);
     const after = await addrs();
     assert.equal(after.has('eth1'), false);
     assert.ok(after.has('eth0'));
     assert.notEqual((await b.run(['exec', 'cd-ctr', 'ip', 'link', 'show', 'eth1'])).code, 0);
     assert.deepEqual(await networks(), [NET1]);
+    await unresolvable('cd-peer', 'cd-ctr.dns.berth');
   });
 });
 

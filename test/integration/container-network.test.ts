@@ -43,6 +43,8 @@ const skip = skipUnless(lacks ?? '', lacks === undefined);
 const work = mkdtempSync(join(tmpdir(), 'berth-cn-it-'));
 const b = new Berth();
 const IMG = 'local/bb:net';
+/** The same image with EXPOSE 80 (for -P without --expose). */
+const IMG_EXPOSE = 'local/bb:net-expose';
 const PAGE = 'served by berth\n';
 const P = uniquePrefix();
 const myNetworks: string[] = [];
@@ -57,6 +59,15 @@ before(async () => {
   copyFileSync(await compiledUdpEcho(), join(bundle.rootfs, 'bin', 'udpecho'));
   chmodSync(join(bundle.rootfs, 'bin', 'udpecho'), 0o755);
   await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG, ['CMD ["sh"]']);
+  await b.ok([
+    'import',
+    '--change',
+    'EXPOSE 80/tcp',
+    '--change',
+    'CMD ["sh"]',
+    join(work, 'rootfs.tar'),
+    IMG_EXPOSE,
+  ]);
 });
 
 after(async () => {
@@ -137,15 +148,19 @@ describe('published ports', { skip }, () => {
     if (addr) assert.equal(await wgetFrom('pub-peer', `http://${addr}:${h}/`), PAGE);
   });
 
-  test('a random host port (-p 80) and -P with --expose show in `port` and inspect, and serve', async () => {
+  test("a random host port (-p 80), -P with --expose and -P with the image's EXPOSE: `port`, inspect, and serving", async () => {
     await httpd('pub-rand', ['-p', '80']);
     await httpd('pub-all-exp', ['-P', '--expose', '80', '--expose', '9000-9001/udp']);
-    for (const name of ['pub-rand', 'pub-all-exp']) {
+    await b.ok(['run', '-d', '--name', 'pub-img-exp', '-P', IMG_EXPOSE, ...HTTPD]);
+    const seen = new Set<number>();
+    for (const name of ['pub-rand', 'pub-all-exp', 'pub-img-exp']) {
       const line = (await b.ok(['port', name, '80/tcp'])).trim().split('\n')[0]!;
       const m = /^0\.0\.0\.0:(\d+)$/.exec(line);
       assert.ok(m, `${name}: ${line}`);
       const port = Number(m[1]);
       assert.ok(port > 0 && port < 65536);
+      assert.ok(!seen.has(port), `${name} got host port ${port} twice`);
+      seen.add(port);
       const [info] = JSON.parse(await b.ok(['inspect', name]));
       assert.deepEqual(info.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: String(port) }]);
       assert.equal(await bodyOnceServing('127.0.0.1', port), PAGE);
@@ -184,6 +199,22 @@ describe('published ports', { skip }, () => {
     assert.equal(reply, 'echo:datagram');
   });
 
+  test('-p H:5000/udp on every address answers through loopback and the host address', async (t) => {
+    const h = await freePorts();
+    await b.ok(['run', '-d', '--name', 'pub-udp-all', '-p', `${h}:5000/udp`, IMG, 'udpecho', '5000']);
+    const addrs = ['127.0.0.1'];
+    const addr = hostAddress();
+    if (checksLessWithout(t, "a default route (the host's own address)", addr !== undefined))
+      addrs.push(addr!);
+    for (const a of addrs) {
+      const reply = await waitFor(() => udpRoundTrip(a, h, `to ${a}`).catch(() => undefined), {
+        what: `a UDP reply through ${a}:${h}`,
+        timeoutMs: 20_000,
+      });
+      assert.equal(reply, `echo:to ${a}`);
+    }
+  });
+
   test('a host port another container publishes: run fails with 125 naming it; the first keeps serving', async () => {
     const h = await freePorts();
     await httpd('conf-first', ['-p', `127.0.0.1:${h}:80`]);
@@ -197,6 +228,28 @@ describe('published ports', { skip }, () => {
     }
     assert.equal((await httpGet('127.0.0.1', h)).body, PAGE);
     assert.equal(await b.ok(['inspect', '--format', '{{.State.Status}}', 'conf-first']), 'running\n');
+    // once the first is gone, its port is free again and now reaches the new container
+    await b.ok(['rm', '-f', 'conf-first']);
+    await b.ok([
+      'run',
+      '-d',
+      '--name',
+      'conf-after',
+      '-p',
+      `127.0.0.1:${h}:80`,
+      IMG,
+      'sh',
+      '-c',
+      'mkdir /w2 && echo new tenant > /w2/index.html && exec httpd -f -p 80 -h /w2',
+    ]);
+    const body = await waitFor(
+      async () => {
+        const r = await httpGet('127.0.0.1', h).catch(() => undefined);
+        return r?.status === 200 && r.body !== PAGE ? r.body : undefined;
+      },
+      { what: 'the new container to answer on the freed port', timeoutMs: 20_000 },
+    );
+    assert.equal(body, 'new tenant\n');
   });
 
   test('a host port a host process listens on: run fails with 125 naming it', async () => {
@@ -252,7 +305,7 @@ describe('bad input', { skip }, () => {
       assert.equal(r.code, 125, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, pattern, args.join(' '));
       assert.equal(r.stdout, '', args.join(' '));
+      assert.deepEqual(await state(), before, `run ${args.join(' ')} changed something`);
     }
-    assert.deepEqual(await state(), before);
   });
 });
