@@ -8,6 +8,7 @@ import { ConflictError, InvalidArgumentError } from '../errors/index.js';
 import {
   type AttachRequest,
   type CniOptions,
+  checkAttachRequest,
   connectContainerNetwork,
   DEFAULT_NETWORK,
   disconnectEndpoint,
@@ -99,6 +100,8 @@ export function normalizeNetworkOptions(
     const rec = name === DEFAULT_NETWORK ? lookup.ensureDefault() : lookup.get(name);
     if (seen.has(rec.name)) throw new InvalidArgumentError(`network "${rec.name}" is given more than once`);
     seen.add(rec.name);
+    // --ip/--mac-address/aliases against the network now, not at start: a bad one makes no container
+    checkAttachRequest(attachRequest(rec, r));
     resolved.push({ ...r, name: rec.name });
   }
   o.networks = resolved;
