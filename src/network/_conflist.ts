@@ -71,7 +71,13 @@ export function parseIp(text: string, what = 'IP address'): { family: IpFamily; 
 export function parseCidr(text: string, what = 'subnet'): Cidr {
   const m = /^([^/]+)\/(0|[1-9][0-9]{0,2})$/.exec(text);
   if (!m) throw new InvalidArgumentError(`invalid ${what} "${text}": expected ADDRESS/PREFIX`);
-  const { family, address } = parseIp(m[1]!, what);
+  let parsed: ReturnType<typeof parseIp>;
+  try {
+    parsed = parseIp(m[1]!, what);
+  } catch {
+    throw new InvalidArgumentError(`invalid ${what} "${text}": "${m[1]}" is not an IP address`);
+  }
+  const { family, address } = parsed;
   const prefix = Number(m[2]);
   if (prefix > bits(family))
     throw new InvalidArgumentError(
