@@ -100,7 +100,7 @@ const SHARED_CHAIN =
  * subnet, bridge or network (but not in the shared chains' fixed rules), plus every chain such
  * a rule jumps to (CNI-DN-xxxx of portmap) with all its rules and its declaration.
  */
-function countRules(save: string): number {
+function ourRules(save: string): string[] {
   const mine = (line: string) => line.includes(prefix) || line.includes(BRIDGE) || line.includes(`"${NET}"`);
   const lines = save.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
   const chainOf = (l: string) => l.split(' ')[1] ?? '';
@@ -118,17 +118,17 @@ function countRules(save: string): number {
     const j = jumpOf(l);
     if (j && !SHARED_CHAIN.test(j) && /^CNI-/.test(j)) chains.add(j);
   }
-  let n = 0;
+  const ours: string[] = [];
   for (const l of lines) {
     if (l.startsWith(':')) {
-      if (chains.has(l.slice(1).split(' ')[0]!)) n++;
+      if (chains.has(l.slice(1).split(' ')[0]!)) ours.push(l);
       continue;
     }
     const chain = chainOf(l);
     if (/^BERTH-(FWD|NAT)-/.test(chain)) continue; // the network's own, kept while it exists
-    if (chains.has(chain) || mine(l)) n++;
+    if (chains.has(chain) || mine(l)) ours.push(l);
   }
-  return n;
+  return ours;
 }
 
 function iptablesSave(cmd: string): string {
@@ -158,8 +158,8 @@ export function countNetworkState(berth: Berth): NetworkState {
     veth: veths.split('\n').filter((l) => l.trim()).length,
     netnsMounts: mounts.length,
     netnsFiles: listDir(netnsDir).length,
-    rules4: countRules(iptablesSave('iptables-save')),
-    rules6: countRules(iptablesSave('ip6tables-save')),
+    rules4: ourRules(iptablesSave('iptables-save')).length,
+    rules6: ourRules(iptablesSave('ip6tables-save')).length,
     // host-local names a lease after its address (beside lock and last_reserved_ip.N)
     leases: listDir(join(IPAM_DIR, NET)).filter((f) => /^\d+\.\d+\.\d+\.\d+$|^[0-9a-f]*:[0-9a-f:]*$/.test(f))
       .length,
@@ -230,7 +230,10 @@ describe('network teardown', { skip: skipUnless(NEEDS ?? '', NEEDS === undefined
     assert.equal(baseline.leases, 0);
   });
 
-  test('50 sequential `run --rm -p` leave nothing behind', async () => {
+  test('50 sequential `run --rm -p` leave nothing behind', async (t) => {
+    t.diagnostic(
+      `baseline ${JSON.stringify(baseline)}; rules kept: ${ourRules(iptablesSave('iptables-save')).join(' | ')}`,
+    );
     for (let i = 0; i < 50; i++) {
       // the container reports its own address: the network really was there
       const out = await b.ok([
@@ -271,7 +274,12 @@ describe('network teardown', { skip: skipUnless(NEEDS ?? '', NEEDS === undefined
         ])
       ).trim();
       assert.equal(await httpBody(port), 'hello from busybox\n');
-      assert.ok(countNetworkState(b).veth >= 1);
+      const up = countNetworkState(b);
+      assert.equal(up.veth, baseline.veth + 1);
+      assert.equal(up.leases, baseline.leases + 1);
+      assert.equal(up.cache, baseline.cache + 1);
+      // portmap's per-container chain and the jump to it are counted
+      assert.ok(up.rules4 > baseline.rules4, `rules while publishing: ${up.rules4} > ${baseline.rules4}`);
       await b.ok(['rm', '-f', id]);
     }
     await expectState(baseline, 'after 10 run -d + rm -f');
@@ -392,6 +400,7 @@ describe('network teardown', { skip: skipUnless(NEEDS ?? '', NEEDS === undefined
       ['the veth', () => vethCount() > 0],
     ];
     let landed = 0;
+    const failures: string[] = [];
     for (const [what, marker] of moments) {
       for (const next of [
         ['ps', '-a'],
@@ -401,16 +410,20 @@ describe('network teardown', { skip: skipUnless(NEEDS ?? '', NEEDS === undefined
         const outcome = await killWhen(started, marker, { timeoutMs: 30_000, what });
         if (outcome.landed) landed++;
         await b.ok(next);
-        assert.deepEqual(
-          countNetworkState(b),
-          baseline,
-          `berth killed at ${what} (${outcome.landed ? 'landed' : 'missed'}), then \`${next.join(' ')}\``,
-        );
+        const left = countNetworkState(b);
+        if (JSON.stringify(left) !== JSON.stringify(baseline))
+          failures.push(
+            `berth killed at ${what} (${outcome.landed ? 'landed' : 'missed'}), then \`${next.join(' ')}\`: ${JSON.stringify(left)}`,
+          );
         const ids = (await b.ok(['ps', '-aq', '--no-trunc'])).trim().split('\n').filter(Boolean);
         if (ids.length) await b.ok(['rm', '-f', ...ids]);
-        await expectState(baseline, `after rm -f of what berth killed at ${what} left`);
+        // a second command (another start) must clean whatever is still there
+        if (JSON.stringify(countNetworkState(b)) !== JSON.stringify(baseline))
+          await b.ok(['run', '--rm', '--network', NET, IMG, 'true']);
+        await expectState(baseline, `after rm -f and a run, once berth was killed at ${what}`);
       }
     }
+    assert.deepEqual(failures, [], `baseline: ${JSON.stringify(baseline)}`);
     assert.ok(landed >= 3, `the kill landed in the middle of setup often enough (${landed}/10)`);
   });
 });
