@@ -366,6 +366,25 @@ function guardAlive(paths: NetworkPaths, containerId: string): boolean {
 }
 
 /**
+ * A berth killed while it wrote a cache record (atomicWriteFile's `.tmp-<pid>-<hex>`) leaves the
+ * temporary file behind; the record it was replacing, if any, is what DEL uses. Removes those
+ * whose writer is gone (a live pid, even a reused one, keeps its file: it may be writing).
+ */
+function removeDeadTempFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^\.tmp-(\d+)-[0-9a-f]+$/.exec(n);
+    if (!m || processStart(Number(m[1])) !== undefined) continue;
+    rmSync(join(dir, n), { force: true });
+  }
+}
+
+/**
  * Undo the networks of containers that are not running and whose setup is not in progress in
  * a live process: left by a berth killed in the middle of setup or teardown, or by a crash.
  * `isActive` says whether a container is running or paused (its network must stay).
@@ -389,6 +408,7 @@ export async function sweepContainerNetworks(
       if (ID_RE.test(id)) ids.add(id);
     }
   }
+  removeDeadTempFiles(paths.cacheDir);
   const cleaned: string[] = [];
   for (const id of ids) {
     if (guardAlive(paths, id) || isActive(id)) continue;

@@ -167,13 +167,20 @@ export function countNetworkState(berth: Berth): NetworkState {
   };
 }
 
+/** The names of the files left in the runroot's netns and CNI cache dirs (for messages). */
+function leftFiles(berth: Berth): string {
+  const netns = listDir(join(berth.runroot, 'netns'));
+  const cache = listDir(join(berth.runroot, 'networks', 'cache'));
+  return `netns: [${netns.join(', ')}], cache: [${cache.join(', ')}]`;
+}
+
 /** Waits (bounded) until the state reads `want`, then asserts it (for the message). */
 async function expectState(want: NetworkState, what: string): Promise<void> {
   await waitFor(() => JSON.stringify(countNetworkState(b)) === JSON.stringify(want), {
     timeoutMs: 20_000,
     what: `${what}: network state back to ${JSON.stringify(want)}`,
   }).catch(() => {});
-  assert.deepEqual(countNetworkState(b), want, what);
+  assert.deepEqual(countNetworkState(b), want, `${what} (${leftFiles(b)})`);
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -413,7 +420,7 @@ describe('network teardown', { skip: skipUnless(NEEDS ?? '', NEEDS === undefined
         const left = countNetworkState(b);
         if (JSON.stringify(left) !== JSON.stringify(baseline))
           failures.push(
-            `berth killed at ${what} (${outcome.landed ? 'landed' : 'missed'}), then \`${next.join(' ')}\`: ${JSON.stringify(left)}`,
+            `berth killed at ${what} (${outcome.landed ? 'landed' : 'missed'}), then \`${next.join(' ')}\`: ${JSON.stringify(left)} ${leftFiles(b)}`,
           );
         const ids = (await b.ok(['ps', '-aq', '--no-trunc'])).trim().split('\n').filter(Boolean);
         if (ids.length) await b.ok(['rm', '-f', ...ids]);
