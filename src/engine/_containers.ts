@@ -68,6 +68,8 @@ async function reconciledRecords(parts: Parts): Promise<ContainerRecord[]> {
     const now = await parts.containers.reconcile(rec);
     if (now) out.push(now);
   }
+  // and the networks a berth killed in the middle of a setup left behind
+  await parts.containers.sweepNetworks();
   return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
