@@ -43,6 +43,7 @@ import {
   disconnectNetwork,
   type ManagerNetworking,
   type NetworkHost,
+  networkTornDown,
   normalizeNetworkOptions,
   portsToPublish,
   rewriteHostsWithAddress,
@@ -649,8 +650,10 @@ export class ContainerManager {
       const code = await this.driverFor(this.config(rec)).waitExit(this.stateDir(rec.id), rec.id, signal);
       const after = await this.cleanup(rec.id, { exited: true });
       if (after) await this.reconcile(after);
+      await networkTornDown(this.opts.networking, this.store, rec.id);
       return code;
     }
+    await networkTornDown(this.opts.networking, this.store, rec.id);
     return rec.exitCode ?? 0;
   }
 

@@ -1,6 +1,7 @@
 // The network half of `docker inspect` for a container: NetworkSettings with one entry per
 // network it joined (addresses while it runs, empty once it stopped) and its published ports.
 import { portBindingsMap, type StoredContainerConfig } from '../container/index.js';
+import { isActiveState } from '../runtime/index.js';
 import type { ContainerRecord } from '../store/index.js';
 
 export interface EndpointSettings {
@@ -43,7 +44,9 @@ function split(cidr: string | undefined): [string, number] {
 export function formatNetworkSettings(rec: ContainerRecord): NetworkSettings {
   const cfg = rec.config as StoredContainerConfig;
   const o = cfg.options;
-  const status = cfg.netStatus;
+  // only a running (or paused) container has addresses: an exited one may still carry its
+  // status for a moment while another berth tears its network down
+  const status = isActiveState(rec.state) ? cfg.netStatus : undefined;
   const networks: Record<string, EndpointSettings> = {};
   if (o.network !== undefined) {
     // none, host, container:X: Docker lists the mode as the one "network"

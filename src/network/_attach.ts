@@ -5,7 +5,7 @@
 // under the runtime root (a tmpfs): namespaces, bridges, iptables rules and leases are all gone
 // after a reboot, so none of their records may outlive one.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
 import { type CniOptions, type CniResult, cniAdd, cniDel, readCacheEntry } from './_cni.js';
@@ -322,6 +322,14 @@ async function teardown(paths: NetworkPaths, containerId: string, cni?: CniOptio
   if (first !== undefined) throw first;
 }
 
+/**
+ * Is some of the container's network still there (its namespace, or a CNI record not yet
+ * DELeted)? For a caller waiting for another process's teardown to finish.
+ */
+export function containerNetworkLeft(paths: NetworkPaths, containerId: string): boolean {
+  return existsSync(join(paths.netnsDir, containerId)) || cacheFilesOf(paths, containerId).length > 0;
+}
+
 // ------------------------------------------------------------------ crash recovery
 
 /** Start time of a process (clock ticks since boot), to tell a live pid from a reused one. */
@@ -352,7 +360,8 @@ export function releaseSetupGuard(paths: NetworkPaths, containerId: string): voi
   rmSync(guardFile(paths, containerId), { force: true });
 }
 
-function guardAlive(paths: NetworkPaths, containerId: string): boolean {
+/** Is a live process setting up this container's network (a start, a restart)? */
+export function guardAlive(paths: NetworkPaths, containerId: string): boolean {
   let text: string;
   try {
     text = readFileSync(guardFile(paths, containerId), 'utf8');

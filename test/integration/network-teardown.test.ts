@@ -324,6 +324,47 @@ describe('network teardown', { skip: skipUnless(NEEDS ?? '', NEEDS === undefined
     await expectState(baseline, 'after a container exited on its own');
   });
 
+  test('once `inspect` shows a container exited it shows no address; after `wait` the network is gone', async () => {
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const dir = mkdtempSync(join(work, 'exited-'));
+      const id = (
+        await b.ok([
+          'run',
+          '-d',
+          '--network',
+          NET,
+          '-p',
+          '127.0.0.1::80',
+          '-v',
+          `${dir}:/out`,
+          IMG,
+          'sh',
+          '-c',
+          'i=0; while [ ! -e /out/go ] && [ $i -lt 6000 ]; do usleep 10000; i=$((i+1)); done',
+        ])
+      ).trim();
+      writeFileSync(join(dir, 'go'), '');
+      const s = await waitFor(
+        async () => {
+          const r = await inspect(id);
+          return r.State.Status === 'exited' ? r : undefined;
+        },
+        { intervalMs: 5, what: 'the container to exit' },
+      );
+      // the exit is recorded before the recorder (conmon's exit command) tears the network
+      // down, so the namespace may be there a moment longer; the address is not shown
+      const ip = s.NetworkSettings.IPAddress || (s.NetworkSettings.Networks[NET]?.IPAddress ?? '');
+      if (ip !== '') seen.push(`run ${i}: exited with IPAddress "${ip}"`);
+      // and `wait` on an exited container returns only once its network is down
+      await b.ok(['wait', id]);
+      if (existsSync(netnsOf(id))) seen.push(`run ${i}: namespace still there after wait`);
+      await b.ok(['rm', id]);
+    }
+    assert.deepEqual(seen, []);
+    await expectState(baseline, 'after the exited containers were removed');
+  });
+
   test('restart on-failure:2: attached on every run, nothing left after the last exit', async () => {
     const dir = mkdtempSync(join(work, 'restart-'));
     const id = (
@@ -344,10 +385,15 @@ describe('network teardown', { skip: skipUnless(NEEDS ?? '', NEEDS === undefined
         'ip -o -4 addr show eth0 >> /out/addrs; exit 3',
       ])
     ).trim();
+    const lines = () => (existsSync(join(dir, 'addrs')) ? readFileSync(join(dir, 'addrs'), 'utf8') : '');
+    // the count goes up before the restart runs, with the state "exited" in between: wait for
+    // the third run's line too
     const final = await waitFor(
       async () => {
         const s = await inspect(id);
-        return s.State.Status === 'exited' && s.RestartCount === 2 ? s : undefined;
+        const done =
+          s.State.Status === 'exited' && s.RestartCount === 2 && lines().trim().split('\n').length >= 3;
+        return done ? s : undefined;
       },
       { timeoutMs: 60_000, what: 'the container to exit after two restarts' },
     );
