@@ -36,6 +36,7 @@ const tag = randomBytes(3).toString('hex');
 const NET = `netdown-${tag}`;
 const BRIDGE = `bnd${tag}`;
 const IPAM_DIR = '/run/berth-cni/ipam';
+const RULES_DIR = '/run/berth-cni/rules';
 /** The /24 subnet of NET, as "10.231.X." (set in before). */
 let prefix = '';
 let subnet = '';
@@ -48,25 +49,9 @@ before(async () => {
   mkdirSync(join(bundle.rootfs, 'www'), { recursive: true });
   writeFileSync(join(bundle.rootfs, 'www', 'index.html'), 'hello from busybox\n');
   await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
-  // a subnet of our own, so the rules we count are ours; another root may hold the one we pick
-  let lastError = '';
-  for (let i = 0; i < 8 && !subnet; i++) {
-    const third = 100 + (randomBytes(1)[0]! % 150);
-    const r = await b.run([
-      'network',
-      'create',
-      '--subnet',
-      `10.231.${third}.0/24`,
-      '-o',
-      `com.docker.network.bridge.name=${BRIDGE}`,
-      NET,
-    ]);
-    if (r.code === 0) {
-      subnet = `10.231.${third}.0/24`;
-      prefix = `10.231.${third}.`;
-    } else lastError = r.stderr;
-  }
-  if (!subnet) throw new Error(`cannot create the test network: ${lastError}`);
+  // a subnet of our own, so the rules we count are ours
+  subnet = await createTestNetwork(NET, BRIDGE);
+  prefix = subnet.slice(0, subnet.lastIndexOf('.') + 1);
 });
 
 after(async () => {
@@ -74,10 +59,58 @@ after(async () => {
     const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
     if (ids.length) await b.run(['rm', '-f', ...ids]);
     await b.run(['network', 'rm', NET]);
+    // `network rm` leaves the bridge and its rules on the host today (see the test at the
+    // end): take ours away so that runs of this file do not pile them up
+    if (subnet) scrubHostNetwork(BRIDGE, prefix);
   }
   b.cleanup();
   rmSync(work, { recursive: true, force: true });
 });
+
+/** Removes a bridge and every iptables rule and chain naming it or its subnet, and its marker. */
+function scrubHostNetwork(bridge: string, subnetPrefix: string): void {
+  for (const cmd of ['iptables', 'ip6tables']) {
+    for (const table of ['filter', 'nat']) {
+      const save = spawnSync(`${cmd}-save`, ['-t', table], { encoding: 'utf8' }).stdout ?? '';
+      const rules = save
+        .split('\n')
+        .filter((l) => l.startsWith('-A ') && (l.includes(bridge) || l.includes(subnetPrefix)));
+      const chains = new Set(rules.map((l) => l.split(' ')[1]!).filter((c) => /^BERTH-(FWD|NAT)-/.test(c)));
+      for (const l of rules) spawnSync('sh', ['-c', `${cmd} -w -t ${table} -D ${l.slice(3)}`]);
+      for (const c of chains) {
+        for (const from of ['FORWARD', 'POSTROUTING'])
+          spawnSync('sh', [
+            '-c',
+            `for i in 1 2 3 4 5 6 7 8; do ${cmd} -w -t ${table} -D ${from} -j ${c} 2>/dev/null || break; done`,
+          ]);
+        spawnSync(cmd, ['-w', '-t', table, '-X', c]);
+      }
+    }
+  }
+  spawnSync('ip', ['link', 'del', bridge]);
+  for (const f of listDir(RULES_DIR))
+    if (f.startsWith(`${bridge}-`)) rmSync(join(RULES_DIR, f), { force: true });
+}
+
+/** `network create` on a random 10.231.X.0/24 (another root may hold the one picked: retry). */
+async function createTestNetwork(name: string, bridge: string): Promise<string> {
+  let lastError = '';
+  for (let i = 0; i < 8; i++) {
+    const net = `10.231.${100 + (randomBytes(1)[0]! % 150)}.0/24`;
+    const r = await b.run([
+      'network',
+      'create',
+      '--subnet',
+      net,
+      '-o',
+      `com.docker.network.bridge.name=${bridge}`,
+      name,
+    ]);
+    if (r.code === 0) return net;
+    lastError = r.stderr;
+  }
+  throw new Error(`cannot create the test network ${name}: ${lastError}`);
+}
 
 // ------------------------------------------------------------------ counting
 
@@ -532,4 +565,25 @@ test('interop: a podman container and a berth container publish ports side by si
   // and each still serves once the other is gone
   await b.ok(['rm', '-f', id]);
   assert.equal(await httpBody(p1), 'hello from busybox\n', 'podman serves after berth left');
+});
+
+test('network rm takes the bridge, its firewall rules and its rules marker away', {
+  todo: 'network rm neither deletes the bridge nor calls removeNetworkRules (netcli/lead): see the helper report',
+}, async (t) => {
+  if (!requireOrSkip(t, NEEDS ?? '', NEEDS === undefined)) return;
+  const name = `netrm-${tag}`;
+  const bridge = `bnr${tag}`;
+  const net = await createTestNetwork(name, bridge);
+  const pre = net.slice(0, net.lastIndexOf('.') + 1);
+  t.after(() => scrubHostNetwork(bridge, pre));
+  await b.ok(['run', '--rm', '--network', name, '-p', '127.0.0.1::80', IMG, 'true']);
+  await b.ok(['network', 'rm', name]);
+  const left: string[] = [];
+  if (spawnSync('ip', ['link', 'show', bridge]).status === 0) left.push(`bridge ${bridge}`);
+  for (const cmd of ['iptables-save', 'ip6tables-save'])
+    for (const l of iptablesSave(cmd).split('\n'))
+      if (l.startsWith('-A ') && (l.includes(bridge) || l.includes(pre))) left.push(l);
+  for (const f of listDir(RULES_DIR)) if (f.startsWith(`${bridge}-`)) left.push(`marker ${f}`);
+  if (existsSync(join(IPAM_DIR, name))) left.push(`ipam dir ${name}`);
+  assert.deepEqual(left, []);
 });
