@@ -443,6 +443,21 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Network',
     load: () => import('./commands/network/prune.js'),
   },
+  'network connect': {
+    summary: 'Connect a container to a network',
+    group: 'Network',
+    load: () => import('./commands/network/connect.js'),
+  },
+  'network disconnect': {
+    summary: 'Disconnect a container from a network',
+    group: 'Network',
+    load: () => import('./commands/network/disconnect.js'),
+  },
+  'network reload': {
+    summary: "Put the networks' firewall rules back and check running containers' attachments",
+    group: 'Network',
+    load: () => import('./commands/network/reload.js'),
+  },
   'system prune': {
     summary: 'Remove unused data',
     group: 'System',

@@ -14,6 +14,7 @@ import {
   disconnectEndpoint,
   type EtcFilesOptions,
   guardAlive,
+  hostPortsForwardedByCni,
   hostsFile,
   type NetworkPaths,
   type NetworkRecord,
@@ -122,6 +123,12 @@ export function takenHostPorts(running: ContainerRecord[], except: string): Set<
   return taken;
 }
 
+/** Does the container publish host ports (-p, or -P with something exposed)? */
+export function publishesPorts(config: StoredContainerConfig): boolean {
+  const o = config.options;
+  return (o.ports?.length ?? 0) > 0 || (o.publishAll === true && (config.exposedPorts?.length ?? 0) > 0);
+}
+
 /** The ports to publish when the container starts: -p, plus -P's exposed ports; random ones picked. */
 export async function portsToPublish(
   config: StoredContainerConfig,
@@ -135,6 +142,8 @@ export async function portsToPublish(
   ];
   if (wanted.length === 0) return [];
   const taken = takenHostPorts(running(), containerId);
+  // ports forwarded by containers of other berth roots (or Podman) bind nothing on the host
+  for (const k of await hostPortsForwardedByCni()) taken.add(k);
   await checkHostPortsFree(wanted, taken);
   return allocateHostPorts(wanted, taken);
 }

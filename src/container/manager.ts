@@ -18,6 +18,7 @@ import {
   holdSetupGuard,
   type NetworkRequest,
   type NetworkStatus,
+  PORTS_LOCK,
   releaseSetupGuard,
   sweepContainerNetworks,
   validateHostname,
@@ -34,7 +35,7 @@ import {
   selectRuntime,
 } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
-import { resolveInRoot } from '../util/index.js';
+import { acquireFileLock, type FileLock, resolveInRoot } from '../util/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { mergeEnv } from './_env.js';
 import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
@@ -46,6 +47,7 @@ import {
   networkTornDown,
   normalizeNetworkOptions,
   portsToPublish,
+  publishesPorts,
   rewriteHostsWithAddress,
   specNetworkAndEtc,
   startContainerNetwork,
@@ -294,8 +296,11 @@ export class ContainerManager {
     }
     let rootfs: string | undefined;
     let attaching: Promise<NetworkStatus> | undefined;
+    // held from picking host ports until they are forwarded and recorded
+    let portLock: FileLock | undefined;
     try {
       if (cni) {
+        if (publishesPorts(config)) portLock = await acquireFileLock(PORTS_LOCK, { what: 'host ports' });
         const ports = await portsToPublish(config, () => this.store.listContainers(), rec.id);
         // the namespace exists now; its interfaces come up while the runtime creates the
         // container in it (the process only runs at start, after `attaching` settled)
@@ -336,6 +341,7 @@ export class ContainerManager {
         pid: created.pid,
         ...(cni ? { config } : {}),
       });
+      portLock?.release();
       if (hooks.restarting && (this.config(rec) as StoredContainerConfig).stoppedByUser) {
         // `stop` arrived while this restart was being prepared: it wins
         throw new ConflictError(`container ${rec.name} was stopped while restarting`);
@@ -358,6 +364,7 @@ export class ContainerManager {
       // an ADD still running must finish (or fail and undo itself) before the teardown
       if (attaching) await attaching.catch(() => {});
       if (cni) await this.teardownNetwork(rec.id);
+      portLock?.release();
       throw err;
     }
   }

@@ -68,7 +68,7 @@ async function reconciledRecords(parts: Parts): Promise<ContainerRecord[]> {
     const now = await parts.containers.reconcile(rec);
     if (now) out.push(now);
   }
-  // and the networks a berth killed in the middle of a setup left behind
+  // and the networks a killed berth left half set up (a readdir when there are none)
   await parts.containers.sweepNetworks();
   return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }

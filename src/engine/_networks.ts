@@ -3,7 +3,15 @@
 // record names it (or, naming none and no other mode, joins the default network).
 import type { StoredContainerConfig } from '../container/index.js';
 import { ConflictError } from '../errors/index.js';
-import { DEFAULT_NETWORK, type NetworkCreateOptions, type NetworkRecord } from '../network/index.js';
+import {
+  checkEndpoint,
+  DEFAULT_NETWORK,
+  ensureNetworkRules,
+  type NetworkCreateOptions,
+  type NetworkRecord,
+  releaseNetwork,
+  removeNetworkRules,
+} from '../network/index.js';
 import type { ContainerRecord } from '../store/index.js';
 import { parseEventTime, recordEvent } from './_events.js';
 import {
@@ -91,20 +99,25 @@ export function listNetworks(parts: Parts, options: { filters?: FilterInput } = 
 }
 
 /** Refused (ConflictError) while a container record names the network; `berth` included. */
-export function removeNetwork(parts: Parts, nameOrId: string): void {
+export async function removeNetwork(parts: Parts, nameOrId: string): Promise<void> {
   withDefault(parts);
   const n = parts.networks.get(nameOrId);
+  await parts.containers.sweepNetworks();
   const users = containersUsing(n, parts.store.listContainers());
   if (users.length > 0)
     throw new ConflictError(`network ${n.name} is in use by container(s) ${users.join(', ')}`, {
       hint: 'remove the containers or disconnect them first',
     });
   parts.networks.remove(n.name);
+  await releaseNetwork(n);
   event(parts, 'destroy', n);
 }
 
 /** Remove the user networks no container names (never the default one). */
-export function pruneNetworks(parts: Parts, options: { filters?: FilterInput } = {}): NetworkPruneReport {
+export async function pruneNetworks(
+  parts: Parts,
+  options: { filters?: FilterInput } = {},
+): Promise<NetworkPruneReport> {
   const matches = parseNetworkPruneFilters(options.filters, (t) =>
     parseEventTime(t, { flag: 'filter until' }),
   );
@@ -114,8 +127,55 @@ export function pruneNetworks(parts: Parts, options: { filters?: FilterInput } =
     if (n.name === DEFAULT_NETWORK || !matches(n)) continue;
     if (containersUsing(n, containers).length > 0) continue;
     parts.networks.remove(n.name);
+    await releaseNetwork(n);
     event(parts, 'destroy', n);
     deleted.push(n.name);
   }
   return { deleted: deleted.sort() };
+}
+
+export interface NetworkReloadReport {
+  /** Networks whose host rules were put back. */
+  networks: string[];
+  /** Containers whose attachments passed CHECK. */
+  ok: string[];
+  /** One line per failed CHECK: container, network and the plugin's error. */
+  problems: { container: string; network: string; error: string }[];
+}
+
+/**
+ * `network reload` (Podman's name): berth's per-network rules are rebuilt, since a marker on
+ * tmpfs cannot tell that someone flushed iptables since; then CNI CHECK runs on every
+ * attachment of the running containers (or the ones named), and what fails is reported.
+ */
+export async function reloadNetworks(
+  parts: Parts,
+  options: { containers?: string[] } = {},
+): Promise<NetworkReloadReport> {
+  withDefault(parts);
+  await parts.containers.sweepNetworks();
+  const report: NetworkReloadReport = { networks: [], ok: [], problems: [] };
+  for (const n of parts.networks.list()) {
+    await removeNetworkRules(n);
+    await ensureNetworkRules(n);
+    if (n.driver === 'bridge') report.networks.push(n.name);
+  }
+  const wanted = options.containers?.map((c) => parts.containers.get(c).id);
+  for (const c of parts.store.listContainers()) {
+    if (wanted && !wanted.includes(c.id)) continue;
+    if (c.state !== 'running' && c.state !== 'paused') continue;
+    const status = (c.config as StoredContainerConfig).netStatus;
+    if (!status) continue;
+    let failed = false;
+    for (const ep of status.endpoints) {
+      try {
+        await checkEndpoint(ep);
+      } catch (err) {
+        failed = true;
+        report.problems.push({ container: c.name, network: ep.network, error: (err as Error).message });
+      }
+    }
+    if (!failed) report.ok.push(c.name);
+  }
+  return report;
 }

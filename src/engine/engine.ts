@@ -404,13 +404,21 @@ export class Engine {
   }
 
   /** ConflictError while any container record names it (the default `berth` included). */
-  removeNetwork(nameOrId: string): void {
-    networks.removeNetwork(this.#parts, nameOrId);
+  async removeNetwork(nameOrId: string): Promise<void> {
+    await networks.removeNetwork(this.#parts, nameOrId);
   }
 
   /** Remove the user networks no container names; filters: label, label!, until. */
-  pruneNetworks(options: { filters?: FilterInput } = {}): networks.NetworkPruneReport {
+  async pruneNetworks(options: { filters?: FilterInput } = {}): Promise<networks.NetworkPruneReport> {
     return networks.pruneNetworks(this.#parts, options);
+  }
+
+  /**
+   * `network reload`: put every bridge network's host rules back (after something flushed
+   * iptables) and CHECK each running container's attachments; returns the problems found.
+   */
+  async reloadNetworks(options: { containers?: string[] } = {}): Promise<networks.NetworkReloadReport> {
+    return networks.reloadNetworks(this.#parts, options);
   }
 
   // ---------------------------------------------------------------- events

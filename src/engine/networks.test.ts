@@ -56,14 +56,14 @@ async function addContainer(
   return id;
 }
 
-test('filters are checked before anything is listed', () => {
+test('filters are checked before anything is listed', async () => {
   const bad = isCode('INVALID_ARGUMENT');
   assert.throws(() => engine.listNetworks({ filters: ['bogus=1'] }), bad);
   assert.throws(() => engine.listNetworks({ filters: ['dangling=maybe'] }), bad);
   assert.throws(() => engine.listNetworks({ filters: ['type=weird'] }), bad);
   assert.throws(() => engine.listNetworks({ filters: { name: ['('] } }), bad);
-  assert.throws(() => engine.pruneNetworks({ filters: ['driver=bridge'] }), bad);
-  assert.throws(() => engine.pruneNetworks({ filters: ['until=yesterday-ish'] }), bad);
+  await assert.rejects(() => engine.pruneNetworks({ filters: ['driver=bridge'] }), bad);
+  await assert.rejects(() => engine.pruneNetworks({ filters: ['until=yesterday-ish'] }), bad);
 });
 
 test('create, inspect and list: Docker shape, default network made first, filters', () => {
@@ -144,12 +144,15 @@ test('rm and prune respect containers that name a network; inspect lists attache
   await addContainer('c3', {}); // the default network
   await addContainer('c4', { network: 'none' });
 
-  assert.throws(
+  await assert.rejects(
     () => engine.removeNetwork('used'),
     isCode('CONFLICT', /network used is in use by container\(s\) c1, c2/),
   );
-  assert.throws(() => engine.removeNetwork('berth'), isCode('CONFLICT', /in use by container\(s\) c3/));
-  assert.throws(() => engine.removeNetwork('gone'), isCode('NOT_FOUND'));
+  await assert.rejects(
+    () => engine.removeNetwork('berth'),
+    isCode('CONFLICT', /in use by container\(s\) c3/),
+  );
+  await assert.rejects(() => engine.removeNetwork('gone'), isCode('NOT_FOUND'));
 
   const info = engine.inspectNetwork('used');
   assert.deepEqual(info.Containers, {
@@ -166,15 +169,23 @@ test('rm and prune respect containers that name a network; inspect lists attache
     ['berth', 'used'],
   );
 
-  assert.deepEqual(engine.pruneNetworks({ filters: ['label!=keep'] }).deleted, ['back', 'front', 'idle2']);
-  assert.deepEqual(engine.pruneNetworks().deleted, ['idle']);
+  assert.deepEqual((await engine.pruneNetworks({ filters: ['label!=keep'] })).deleted, [
+    'back',
+    'front',
+    'idle2',
+  ]);
+  assert.deepEqual((await engine.pruneNetworks()).deleted, ['idle']);
   assert.deepEqual(
     engine.listNetworks().map((n) => n.Name),
     ['berth', 'used'],
   );
   engine.createNetwork({ name: 'later' });
-  assert.deepEqual(engine.pruneNetworks({ filters: ['until=1h'] }).deleted, [], 'created after "until"');
-  engine.removeNetwork('later');
+  assert.deepEqual(
+    (await engine.pruneNetworks({ filters: ['until=1h'] })).deleted,
+    [],
+    'created after "until"',
+  );
+  await engine.removeNetwork('later');
   assert.throws(() => engine.inspectNetwork('later'), isCode('NOT_FOUND'));
 });
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
-import { type CniOptions, type CniResult, cniAdd, cniDel, readCacheEntry } from './_cni.js';
+import { type CniOptions, type CniResult, cniAdd, cniCheck, cniDel, readCacheEntry } from './_cni.js';
 import { checkIpInSubnets, validateConflist } from './_conflist.js';
 import { dnsArgs, dnsCapabilityArgs, dnsDelWithoutResult } from './_dns.js';
 import { createNetns, deleteNetns } from './_netns.js';
@@ -425,4 +425,29 @@ export async function sweepContainerNetworks(
     cleaned.push(id);
   }
   return cleaned;
+}
+
+/**
+ * CNI CHECK of one attachment, with the chain and arguments ADD used (from its cache record).
+ * Two of Debian's plugins cannot pass CHECK on a healthy attachment, so they are left out of
+ * it: dnsname 1.3.1 looks for its hosts file in the wrong directory, and portmap 1.1.1 fails
+ * CHECK for an IPv4-only container with published ports (containernetworking/plugins#819).
+ */
+export async function checkEndpoint(endpoint: NetworkEndpoint, cni?: CniOptions): Promise<void> {
+  const entry = readCacheEntry(endpoint.cacheFile);
+  if (!entry?.config)
+    throw new NetworkError(`no CNI record of ${endpoint.ifname} on network ${endpoint.network}`);
+  const list = validateConflist(entry.config);
+  await cniCheck(
+    { ...list, plugins: list.plugins.filter((p) => p.type !== 'dnsname' && p.type !== 'portmap') },
+    {
+      containerId: entry.containerId,
+      netns: entry.netns,
+      ifname: entry.ifname,
+      args: entry.args,
+      capabilityArgs: entry.capabilityArgs,
+      cacheFile: endpoint.cacheFile,
+    },
+    cni,
+  );
 }

@@ -10,10 +10,11 @@
 // that they are in place, so a container start costs no iptables process at all; rules and
 // marker both go at a reboot. portmap (published ports) and dnsname stay per container.
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IOError } from '../errors/index.js';
 import { type CniConflist, type CniPluginConfig, parseCidr } from './_conflist.js';
+import { removeDnsState } from './_dns.js';
 import { runCommand } from './_netns.js';
 import type { NetworkRecord } from './_types.js';
 
@@ -137,3 +138,42 @@ export function runtimeChain(list: CniConflist, options: { hasPorts: boolean }):
     .map((p) => (p.type === 'bridge' ? { ...p, ipMasq: false } : p));
   return { ...list, plugins };
 }
+
+/**
+ * What a removed network leaves on the host goes: berth's rules, dnsname's dnsmasq and state,
+ * and the bridge device when nothing is plugged into it any more (the CNI bridge plugin never
+ * deletes bridges; a bridge left up would keep its route and so keep its subnet taken). A
+ * bridge that still has ports belongs to containers of another berth root: it stays.
+ */
+export async function releaseNetwork(rec: NetworkRecord, markerDir = RULES_MARKER_DIR): Promise<void> {
+  await removeNetworkRules(rec, markerDir);
+  if (rec.dnsEnabled && rec.bridge) await removeDnsState(rec.name, rec.bridge).catch(() => {});
+  if (rec.driver !== 'bridge' || !rec.bridge) return;
+  let ports: string[];
+  try {
+    ports = readdirSync(`/sys/class/net/${rec.bridge}/brif`);
+  } catch {
+    return; // no such bridge
+  }
+  if (ports.length === 0) await runCommand(['ip', 'link', 'del', rec.bridge, 'type', 'bridge']);
+}
+
+/**
+ * Host ports other CNI users already forward (any berth root, Podman's CNI networks): the
+ * `--dport` of every DNAT rule in portmap's per-container CNI-DN-* chains, as "tcp/8080".
+ */
+export async function hostPortsForwardedByCni(): Promise<Set<string>> {
+  const taken = new Set<string>();
+  const r = await runCommand(['iptables-save', '-t', 'nat']);
+  if (r.status !== 0) return taken;
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('-A CNI-DN-') || !line.includes('-j DNAT')) continue;
+    const proto = / -p (tcp|udp|sctp)\b/.exec(line)?.[1];
+    const port = / --dport (\d+)\b/.exec(line)?.[1];
+    if (proto && port) taken.add(`${proto}/${port}`);
+  }
+  return taken;
+}
+
+/** Serialises picking host ports and forwarding them, across processes and berth roots. */
+export const PORTS_LOCK = '/run/berth-cni/ports.lock';

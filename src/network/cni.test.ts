@@ -19,8 +19,24 @@ async function lines(argv: string[]): Promise<string[]> {
   return r.stdout.split('\n').filter((l) => l !== '');
 }
 
-const vethCount = async (): Promise<number> =>
-  (await lines(['ip', '-o', 'link', 'show', 'type', 'veth'])).length;
+/** veths plugged into this test's bridge (other tests run containers at the same time). */
+const vethCount = async (bridge: string): Promise<number> =>
+  (await lines(['ip', '-o', 'link', 'show', 'type', 'veth', 'master', bridge]).catch(() => [])).length;
+
+/**
+ * The rules of this test's attachments only: lines naming its network, subnet or container
+ * ids, and the per-container chains (CNI-DN-*, CNI-<hash>) those lines jump to. Host-wide
+ * counts would see the containers other test files start meanwhile.
+ */
+const scoped = (rules: string[], marks: string[]): string[] => {
+  const mine = (l: string) => marks.some((m) => l.includes(m));
+  const chains = new Set<string>();
+  for (const l of rules.filter(mine))
+    for (const m of l.matchAll(/-j (CNI-(?:DN-)?[0-9a-f]{16,})\b/g)) chains.add(m[1]!);
+  return rules.filter(
+    (l) => mine(l) || [...chains].some((c) => l.startsWith(`-N ${c}`) || l.startsWith(`-A ${c} `)),
+  );
+};
 const natRules = (): Promise<string[]> => lines(['iptables', '-w', '-t', 'nat', '-S']);
 const filterRules = (): Promise<string[]> => lines(['iptables', '-w', '-S']);
 
@@ -62,9 +78,10 @@ test('two namespaces on a real bridge network talk over TCP, and DEL leaves noth
   });
   const conflist = bridgeConflist(name, { bridge, subnets: [{ subnet }], ipamDataDir: ipamDir });
 
-  const vethsBefore = await vethCount();
-  const natBefore = await natRules();
-  const filterBefore = await filterRules();
+  const vethsBefore = await vethCount(bridge);
+  const marks = [name, subnet.replace(/0\/24$/, '')];
+  const natBefore = scoped(await natRules(), marks);
+  const filterBefore = scoped(await filterRules(), marks);
   const hostPort = 20000 + (process.pid % 10000);
   const attachments: CniAttachment[] = [];
   t.after(async () => {
@@ -94,7 +111,7 @@ test('two namespaces on a real bridge network talk over TCP, and DEL leaves noth
   assert.ok(ipOf(ra).startsWith(`${prefix}.`), `${ipOf(ra)} is in ${subnet}`);
   assert.notEqual(ipOf(ra), ipOf(rb));
   assert.equal(ra.ips![0]!.gateway, `${prefix}.1`);
-  assert.equal(await vethCount(), vethsBefore + 2);
+  assert.equal(await vethCount(bridge), vethsBefore + 2);
   assert.equal(readdirSync(join(ipamDir, name)).filter((f) => f.startsWith(prefix)).length, 2);
 
   // b serves one line on TCP 7777; a connects to b's address until the listener is up.
@@ -143,13 +160,13 @@ test('two namespaces on a real bridge network talk over TCP, and DEL leaves noth
   // DEL is idempotent: a second one (no cache left) succeeds too.
   await cniDel(conflist, b);
   assert.equal(existsSync(a.cacheFile), false);
-  assert.equal(await vethCount(), vethsBefore);
+  assert.equal(await vethCount(bridge), vethsBefore);
   assert.deepEqual(
     readdirSync(join(ipamDir, name)).filter((f) => f.startsWith(prefix)),
     [],
   );
-  assert.deepEqual(perContainer(await natRules()), perContainer(natBefore));
-  assert.deepEqual(perContainer(await filterRules()), perContainer(filterBefore));
+  assert.deepEqual(perContainer(scoped(await natRules(), marks)), perContainer(natBefore));
+  assert.deepEqual(perContainer(scoped(await filterRules(), marks)), perContainer(filterBefore));
   for (const x of attachments) {
     deleteNetns(x.netns);
     assert.equal(isNetnsMounted(x.netns), false);
@@ -183,8 +200,9 @@ test('a plugin error becomes a CniPluginError naming the plugin, and ADD leaves 
     await runCommand(['ip', 'link', 'del', bridge]);
     rmSync(dir, { recursive: true, force: true });
   });
-  const vethsBefore = await vethCount();
-  const natBefore = await natRules();
+  const vethsBefore = await vethCount(bridge);
+  const marks = [name, subnet.replace(/0\/24$/, '')];
+  const natBefore = scoped(await natRules(), marks);
   await assert.rejects(cniAdd(conflist, attachment), (e: unknown) => {
     assert.ok(e instanceof CniPluginError, String(e));
     assert.equal(e.plugin, 'bridge');
@@ -194,8 +212,8 @@ test('a plugin error becomes a CniPluginError naming the plugin, and ADD leaves 
     return true;
   });
   assert.equal(existsSync(attachment.cacheFile), false);
-  assert.equal(await vethCount(), vethsBefore);
-  assert.deepEqual(await natRules(), natBefore);
+  assert.equal(await vethCount(bridge), vethsBefore);
+  assert.deepEqual(scoped(await natRules(), marks), natBefore);
 });
 
 test('an unknown plugin type is a NotFoundError, before anything runs', async (t) => {

@@ -7,6 +7,7 @@ export {
   type AttachContext,
   type AttachRequest,
   checkAttachRequest,
+  checkEndpoint,
   connectContainerNetwork,
   containerNetworkLeft,
   disconnectEndpoint,
@@ -90,6 +91,15 @@ export {
   type NetworkStoreOptions,
   parseNetworkFile,
 } from './_networks.js';
+export {
+  ensureNetworkRules,
+  hostPortsForwardedByCni,
+  PORTS_LOCK,
+  releaseNetwork,
+  removeNetworkRules,
+  ruleChains,
+  runtimeChain,
+} from './_rules.js';
 export type {
   NetworkCreateOptions,
   NetworkDriver,

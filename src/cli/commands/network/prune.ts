@@ -22,7 +22,7 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
   const filters = list(flags, 'filter');
   const warning = 'all custom networks not used by at least one container';
   if (!(await confirmPrune(ctx, bool(flags, 'force'), warning))) return 0;
-  const { deleted } = engine.pruneNetworks({ filters });
+  const { deleted } = await engine.pruneNetworks({ filters });
   if (deleted.length > 0) ctx.stdout.write(`Deleted Networks:\n${deleted.join('\n')}\n`);
   return 0;
 }

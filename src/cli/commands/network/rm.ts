@@ -17,7 +17,7 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   const force = bool(flags, 'force');
   return forEachName(ctx, args, async (n) => {
     try {
-      engine.removeNetwork(n);
+      await engine.removeNetwork(n);
     } catch (err) {
       if (!(force && hasCode(err, 'NOT_FOUND'))) throw err;
     }
