@@ -393,6 +393,36 @@ function removeDeadTempFiles(dir: string): void {
   }
 }
 
+/** Is a CNI plugin for this container running (CNI_CONTAINERID in its environment)? */
+function pluginRunning(containerId: string): boolean {
+  const needle = `CNI_CONTAINERID=${containerId}\0`;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) return true;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return false;
+}
+
+/**
+ * Waits until no plugin for the container runs: a berth killed during ADD leaves its plugin
+ * (and the IPAM plugin it runs) going, and a DEL before it finishes would leave what it adds
+ * afterwards (a lease, a veth) for ever. Bounded like a plugin call (then DEL anyway).
+ */
+async function pluginsDone(containerId: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pluginRunning(containerId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 /**
  * Undo the networks of containers that are not running and whose setup is not in progress in
  * a live process: left by a berth killed in the middle of setup or teardown, or by a crash.
@@ -421,6 +451,8 @@ export async function sweepContainerNetworks(
   const cleaned: string[] = [];
   for (const id of ids) {
     if (guardAlive(paths, id) || isActive(id)) continue;
+    // a plugin the killed berth started may still be running: DEL only once it is done
+    await pluginsDone(id);
     await teardownContainerNetwork(paths, id, cni).catch(() => {});
     cleaned.push(id);
   }
