@@ -10,9 +10,11 @@ import {
   type CniOptions,
   checkAttachRequest,
   connectContainerNetwork,
+  containerNetworkLeft,
   DEFAULT_NETWORK,
   disconnectEndpoint,
   type EtcFilesOptions,
+  guardAlive,
   hostPortsForwardedByCni,
   hostsFile,
   type NetworkPaths,
@@ -25,7 +27,7 @@ import {
   teardownContainerNetwork,
   writeEtcFiles,
 } from '../network/index.js';
-import type { SpecNetwork } from '../runtime/index.js';
+import { isActiveState, type SpecNetwork } from '../runtime/index.js';
 import type { ContainerRecord, Store } from '../store/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { allocateHostPorts, checkHostPortsFree, publishAllPorts } from './_ports.js';
@@ -184,6 +186,27 @@ export async function startContainerNetwork(
   });
   attached.catch(() => {});
   return { netns: setup.netns, attached };
+}
+
+/**
+ * After an exit: another berth (conmon's exit command, a concurrent wait) may have recorded it
+ * and be tearing the network down still. Waits until it is done, so that after `wait` the
+ * network is gone. Stops early when the container runs again (a restart) or is being set up;
+ * bounded (a teardown whose process died is left to the next sweep).
+ */
+export async function networkTornDown(
+  net: ManagerNetworking | undefined,
+  store: Store,
+  containerId: string,
+): Promise<void> {
+  if (!net) return;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const rec = store.getContainer(containerId);
+    if (rec && isActiveState(rec.state)) return;
+    if (!containerNetworkLeft(net.paths, containerId) || guardAlive(net.paths, containerId)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Takes the container off its networks; a no-op when it has none. */

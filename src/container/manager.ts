@@ -46,6 +46,7 @@ import {
   hasNamespaceGuests,
   type ManagerNetworking,
   type NetworkHost,
+  networkTornDown,
   normalizeNetworkOptions,
   portsToPublish,
   publishesPorts,
@@ -672,8 +673,10 @@ export class ContainerManager {
       const code = await this.driverFor(this.config(rec)).waitExit(this.stateDir(rec.id), rec.id, signal);
       const after = await this.cleanup(rec.id, { exited: true });
       if (after) await this.reconcile(after);
+      await networkTornDown(this.opts.networking, this.store, rec.id);
       return code;
     }
+    await networkTornDown(this.opts.networking, this.store, rec.id);
     return rec.exitCode ?? 0;
   }
 

@@ -5,7 +5,7 @@
 // under the runtime root (a tmpfs): namespaces, bridges, iptables rules and leases are all gone
 // after a reboot, so none of their records may outlive one.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
 import { type CniOptions, type CniResult, cniAdd, cniCheck, cniDel, readCacheEntry } from './_cni.js';
@@ -337,6 +337,14 @@ async function teardown(
   if (first !== undefined) throw first;
 }
 
+/**
+ * Is some of the container's network still there (its namespace, or a CNI record not yet
+ * DELeted)? For a caller waiting for another process's teardown to finish.
+ */
+export function containerNetworkLeft(paths: NetworkPaths, containerId: string): boolean {
+  return existsSync(join(paths.netnsDir, containerId)) || cacheFilesOf(paths, containerId).length > 0;
+}
+
 // ------------------------------------------------------------------ crash recovery
 
 /** Start time of a process (clock ticks since boot), to tell a live pid from a reused one. */
@@ -367,7 +375,8 @@ export function releaseSetupGuard(paths: NetworkPaths, containerId: string): voi
   rmSync(guardFile(paths, containerId), { force: true });
 }
 
-function guardAlive(paths: NetworkPaths, containerId: string): boolean {
+/** Is a live process setting up this container's network (a start, a restart)? */
+export function guardAlive(paths: NetworkPaths, containerId: string): boolean {
   let text: string;
   try {
     text = readFileSync(guardFile(paths, containerId), 'utf8');
@@ -378,6 +387,55 @@ function guardAlive(paths: NetworkPaths, containerId: string): boolean {
   const n = Number(pid);
   if (!Number.isInteger(n) || n <= 0) return false;
   return processStart(n) === start;
+}
+
+/**
+ * A berth killed while it wrote a cache record (atomicWriteFile's `.tmp-<pid>-<hex>`) leaves the
+ * temporary file behind; the record it was replacing, if any, is what DEL uses. Removes those
+ * whose writer is gone (a live pid, even a reused one, keeps its file: it may be writing).
+ */
+function removeDeadTempFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^\.tmp-(\d+)-[0-9a-f]+$/.exec(n);
+    if (!m || processStart(Number(m[1])) !== undefined) continue;
+    rmSync(join(dir, n), { force: true });
+  }
+}
+
+/** Is a CNI plugin for this container running (CNI_CONTAINERID in its environment)? */
+function pluginRunning(containerId: string): boolean {
+  const needle = `CNI_CONTAINERID=${containerId}\0`;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) return true;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return false;
+}
+
+/**
+ * Waits until no plugin for the container runs: a berth killed during ADD leaves its plugin
+ * (and the IPAM plugin it runs) going, and a DEL before it finishes would leave what it adds
+ * afterwards (a lease, a veth) for ever. Bounded like a plugin call (then DEL anyway).
+ */
+async function pluginsDone(containerId: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pluginRunning(containerId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /**
@@ -404,9 +462,12 @@ export async function sweepContainerNetworks(
       if (ID_RE.test(id)) ids.add(id);
     }
   }
+  removeDeadTempFiles(paths.cacheDir);
   const cleaned: string[] = [];
   for (const id of ids) {
     if (guardAlive(paths, id) || isActive(id)) continue;
+    // a plugin the killed berth started may still be running: DEL only once it is done
+    await pluginsDone(id);
     await teardownContainerNetwork(paths, id, cni).catch(() => {});
     cleaned.push(id);
   }
