@@ -2,17 +2,11 @@
 // record, drives runc/crun through conmon, and writes the new state in one store transaction.
 // conmon outlives the command and calls `berth container cleanup ID` when the container exits;
 // cleanup records the exit, tears down the rootfs, and applies the restart policy or --rm.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConflictError,
-  hasCode,
-  InvalidArgumentError,
-  NotFoundError,
-  SizeLimitError,
-} from '../errors/index.js';
+import { ConflictError, hasCode, InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import { readImageConfig } from '../image/index.js';
 import {
   holdSetupGuard,
@@ -26,17 +20,14 @@ import {
 } from '../network/index.js';
 import {
   assertOperation,
-  buildRuntimeSpec,
   isActiveState,
   RuntimeDriver,
   readLogs,
   type SelectedRuntime,
-  type SpecMount,
-  seccompFromDockerProfile,
   selectRuntime,
 } from '../runtime/index.js';
 import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
-import { acquireFileLock, type FileLock, resolveInRoot } from '../util/index.js';
+import { acquireFileLock, type FileLock } from '../util/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { mergeEnv } from './_env.js';
 import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
@@ -51,13 +42,13 @@ import {
   portsToPublish,
   publishesPorts,
   rewriteHostsWithAddress,
-  specNetworkAndEtc,
   startContainerNetwork,
   stopContainerNetwork,
   usesCniNetworks,
 } from './_network.js';
 import { parseSignal } from './_options.js';
-import { resolveUser } from './_users.js';
+import { readSeccompProfile } from './_seccomp-file.js';
+import { buildContainerSpec, TINI_PATHS } from './_spec.js';
 
 export interface ManagerOptions {
   store: Store;
@@ -88,7 +79,6 @@ export type ManagerEvent =
   | { type: 'volume'; action: 'mount' | 'unmount'; volume: string; attributes: Record<string, string> };
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const TINI_PATHS = ['/usr/bin/tini-static', '/usr/bin/tini'];
 
 export class ContainerManager {
   private readonly drivers = new Map<string, RuntimeDriver>();
@@ -322,7 +312,7 @@ export class ContainerManager {
       const stateDir = this.stateDir(rec.id);
       rmSync(stateDir, { recursive: true, force: true });
       mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      const { spec, etc } = await this.buildSpec(rec, config, rootfs, {
+      const { spec, etc } = await buildContainerSpec(this.networkHost(), rec, config, rootfs, {
         bundle,
         runtime: driver.runtime.name,
       });
@@ -402,99 +392,6 @@ export class ContainerManager {
     // the record's netStatus stays: it is read only while the container runs (liveNetStatus),
     // and writing the config here could undo a concurrent `stop`'s mark
     await stopContainerNetwork(net, id, { namespaceFirst }).catch(() => {});
-  }
-
-  private async buildSpec(
-    rec: ContainerRecord,
-    config: StoredContainerConfig,
-    rootfs: string,
-    where: { bundle: string; runtime: string },
-  ) {
-    const o = config.options;
-    const user = resolveUser(rootfs, o.user);
-    // docker creates a missing working directory
-    const cwd = resolveInRoot(rootfs, config.workdir);
-    if (!existsSync(cwd)) {
-      mkdirSync(cwd, { recursive: true, mode: 0o755 });
-    }
-    const { network, utsPath, etc, etcOptions } = await specNetworkAndEtc(
-      this.networkHost(),
-      rec,
-      config,
-      where.bundle,
-    );
-    const mounts: SpecMount[] = [
-      { destination: '/etc/hosts', type: 'bind', source: etc.hosts, options: ['rbind', 'rprivate'] },
-      { destination: '/etc/hostname', type: 'bind', source: etc.hostname, options: ['rbind', 'rprivate'] },
-      {
-        destination: '/etc/resolv.conf',
-        type: 'bind',
-        source: etc.resolvConf,
-        options: ['rbind', 'rprivate'],
-      },
-    ];
-    for (const m of o.mounts ?? []) {
-      const ro = m.readOnly ? ['ro'] : ['rw'];
-      if (m.type === 'tmpfs') {
-        mounts.push({
-          destination: m.target,
-          type: 'tmpfs',
-          source: 'tmpfs',
-          options: ['nosuid', 'nodev', ...m.options, ...ro],
-        });
-      } else {
-        const source = m.type === 'volume' ? this.store.volumePath(m.source) : m.source;
-        mounts.push({
-          destination: m.target,
-          type: 'bind',
-          source,
-          options: ['rbind', ...(m.options.length ? m.options : ['rprivate']), ...ro],
-        });
-      }
-    }
-    let args = config.args;
-    if (o.init) {
-      const tini = TINI_PATHS.find((p) => existsSync(p))!;
-      mounts.push({ destination: '/sbin/berth-init', type: 'bind', source: tini, options: ['rbind', 'ro'] });
-      args = ['/sbin/berth-init', '--', ...args];
-    }
-    let seccomp: 'default' | 'unconfined' | { profile: unknown } = 'default';
-    if (o.seccomp === 'unconfined') seccomp = 'unconfined';
-    else if (o.seccomp && typeof o.seccomp === 'object') {
-      // containers created before the profile was kept at create still name only the file
-      seccomp = { profile: o.seccomp.profile ?? readSeccompProfile(o.seccomp)?.profile };
-    }
-    const spec = buildRuntimeSpec({
-      rootfs,
-      readonlyRootfs: o.readOnly === true,
-      args,
-      env: config.env,
-      cwd: config.workdir,
-      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
-      terminal: o.tty === true,
-      hostname: config.hostname,
-      ...(o.domainname ? { domainname: o.domainname } : {}),
-      ...(utsPath ? { utsPath } : {}),
-      capAdd: o.capAdd ?? [],
-      capDrop: o.capDrop ?? [],
-      privileged: o.privileged === true,
-      seccomp,
-      noNewPrivileges: o.noNewPrivileges === true,
-      ulimits: o.ulimits ?? [],
-      resources: {
-        ...(o.memory !== undefined ? { memory: o.memory } : {}),
-        ...(o.memorySwap !== undefined ? { memorySwap: o.memorySwap } : {}),
-        ...(o.cpuShares !== undefined ? { cpuShares: o.cpuShares } : {}),
-        ...(o.cpus ? { cpuQuota: o.cpus.quota, cpuPeriod: o.cpus.period } : {}),
-        ...(o.pidsLimit !== undefined ? { pidsLimit: o.pidsLimit } : {}),
-      },
-      cgroupsPath: `/berth/${rec.id}`,
-      network,
-      mounts,
-      annotations: { 'org.opencontainers.image.ref.name': config.imageName },
-      runtime: where.runtime,
-    });
-    return { spec, etc: { paths: etc, ...(etcOptions ? { options: etcOptions } : {}) } };
   }
 
   // ---------------------------------------------------------------- exit handling
@@ -812,62 +709,5 @@ export class ContainerManager {
     const before = this.get(idOrName);
     this.store.renameContainer(before.id, newName);
     this.notify('rename', this.get(before.id), { oldName: before.name });
-  }
-}
-/** Seccomp profiles larger than this are refused (Docker's default profile is about 20 KiB). */
-const MAX_SECCOMP_PROFILE_BYTES = 1024 * 1024;
-
-/**
- * The `--security-opt seccomp=FILE` profile as content: read (bounded) and checked now, so the
- * container keeps what the file said at create. Anything else passes through unchanged.
- */
-function readSeccompProfile(
-  choice: ContainerCreateOptions['seccomp'],
-): { file?: string; profile: unknown } | undefined {
-  if (!choice || typeof choice !== 'object') return undefined;
-  if (choice.profile !== undefined) {
-    seccompFromDockerProfile(choice.profile, []);
-    return { ...(choice.file !== undefined ? { file: choice.file } : {}), profile: choice.profile };
-  }
-  const file = choice.file;
-  if (file === undefined)
-    throw new InvalidArgumentError('seccomp profile: neither a file nor a profile given');
-  let text: string;
-  try {
-    text = readBounded(file, MAX_SECCOMP_PROFILE_BYTES);
-  } catch (err) {
-    if (hasCode(err, 'SIZE_LIMIT')) throw err;
-    throw new InvalidArgumentError(`cannot read seccomp profile "${file}"`, { cause: err });
-  }
-  let profile: unknown;
-  try {
-    profile = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidArgumentError(`seccomp profile "${file}" is not valid JSON`, { cause: err });
-  }
-  // a bad profile fails the create, not every later start
-  seccompFromDockerProfile(profile, []);
-  return { file, profile };
-}
-
-/** A whole file, failing past `limit` bytes without reading more (the path may be a pipe). */
-function readBounded(path: string, limit: number): string {
-  const fd = openSync(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const buf = Buffer.alloc(64 * 1024);
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > limit) {
-        throw new SizeLimitError(`seccomp profile "${path}" is over the ${limit}-byte limit`);
-      }
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  } finally {
-    closeSync(fd);
   }
 }
