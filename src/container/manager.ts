@@ -412,9 +412,6 @@ export class ContainerManager {
       if (state && (state.status === 'running' || state.status === 'paused')) return rec;
     }
     const code = driver.exitCode(this.stateDir(rec.id), rec.id) ?? 137;
-    // the process is gone: its network comes down while the record, runtime state and rootfs go
-    // (a second cleaner of this container shares this teardown, or finds its records claimed)
-    const networkDown = this.teardownNetwork(rec.id, { exited: true });
     let updated: ContainerRecord;
     try {
       updated = this.store.updateContainer(
@@ -423,11 +420,13 @@ export class ContainerManager {
         { expectState: ['running', 'paused'] },
       );
     } catch (err) {
-      // another berth (conmon's exit command, a concurrent wait or rm) got there first
-      await networkDown;
+      // another berth (conmon's exit command, a concurrent wait or rm) got there first; it
+      // owns the teardown (and may be restarting the container in a new namespace already)
       if (hasCode(err, 'CONFLICT', 'NOT_FOUND')) return this.store.getContainer(rec.id);
       throw err;
     }
+    // the process is gone: its network comes down while the runtime state, rootfs and record go
+    const networkDown = this.teardownNetwork(rec.id, { exited: true });
     const ran = rec.startedAt ? (Date.now() - Date.parse(rec.startedAt)) / 1000 : 0;
     this.notify('die', updated, {
       exitCode: String(code),

@@ -53,6 +53,8 @@ async function addContainer(
     ...(endpoints.length ? { netStatus: { netns: '/run/netns/x', endpoints, ports: [] } } : {}),
   };
   store.createContainer({ id, name, imageId: image as never, config });
+  // endpoints are only shown while the container runs
+  if (endpoints.length) store.updateContainer(id, { state: 'running', pid: 1 });
   return id;
 }
 
