@@ -14,7 +14,8 @@ ensure_peers() {
     bash "$PEERS"
   fi
   command -v hyperfine >/dev/null || apt-get install -y -q hyperfine
-  [ -f "$REPO/dist/berth.mjs" ] || (cd "$REPO" && node scripts/build.mjs)
+  # BENCH_NO_DIST=1: the caller does not run this checkout's build (net.sh with BERTH=… or no berth)
+  [ -n "${BENCH_NO_DIST:-}" ] || [ -f "$REPO/dist/berth.mjs" ] || (cd "$REPO" && node scripts/build.mjs)
 }
 
 # summarise FILE.json BASELINE_NAME: prints a markdown table of median/mean/stddev and ratios vs BASELINE
