@@ -11,7 +11,7 @@
 #   ENGINES="berth podman docker"  which engines (e.g. ENGINES="podman docker" without berth)
 #   BERTH=/path/to/bin/berth       the berth to measure (default: this checkout's dist/berth.mjs)
 #   BERTH_ROOT=DIR                 use that storage root (default: a fresh one, removed after)
-#   RUNS=20 MIB=1024 TRANSFERS=5 CONNS=2000 CONCURRENCY=8 CONN_ROUNDS=3
+#   RUNS=20 MIB=1024 TRANSFERS=5 CONNS=2000 CONCURRENCY=8 CONN_ROUNDS=5
 #   QUIET_LOAD=1.0 QUIET_WAIT=300  wait up to QUIET_WAIT s for the 1-minute load to drop below
 # Writes bench/results/net.md (and net-run.json, net-throughput.json, net-connrate.json).
 set -euo pipefail
@@ -28,7 +28,7 @@ MIB=${MIB:-1024}
 TRANSFERS=${TRANSFERS:-5}
 CONNS=${CONNS:-2000}
 CONCURRENCY=${CONCURRENCY:-8}
-CONN_ROUNDS=${CONN_ROUNDS:-3}
+CONN_ROUNDS=${CONN_ROUNDS:-5}
 CLIENT="node $BENCH_DIR/net-client.mjs"
 W=$(mktemp -d /var/tmp/berth-bench-net.XXXX)
 NAME=bench-net-$$
@@ -91,6 +91,7 @@ pick_port() {
 }
 
 note() { echo "$*" | tee -a "$MD"; }
+load() { note "- load average after this part: $(cut -d' ' -f1-3 /proc/loadavg)"; }
 
 berth_version() {
   local v dir
@@ -131,6 +132,8 @@ note
 summarise "$out" 'podman (bridge)' | tee -a "$MD"
 note
 $CLIENT bridge-cost "$out" | tee -a "$MD"
+note
+load
 
 # ----------------------------------------------- 2 + 3. servers behind ports on 127.0.0.1
 # The sink: every connection goes to `dd bs=1M iflag=fullblock`, which answers "N+0 records in"
@@ -163,6 +166,8 @@ note "#### TCP throughput through a port published on 127.0.0.1 ($MIB MiB per tr
 note
 $CLIENT throughput --mib "$MIB" --rounds "$TRANSFERS" --out "$RESULTS/net-throughput.json" "${pairs_sink[@]}" |
   tee -a "$MD"
+note
+load
 
 wait_quiet
 note
@@ -170,6 +175,8 @@ note "#### Connection rate through a port published on 127.0.0.1 ($CONNS HTTP/1.
 note
 $CLIENT connrate --conns "$CONNS" --concurrency "$CONCURRENCY" --rounds "$CONN_ROUNDS" \
   --out "$RESULTS/net-connrate.json" "${pairs_http[@]}" | tee -a "$MD"
+note
+load
 
 note
 note "#### Host side of the published port"
@@ -178,6 +185,10 @@ note "| engine | process listening on 127.0.0.1:PORT | kernel NAT rule for PORT 
 note "|---|---|---|"
 for l in "${listeners[@]}"; do note "$l"; done
 note
-note "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+note "A process on the host port is either a userland proxy that carries the traffic (docker-proxy)"
+note "or one that only reserves the port while the kernel's NAT rule carries it (podman's conmon)."
+note "docker's DNAT rule for 127.0.0.1 is not used by local clients (its OUTPUT rule skips"
+note "127.0.0.0/8), so they go through docker-proxy; turning that off (\`--userland-proxy=false\`)"
+note "needs a dockerd restart, which this benchmark does not do."
 cp "$MD" "$RESULTS/net.md"
 echo "[bench] wrote $RESULTS/net.md"
