@@ -61,6 +61,7 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'echo "[bench] failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # This VM has 2 cores shared with builds and tests: before each part, wait (bounded) until the
 # others leave the CPUs mostly idle. The load average would also count this benchmark's own
@@ -164,7 +165,7 @@ for e in $ENGINES; do
   pairs_http+=("$e=${HTTP[$e]}")
   # Who holds the host port (a userland proxy, or a process only reserving it), and whether a
   # kernel NAT rule names it.
-  who=$(ss -Hltnp "( sport = :${SINK[$e]} )" | grep -o 'users:(("[^"]*"' | cut -d'"' -f2 | sort -u | paste -sd, -)
+  who=$(ss -Hltnp "( sport = :${SINK[$e]} )" | { grep -o 'users:(("[^"]*"' || true; } | cut -d'"' -f2 | sort -u | paste -sd, -)
   nat=$({ iptables-save -t nat 2>/dev/null; command -v nft >/dev/null && nft list ruleset 2>/dev/null; } |
     grep -cE -- "dport ${SINK[$e]}([^0-9]|$)" || true)
   listeners+=("| $e | ${who:-nothing} | $([ "$nat" -gt 0 ] && echo yes || echo no) |")
