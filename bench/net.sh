@@ -13,7 +13,8 @@
 #   BERTH_ROOT=DIR                 use that storage root (default: a fresh one, removed after)
 #   RUNS=20 MIB=1024 TRANSFERS=5 CONNS=2000 CONCURRENCY=8 CONN_ROUNDS=5
 #   QUIET_BUSY=20 QUIET_WAIT=300   wait up to QUIET_WAIT s for other work to use < QUIET_BUSY % CPU
-# Writes bench/results/net.md (and net-run.json, net-throughput.json, net-connrate.json).
+#   OUT=net                        results' base name in bench/results
+# Writes bench/results/$OUT.md (and $OUT-run.json, $OUT-throughput.json, $OUT-connrate.json).
 set -euo pipefail
 ENGINES=${ENGINES:-berth podman docker}
 has() { [[ " $ENGINES " == *" $1 "* ]]; }
@@ -29,6 +30,7 @@ TRANSFERS=${TRANSFERS:-5}
 CONNS=${CONNS:-2000}
 CONCURRENCY=${CONCURRENCY:-8}
 CONN_ROUNDS=${CONN_ROUNDS:-5}
+OUT=${OUT:-net}
 CLIENT="node $BENCH_DIR/net-client.mjs"
 W=$(mktemp -d /var/tmp/berth-bench-net.XXXX)
 NAME=bench-net-$$
@@ -135,7 +137,7 @@ for e in $ENGINES; do
   cmds+=(-n "$e (bridge)" "${ENG[$e]} run --rm ${IMG[$e]} true")
   cmds+=(-n "$e (none)" "${ENG[$e]} run --rm --network none ${IMG[$e]} true")
 done
-out=$RESULTS/net-run.json
+out=$RESULTS/$OUT-run.json
 hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$out" "${cmds[@]}"
 note
 note "#### \`run --rm IMG true\`: default bridge network and \`--network none\`"
@@ -175,7 +177,7 @@ wait_quiet
 note
 note "#### TCP throughput through a port published on 127.0.0.1 ($MIB MiB per transfer, MB = 10⁶ bytes; higher is better)"
 note
-$CLIENT throughput --mib "$MIB" --rounds "$TRANSFERS" --out "$RESULTS/net-throughput.json" "${pairs_sink[@]}" |
+$CLIENT throughput --mib "$MIB" --rounds "$TRANSFERS" --out "$RESULTS/$OUT-throughput.json" "${pairs_sink[@]}" |
   tee -a "$MD"
 note
 load
@@ -185,7 +187,7 @@ note
 note "#### Connection rate through a port published on 127.0.0.1 ($CONNS HTTP/1.0 connections per round, $CONCURRENCY in flight; higher is better)"
 note
 $CLIENT connrate --conns "$CONNS" --concurrency "$CONCURRENCY" --rounds "$CONN_ROUNDS" \
-  --out "$RESULTS/net-connrate.json" "${pairs_http[@]}" | tee -a "$MD"
+  --out "$RESULTS/$OUT-connrate.json" "${pairs_http[@]}" | tee -a "$MD"
 note
 load
 
@@ -201,5 +203,5 @@ note "or one that only reserves the port while the kernel's NAT rule carries it 
 note "docker's DNAT rule for 127.0.0.1 is not used by local clients (its OUTPUT rule skips"
 note "127.0.0.0/8), so they go through docker-proxy; turning that off (\`--userland-proxy=false\`)"
 note "needs a dockerd restart, which this benchmark does not do."
-cp "$MD" "$RESULTS/net.md"
-echo "[bench] wrote $RESULTS/net.md"
+cp "$MD" "$RESULTS/$OUT.md"
+echo "[bench] wrote $RESULTS/$OUT.md"
