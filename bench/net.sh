@@ -118,7 +118,7 @@ if has berth; then timeout 120 ${ENG[berth]} pull -q "${IMG[berth]}" >/dev/null;
 {
   echo "### Container networking ($(date -u '+%F %H:%M UTC'), $(nproc) cores)"
   echo
-  echo "\`ENGINES=\"$ENGINES\" RUNS=$RUNS MIB=$MIB TRANSFERS=$TRANSFERS CONNS=$CONNS CONCURRENCY=$CONCURRENCY CONN_ROUNDS=$CONN_ROUNDS bash bench/net.sh\`"
+  echo "\`${BERTH:+BERTH=$BERTH }ENGINES=\"$ENGINES\" RUNS=$RUNS MIB=$MIB TRANSFERS=$TRANSFERS CONNS=$CONNS CONCURRENCY=$CONCURRENCY CONN_ROUNDS=$CONN_ROUNDS bash bench/net.sh\`"
   echo
   echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB RAM, kernel $(uname -r)"
   if has berth; then echo "- berth: $(berth_version)"; fi
