@@ -160,7 +160,7 @@ async function ready(sinkPort, httpPort, timeoutMs) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(
-    `servers on :${sinkPort} and :${httpPort} not ready after ${timeoutMs} ms: ${last?.message}`,
+    `servers on :${sinkPort} and :${httpPort} not ready after ${timeoutMs} ms: ${last?.message ?? 'no attempt in time'}`,
   );
 }
 

@@ -63,6 +63,7 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 trap 'echo "[bench] failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # This VM has 2 cores shared with builds and tests: before each part, wait (bounded) until the
@@ -162,7 +163,7 @@ for e in $ENGINES; do
   HTTP[$e]=$PORT
   timeout 120 ${ENG[$e]} run -d --name "$NAME-$e" \
     -p "127.0.0.1:${SINK[$e]}:5001" -p "127.0.0.1:${HTTP[$e]}:8080" "${IMG[$e]}" sh -c "$SERVER" >/dev/null
-  $CLIENT ready "${SINK[$e]}" "${HTTP[$e]}" --timeout 60
+  $CLIENT ready "${SINK[$e]}" "${HTTP[$e]}" --timeout "${READY_TIMEOUT:-60}"
   pairs_sink+=("$e=${SINK[$e]}")
   pairs_http+=("$e=${HTTP[$e]}")
   # Who holds the host port (a userland proxy, or a process only reserving it), and whether a
