@@ -60,7 +60,12 @@ cleanup() {
     [ -z "$ids" ] || timeout 60 ${ENG[berth]} rm -f $ids >/dev/null 2>&1 || true
     rm -rf "$RUNROOT"
   fi
-  rm -rf "$W"
+  # A container berth failed to remove may still have its rootfs mounted under $W: leave it.
+  if findmnt -rn -o TARGET | grep -q "^$W/"; then
+    echo "[bench] mounts left under $W, not deleting it" >&2
+  else
+    rm -rf "$W"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
