@@ -9,7 +9,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/busybox"
-for app in sh ls cat echo true id uname; do ln -s busybox "$work/rootfs/bin/$app"; done
+for app in sh ls cat echo true id uname httpd wget nslookup; do ln -s busybox "$work/rootfs/bin/$app"; done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$work/rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
 chmod 1777 "$work/rootfs/tmp"
@@ -31,4 +31,16 @@ berth wait demo-ticker
 berth logs demo-ticker
 berth ps -a
 berth rm demo-ticker
+# networking: a web server on a user network, published on a random port of 127.0.0.1, and a
+# second container that finds it by name through the network's DNS
+echo 'hello over the network' > "$work/index.html"
+berth network rm demo-net 2>/dev/null || true
+berth network create demo-net
+berth run -d --name demo-web --network demo-net -p 127.0.0.1::80 -v "$work:/www:ro" demo/busybox httpd -f -p 80 -h /www
+berth port demo-web
+addr=$(berth port demo-web 80)
+for _ in $(seq 50); do curl -fsS "http://$addr/index.html" && break; sleep 0.1; done
+berth run --rm --network demo-net demo/busybox wget -qO- http://demo-web/index.html
+berth rm -f demo-web
+berth network rm demo-net
 berth system df

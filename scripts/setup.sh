@@ -11,7 +11,8 @@ log() { printf '[setup] %s\n' "$*"; }
 [ "$(id -u)" = 0 ] || { echo "[setup] must run as root (berth manages mounts and namespaces)" >&2; exit 1; }
 
 # --- Debian packages: runtimes, monitor, CNI, test registry and peers, compression, tooling
-PKGS=(runc crun conmon containernetworking-plugins busybox-static docker-registry skopeo podman
+PKGS=(runc crun conmon containernetworking-plugins golang-github-containernetworking-plugin-dnsname
+      dnsmasq-base iptables busybox-static docker-registry skopeo podman
       iproute2 uidmap zstd xz-utils bzip2 apache2-utils openssl curl ca-certificates hyperfine debootstrap tar gzip
       tini gcc libc6-dev)
 missing=()
