@@ -40,11 +40,13 @@ export class StoreDb {
     }
     try {
       db.pragma('busy_timeout = 10000');
-      if (!readOnly) db.pragma('journal_mode = WAL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('synchronous = NORMAL');
-      if (readOnly) requireCurrentSchema(db, abs);
-      else migrate(db, abs);
+      retryBusy(() => {
+        if (!readOnly) db.pragma('journal_mode = WAL');
+        db.pragma('foreign_keys = ON');
+        db.pragma('synchronous = NORMAL');
+        if (readOnly) requireCurrentSchema(db, abs);
+        else migrate(db, abs);
+      });
     } catch (err) {
       db.close();
       if (isBerthError(err)) throw err;
@@ -103,5 +105,25 @@ export class StoreDb {
   /** A fresh name under tmp/ that the temp sweep removes if this process dies before it does. */
   trashPath(): string {
     return join(this.tmpDir, `trash-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+}
+
+/**
+ * Opening steps retried on SQLITE_BUSY: switching a new database to WAL takes an exclusive lock,
+ * and SQLite answers SQLITE_BUSY at once, without the busy handler, when another process opening
+ * the same new store holds a lock at that moment (three parallel first pulls hit it once in
+ * CI). Every step is idempotent. Bounded: 100 tries 20 ms apart.
+ */
+function retryBusy(fn: () => void): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fn();
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 100 || (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED')) throw err;
+      Atomics.wait(pause, 0, 0, 20);
+    }
   }
 }

@@ -114,3 +114,18 @@ test('a process killed mid-ingest leaves a resumable partial and no visible blob
     store.close();
   }
 });
+
+test('processes opening one new store at the same moment all succeed (WAL switch retried)', async () => {
+  // three parallel first pulls once failed with "database is locked": the switch of a new
+  // database to WAL answers SQLITE_BUSY without waiting. Several rounds, several processes.
+  for (let round = 0; round < 4; round++) {
+    const root = await freshRoot();
+    const kids = Array.from({ length: 6 }, () => child(['open', root]));
+    for (const k of kids) {
+      const { code } = await exitOf(k.proc);
+      assert.equal(code, 0, k.stderr());
+    }
+    const store = Store.open(root);
+    store.close();
+  }
+});

@@ -1,5 +1,6 @@
 // A child process for the store's multi-process tests (run from build/):
 //   node store-child.js churn <root> <seed> <iterations>   pull/remove/gc the same images in a loop
+//   node store-child.js open <root>          open (creating) the store and close it
 //   node store-child.js ingest-hang <root> <seed> <size> <written>
 //        begin an ingest, write <written> bytes, print "ready", then wait to be killed
 import { hasCode } from '../../src/errors/index.js';
@@ -63,6 +64,7 @@ async function ingestHang(root: string, seed: string, size: number, written: num
 const [mode, root, seed, a, b] = process.argv.slice(2);
 try {
   if (mode === 'churn') await churn(root!, seed!, Number(a));
+  else if (mode === 'open') Store.open(root!).close();
   else if (mode === 'ingest-hang') await ingestHang(root!, seed!, Number(a), Number(b));
   else throw new Error(`unknown mode ${mode}`);
 } catch (err) {
