@@ -596,3 +596,86 @@ export function portCommandLines(
     );
   return lines;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Holding the host ports while the container runs.
+
+/** Published host ports bound by this process, to be handed to conmon (see CreateOptions.holdFds). */
+export interface PortReservation {
+  /** The bound sockets' file descriptors. */
+  fds: number[];
+  /** Closes this process's copies (conmon keeps its own). */
+  release(): Promise<void>;
+}
+
+type Held = { fd: number; close: () => Promise<void> };
+
+function handleFd(handle: unknown): number {
+  const fd = (handle as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no file descriptor on the bound socket');
+  return fd;
+}
+
+async function holdTcp(host: string, port: number): Promise<Held> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true, backlog: 1 }, () => resolve());
+  });
+  // nothing ever reaches it: the kernel's DNAT sends the port's traffic to the container first
+  server.on('connection', (s) => s.destroy());
+  return { fd: handleFd(server), close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function holdUdp(host: string, port: number): Promise<Held> {
+  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: host, port, exclusive: true }, () => resolve());
+  });
+  // dgram keeps its handle under a symbol (its `_handle` getter is deprecated, DEP0112)
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  const handle = state
+    ? (socket as unknown as Record<symbol, { handle?: unknown }>)[state]?.handle
+    : undefined;
+  return {
+    fd: handleFd({ _handle: handle }),
+    close: () => new Promise((r) => socket.close(() => r())),
+  };
+}
+
+/**
+ * Binds every published TCP and UDP host port (hostPort already picked), as docker-proxy and
+ * Podman's conmon do, so that a host process cannot take a port a container publishes, and a
+ * port a host process took since the check fails here. SCTP ports are not held (Node cannot
+ * bind SCTP). On failure nothing stays bound.
+ */
+export async function reserveHostPorts(mappings: PortMapping[]): Promise<PortReservation> {
+  const held: Held[] = [];
+  const release = async () => {
+    for (const h of held.splice(0)) await h.close().catch(() => {});
+  };
+  try {
+    for (const m of mappings) {
+      if (m.protocol === 'sctp' || m.hostPort === 0) continue;
+      try {
+        held.push(await (m.protocol === 'udp' ? holdUdp : holdTcp)(bindHost(m), m.hostPort));
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'EADDRINUSE')
+          throw new ConflictError(
+            `Bind for ${showHost(m.hostIp, m.hostPort)} failed: port is already allocated`,
+            {
+              cause: e,
+              hint: `a process on the host listens on ${m.protocol} port ${m.hostPort}; pick another host port`,
+            },
+          );
+        throw probeFailure(m, m.hostPort, e);
+      }
+    }
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { fds: held.map((h) => h.fd), release };
+}

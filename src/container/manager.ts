@@ -47,6 +47,7 @@ import {
   usesCniNetworks,
 } from './_network.js';
 import { parseSignal } from './_options.js';
+import { type PortReservation, reserveHostPorts } from './_ports.js';
 import { readSeccompProfile } from './_seccomp-file.js';
 import { buildContainerSpec, TINI_PATHS } from './_spec.js';
 
@@ -291,10 +292,12 @@ export class ContainerManager {
     let attaching: Promise<NetworkStatus> | undefined;
     // held from picking host ports until they are forwarded and recorded
     let portLock: FileLock | undefined;
+    let reservation: PortReservation | undefined;
     try {
       if (cni) {
         if (publishesPorts(config)) portLock = await acquireFileLock(PORTS_LOCK, { what: 'host ports' });
         const ports = await portsToPublish(config, () => this.store.listContainers(), rec.id);
+        if (ports.length > 0) reservation = await reserveHostPorts(ports);
         // the namespace is made while the rootfs is mounted; its interfaces come up while the
         // runtime creates the container in it (the process only runs at start, after
         // `attaching` settled)
@@ -327,7 +330,10 @@ export class ContainerManager {
         ...(hooks.callerCleansUp
           ? {}
           : { exitCommand: [...this.opts.berthCommand, 'container', 'cleanup', rec.id] }),
+        ...(reservation?.fds.length ? { holdFds: reservation.fds } : {}),
       });
+      // conmon holds the ports now, for as long as the container lives
+      await reservation?.release();
       if (attaching) {
         const status = await attaching;
         attaching = undefined;
@@ -364,6 +370,7 @@ export class ContainerManager {
       if (setupPending) await setupPending.then((s) => s.attached).catch(() => {});
       if (attaching) await attaching.catch(() => {});
       if (cni) await this.teardownNetwork(rec.id);
+      await reservation?.release();
       portLock?.release();
       throw err;
     }

@@ -171,7 +171,7 @@ export interface SpawnedConmon {
 export function spawnConmon(
   conmonPath: string,
   args: string[],
-  options: { cwd: string; pipeEnv: string[] },
+  options: { cwd: string; pipeEnv: string[]; holdFds?: number[] },
 ): SpawnedConmon {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // runc would hand these to the container as its own (sd-notify, socket activation)
@@ -186,7 +186,14 @@ export function spawnConmon(
     cwd: options.cwd,
     env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe', ...options.pipeEnv.map(() => 'pipe' as const)],
+    // held fds go after the pipes: conmon keeps what it inherits open for its whole life
+    stdio: [
+      'ignore',
+      'pipe',
+      'pipe',
+      ...options.pipeEnv.map(() => 'pipe' as const),
+      ...(options.holdFds ?? []),
+    ],
   });
   const exited = new Promise<number>((resolve, reject) => {
     child.once('error', (err) => {

@@ -68,6 +68,12 @@ export interface CreateOptions {
   exitDelay?: number;
   /** Rotate the log past this many bytes. */
   logSizeMax?: number;
+  /**
+   * Open sockets conmon inherits and keeps for the container's life: the published host ports,
+   * reserved so no host process can take them (Podman does the same). The runtime does not
+   * hand them to the container (no --preserve-fds).
+   */
+  holdFds?: number[];
 }
 
 export interface CreateResult {
@@ -210,7 +216,11 @@ export class RuntimeDriver {
       ...(options.exitDelay !== undefined ? { exitDelay: options.exitDelay } : {}),
     });
 
-    const conmon = spawnConmon(this.conmonPath, args, { cwd: stateDir, pipeEnv: ['_OCI_SYNCPIPE'] });
+    const conmon = spawnConmon(this.conmonPath, args, {
+      cwd: stateDir,
+      pipeEnv: ['_OCI_SYNCPIPE'],
+      ...(options.holdFds?.length ? { holdFds: options.holdFds } : {}),
+    });
     try {
       const sync = conmon.pipes[0]!;
       const [message] = await Promise.all([sync.next(), conmon.exited]);

@@ -5,6 +5,7 @@
 // containers made here, on loopback, the host's own address or berth's subnets. Names, DNS,
 // user networks and connect/disconnect are in container-network-names.test.ts.
 import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
 import {
   chmodSync,
   copyFileSync,
@@ -270,6 +271,40 @@ describe('published ports', { skip }, () => {
     }
   });
 });
+
+describe('host ports held while the container runs', { skip }, () => {
+  test('a host process cannot bind a published port until the container is gone; the container never sees the socket', async () => {
+    const [tcp, udp] = [await freePorts(), await freePorts()];
+    await httpd('held', ['-p', `127.0.0.1:${tcp}:80`, '-p', `${udp}:5000/udp`]);
+    try {
+      assert.equal(await bodyOnceServing('127.0.0.1', tcp), PAGE);
+      // as docker-proxy or Podman's conmon: the port is taken on the host, for TCP and UDP
+      await assert.rejects(listenOn(tcp, '127.0.0.1'), /EADDRINUSE/);
+      await assert.rejects(bindUdp(udp), /EADDRINUSE/);
+      // the held sockets stay with conmon: the container has only its own descriptors
+      const fds = await b.ok(['exec', 'held', 'ls', '/proc/1/fd']);
+      assert.deepEqual(fds.trim().split(/\s+/).sort(), ['0', '1', '2', '3']);
+    } finally {
+      await b.run(['rm', '-f', 'held']);
+    }
+    const srv = await listenOn(tcp, '127.0.0.1');
+    await new Promise((r) => srv.close(r));
+    const sock = await bindUdp(udp);
+    sock.close();
+  });
+});
+
+/** A UDP socket of this process bound to every address on `port`. */
+function bindUdp(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    sock.once('error', (err) => {
+      sock.close();
+      reject(err);
+    });
+    sock.bind({ port, address: '0.0.0.0', exclusive: true }, () => resolve(sock));
+  });
+}
 
 describe('bad input', { skip }, () => {
   test('a clear error and nothing changed: containers, networks, namespaces', async () => {
