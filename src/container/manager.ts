@@ -366,13 +366,15 @@ export class ContainerManager {
     } catch (err) {
       await driver.delete(rec.id, { force: true }).catch(() => {});
       if (rootfs !== undefined) this.safeUnmount(rec.id);
-      // an ADD still running must finish (or fail and undo itself) before the teardown
+      // an ADD still running must finish (or fail and undo itself) before the teardown; when it
+      // failed, its error is the one to report (the runtime's is then only "no such netns")
+      let networkError: unknown;
       if (setupPending) await setupPending.then((s) => s.attached).catch(() => {});
-      if (attaching) await attaching.catch(() => {});
+      if (attaching) networkError = await attaching.then(() => undefined, (e: unknown) => e);
       if (cni) await this.teardownNetwork(rec.id);
       await reservation?.release();
       portLock?.release();
-      throw err;
+      throw networkError ?? err;
     }
   }
 

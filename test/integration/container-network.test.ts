@@ -13,12 +13,14 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { runCommand } from '../../src/network/index.js';
 import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
 import {
@@ -115,7 +117,18 @@ describe('the default network', { skip }, () => {
     assert.match(routes, new RegExp(`^default via ${gateway.replace(/\./g, '\\.')} dev eth0`, 'm'));
     assert.equal(await wgetFrom('def-cli', `http://${srvIp}:80/`), PAGE);
     // and a raw TCP stream with nc the other way round
-    await b.ok(['run', '-d', '--name', 'def-nc', IMG, 'sh', '-c', 'nc -l -p 7777 > /tmp/got; sleep 600']);
+    // busybox nc -l quits at EOF on its stdin, possibly before the client's bytes arrive: keep
+    // its stdin open with a pipe that stays quiet
+    await b.ok([
+      'run',
+      '-d',
+      '--name',
+      'def-nc',
+      IMG,
+      'sh',
+      '-c',
+      'sleep 600 | nc -l -p 7777 > /tmp/got; sleep 600',
+    ]);
     const ncIp = await containerIp(b, 'def-nc', 'berth');
     await waitFor(
       async () =>
@@ -268,6 +281,71 @@ describe('published ports', { skip }, () => {
     } finally {
       await b.run(['rm', '-f', 'conf-host']);
       await new Promise((r) => srv.close(r));
+    }
+  });
+});
+
+describe('macvlan and ipvlan networks', { skip }, () => {
+  test('a container on each gets an address of its subnet on a macvlan/ipvlan eth0 over the parent', async (t) => {
+    // the parent is one end of a veth pair this test makes (this kernel has no dummy driver):
+    // no traffic leaves the host
+    const parent = `bmv${P.slice(-6)}`.slice(0, 15);
+    const add = await runCommand([
+      'ip',
+      'link',
+      'add',
+      parent,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `${parent.slice(0, 13)}p`,
+    ]);
+    assert.equal(add.status, 0, add.stderr);
+    t.after(() => runCommand(['ip', 'link', 'del', parent]));
+    await runCommand(['ip', 'link', 'set', parent, 'up']);
+    for (const [driver, subnet] of [
+      ['macvlan', '10.231.251.0/24'],
+      ['ipvlan', '10.231.252.0/24'],
+    ] as const) {
+      const net = `${P}-${driver}`;
+      await b.ok(['network', 'create', '-d', driver, '-o', `parent=${parent}`, '--subnet', subnet, net]);
+      myNetworks.push(net);
+      // does this kernel have the driver? (this machine's has macvlan but not ipvlan)
+      const probe = `${parent.slice(0, 12)}k`;
+      const made = await runCommand(['ip', 'link', 'add', probe, 'link', parent, 'type', driver]);
+      if (made.status === 0) await runCommand(['ip', 'link', 'del', probe]);
+      else {
+        // then the plugin's error is what run reports (not the runtime's "no such netns"), and
+        // the failed attach leaves no container, namespace or lease behind
+        const before = (await b.ok(['ps', '-aq'])).trim();
+        const netnsBefore = readdirSync(join(b.runroot, 'netns')).sort();
+        const r = await b.run(['run', '--rm', '--network', net, IMG, 'true']);
+        assert.equal(r.code, 125, r.stderr);
+        assert.match(r.stderr, new RegExp(`CNI plugin "${driver}" failed on ADD: .*not supported`));
+        assert.equal((await b.ok(['ps', '-aq'])).trim(), before);
+        assert.deepEqual(readdirSync(join(b.runroot, 'netns')).sort(), netnsBefore);
+        t.diagnostic(`${driver}: not in this kernel (${made.stderr.trim()}); checked the error path`);
+        await b.ok(['network', 'rm', net]);
+        continue;
+      }
+      const out = await b.ok(['run', '--rm', '--network', net, IMG, 'ip', '-o', 'addr', 'show', 'eth0']);
+      const ip = parseIpv4Addrs(out).get('eth0');
+      assert.ok(ip && inSubnet(ip.replace(/\/\d+$/, ''), subnet), `${driver}: ${out}`);
+      // ipvlan interfaces share the parent's MAC address; macvlan ones get their own
+      const mac = (
+        await b.ok(['run', '--rm', '--network', net, IMG, 'cat', '/sys/class/net/eth0/address'])
+      ).trim();
+      const parentMac = readFileSync(`/sys/class/net/${parent}/address`, 'utf8').trim();
+      if (driver === 'ipvlan') assert.equal(mac, parentMac);
+      else assert.notEqual(mac, parentMac);
+      // published ports need a bridge: refused clearly, and nothing is left
+      const before = (await b.ok(['ps', '-aq'])).trim();
+      const r = await b.run(['run', '--rm', '--network', net, '-p', '8080:80', IMG, 'true']);
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(r.stderr, /only bridge networks publish ports/);
+      assert.equal((await b.ok(['ps', '-aq'])).trim(), before);
+      await b.ok(['network', 'rm', net]);
     }
   });
 });
