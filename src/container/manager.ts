@@ -370,7 +370,11 @@ export class ContainerManager {
       // failed, its error is the one to report (the runtime's is then only "no such netns")
       let networkError: unknown;
       if (setupPending) await setupPending.then((s) => s.attached).catch(() => {});
-      if (attaching) networkError = await attaching.then(() => undefined, (e: unknown) => e);
+      if (attaching)
+        networkError = await attaching.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       if (cni) await this.teardownNetwork(rec.id);
       await reservation?.release();
       portLock?.release();
