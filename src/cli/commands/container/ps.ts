@@ -1,4 +1,4 @@
-import type { ContainerSummary } from '../../../engine/index.js';
+import { type ContainerSummary, containerStatusText } from '../../../engine/index.js';
 import { bool, type CommandSpec, list, type ParsedArgs, str } from '../../args.js';
 import type { CommandContext } from '../../context.js';
 import { formatList, humanAge } from '../../render.js';
@@ -28,21 +28,9 @@ export const spec: CommandSpec = {
   ],
 };
 
-/** docker's STATUS column. */
+/** docker's STATUS column (the engine's wording, shared with the API). */
 export function statusText(c: ContainerSummary, now = Date.now()): string {
-  const since = (iso: string | null) => humanAge(iso ?? undefined, now).replace(/ ago$/, '');
-  switch (c.State) {
-    case 'running':
-      return `Up ${since(c.StartedAt)}`;
-    case 'paused':
-      return `Up ${since(c.StartedAt)} (Paused)`;
-    case 'exited':
-      return `Exited (${c.ExitCode ?? 0}) ${humanAge(c.FinishedAt ?? undefined, now)}`;
-    case 'created':
-      return 'Created';
-    default:
-      return c.State.charAt(0).toUpperCase() + c.State.slice(1);
-  }
+  return containerStatusText(c, now);
 }
 
 export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
