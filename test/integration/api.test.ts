@@ -1,0 +1,175 @@
+// `berth system service` driven by the real docker CLI (both clients on this machine: Debian's
+// 20.10 at API 1.41 and the 28.x one, downgraded to 1.45), over a private root that the berth
+// CLI uses at the same time: what one creates, the other sees.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Berth, runProcess } from '../helpers/berth.js';
+import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { missing, skipUnless } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
+const lacking =
+  missing({ root: true, commands: ['runc', 'conmon'] }) ?? (CLIENTS.length ? undefined : 'docker');
+const skip = skipUnless(lacking ?? '', lacking === undefined);
+
+const work = mkdtempSync(join(tmpdir(), 'berth-api-it-'));
+const b = new Berth();
+const IMG = 'local/bb:api';
+const sock = join(work, 'api', 'berth.sock');
+let service: ReturnType<Berth['start']> | undefined;
+let serviceLog = '';
+
+function docker(client: string, args: string[]) {
+  return runProcess(client, args, {
+    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
+    timeoutMs: 60_000,
+  });
+}
+
+async function dockerOk(client: string, args: string[]): Promise<string> {
+  const r = await docker(client, args);
+  if (r.code !== 0) {
+    throw new Error(
+      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
+    );
+  }
+  return r.stdout;
+}
+
+function rawGet(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
+  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  service = b.start(['system', 'service', '--socket', sock]);
+  service.child.stderr?.on('data', (d: Buffer) => {
+    serviceLog += d.toString();
+  });
+  await waitFor(async () => (await rawGet('/_ping')).body === 'OK', { what: 'the API socket to answer' });
+});
+
+after(async () => {
+  if (service) {
+    service.child.kill('SIGTERM');
+    await service.closed;
+  }
+  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) await b.run(['rm', '-f', ...ids]);
+  b.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the docker CLI against berth system service', { skip }, () => {
+  for (const client of CLIENTS) {
+    describe(client, () => {
+      test('version, info, images and network ls', async () => {
+        const version = await dockerOk(client, ['version']);
+        assert.match(version, /Server: berth/);
+        assert.match(version, /API version:\s+1\.4[1-5]/);
+        assert.match(await dockerOk(client, ['info']), /Storage Driver: overlay/);
+        const images = await dockerOk(client, ['images']);
+        assert.match(images, /local\/bb\s+api\s+[0-9a-f]{12}/);
+        assert.match(await dockerOk(client, ['network', 'ls']), /\sberth\s+bridge\s+local/);
+        assert.match(await dockerOk(client, ['image', 'inspect', '--format', '{{.Id}}', IMG]), /^sha256:/);
+      });
+
+      test('volume create, ls, inspect and rm; the berth CLI sees the same volumes', async () => {
+        assert.equal(
+          (await dockerOk(client, ['volume', 'create', '--label', 'k=v', 'apivol'])).trim(),
+          'apivol',
+        );
+        assert.match(await dockerOk(client, ['volume', 'ls']), /local\s+apivol/);
+        assert.match(await b.ok(['volume', 'ls']), /apivol/);
+        assert.equal(
+          (await dockerOk(client, ['volume', 'inspect', '--format', '{{.Labels.k}}', 'apivol'])).trim(),
+          'v',
+        );
+        assert.equal((await dockerOk(client, ['volume', 'rm', 'apivol'])).trim(), 'apivol');
+        assert.doesNotMatch(await b.ok(['volume', 'ls']), /apivol/);
+        const again = await docker(client, ['volume', 'rm', 'apivol']);
+        assert.notEqual(again.code, 0);
+        assert.match(again.stderr, /apivol/);
+      });
+
+      test('network create, inspect and rm', async () => {
+        const id = (
+          await dockerOk(client, ['network', 'create', '--subnet', '10.231.81.0/24', 'apinet'])
+        ).trim();
+        assert.match(id, /^[0-9a-f]{64}$/);
+        assert.match(await b.ok(['network', 'ls']), /apinet/);
+        const subnet = await dockerOk(client, [
+          'network',
+          'inspect',
+          '--format',
+          '{{(index .IPAM.Config 0).Subnet}}',
+          'apinet',
+        ]);
+        assert.equal(subnet.trim(), '10.231.81.0/24');
+        await dockerOk(client, ['network', 'rm', 'apinet']);
+        assert.doesNotMatch(await b.ok(['network', 'ls']), /apinet/);
+      });
+
+      test('containers made by the berth CLI: ps, inspect, stop, start, wait, rm -f', async () => {
+        const name = `apic${CLIENTS.indexOf(client)}`;
+        await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+        const ps = await dockerOk(client, ['ps']);
+        assert.match(ps, new RegExp(`local/bb:api\\s+"sleep 300"\\s+.*Up .*\\s${name}\\n`));
+        assert.equal(
+          (await dockerOk(client, ['inspect', '--format', '{{.State.Running}}', name])).trim(),
+          'true',
+        );
+        await dockerOk(client, ['stop', '-t', '1', name]);
+        assert.match(await dockerOk(client, ['ps', '-a', '--filter', `name=${name}`]), /Exited \(\d+\)/);
+        assert.doesNotMatch(await dockerOk(client, ['ps']), new RegExp(name));
+        assert.equal((await b.ok(['inspect', '--format', '{{.State.Status}}', name])).trim(), 'exited');
+        await dockerOk(client, ['start', name]);
+        assert.equal((await b.ok(['inspect', '--format', '{{.State.Status}}', name])).trim(), 'running');
+        await dockerOk(client, ['rm', '-f', name]);
+        assert.equal((await b.run(['inspect', name])).code, 1);
+
+        const exits = `${name}x`;
+        await b.ok(['run', '-d', '--name', exits, IMG, 'sh', '-c', 'exit 3']);
+        assert.equal((await dockerOk(client, ['wait', exits])).trim(), '3');
+        await dockerOk(client, ['rm', exits]);
+      });
+
+      test('errors: a missing container is docker’s "No such container", exit 1', async () => {
+        const r = await docker(client, ['inspect', '--type', 'container', 'nothing-here']);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /No such container|no such container|not found/i);
+      });
+    });
+  }
+
+  test('an unknown API version is a 400 with docker’s message, and the server goes on', async () => {
+    const r = await rawGet('/v1.99/version');
+    assert.equal(r.status, 400);
+    assert.match(JSON.parse(r.body).message, /client version 1\.99 is too new/);
+    assert.equal((await rawGet('/_ping')).body, 'OK');
+  });
+
+  test('SIGTERM closes the service and removes its socket', async () => {
+    service!.child.kill('SIGTERM');
+    assert.equal(await service!.closed, 0);
+    service = undefined;
+    assert.equal(existsSync(sock), false);
+  });
+});
