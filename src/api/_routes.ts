@@ -9,6 +9,7 @@ import {
   portList,
 } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
+import { createContainer } from './_create.js';
 import {
   API_VERSION,
   filterInput,
@@ -199,6 +200,8 @@ function addContainerRoutes(r: Router, engine: Engine): void {
     }
     return { status: 200, body: out };
   });
+
+  r.add('POST', '/containers/create', (req) => createContainer(engine, req));
 
   r.add('GET', '/containers/{id}/json', async (req) => {
     onlyParams(req.query, ['size']);
