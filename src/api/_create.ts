@@ -23,6 +23,7 @@ const CONFIG_FIELDS = [
   'StopSignal',
   'StopTimeout',
   'ExposedPorts',
+  'Volumes',
   'HostConfig',
   'NetworkingConfig',
   // how the client attaches, not what the container is
@@ -70,9 +71,16 @@ function isZero(v: unknown): boolean {
   return false;
 }
 
+/** Fields that are maps (name → value): any key sets them, even with an empty value. */
+const MAP_FIELDS = ['Volumes', 'ExposedPorts', 'Labels', 'Tmpfs', 'Sysctls', 'StorageOpt', 'Annotations'];
+
 function refuseUnmapped(body: Obj, known: string[], where: string): void {
   for (const [key, value] of Object.entries(body)) {
-    if (!known.includes(key) && !isZero(value)) {
+    const unset =
+      MAP_FIELDS.includes(key) && value !== null && typeof value === 'object'
+        ? Object.keys(value).length === 0
+        : isZero(value);
+    if (!known.includes(key) && !unset) {
       throw new InvalidArgumentError(`${where}${key} is not supported by berth's API yet`);
     }
   }
@@ -210,8 +218,11 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   const exposed = Object.keys(obj(body.ExposedPorts, 'ExposedPorts'));
   if (exposed.length) o.expose = exposed.flatMap((p) => flags.parseExposeFlag(p));
 
-  const binds = strings(host.Binds, 'HostConfig.Binds');
-  if (binds?.length) o.mounts = binds.map((b) => flags.parseVolumeFlag(b));
+  const binds = strings(host.Binds, 'HostConfig.Binds') ?? [];
+  // Config.Volumes are `-v /path`: anonymous volumes
+  const anonymous = Object.keys(obj(body.Volumes, 'Volumes'));
+  const mounts = [...binds, ...anonymous].map((b) => flags.parseVolumeFlag(b));
+  if (mounts.length) o.mounts = mounts;
   const ports = publishTexts(obj(host.PortBindings, 'HostConfig.PortBindings'));
   if (ports.length) o.ports = ports.flatMap((p) => flags.parsePublishFlag(p));
   if (flag(host.PublishAllPorts, 'HostConfig.PublishAllPorts')) o.publishAll = true;
