@@ -151,6 +151,88 @@ describe('the docker CLI against berth system service', { skip }, () => {
         await dockerOk(client, ['rm', exits]);
       });
 
+      test('run -d (create + start) with ports, env, labels, binds and a restart policy', async () => {
+        const i = CLIENTS.indexOf(client);
+        const name = `apirun${i}`;
+        const id = (
+          await dockerOk(client, [
+            'run',
+            '-d',
+            '--name',
+            name,
+            '-p',
+            `127.0.0.1:${18590 + i}:80`,
+            '-e',
+            'A=b',
+            '-l',
+            'k=v',
+            '-v',
+            `${work}:/host:ro`,
+            '--restart',
+            'on-failure:2',
+            IMG,
+            'sleep',
+            '300',
+          ])
+        ).trim();
+        assert.match(id, /^[0-9a-f]{64}$/);
+        assert.match(
+          await dockerOk(client, ['ps']),
+          new RegExp(`127\\.0\\.0\\.1:${18590 + i}->80/tcp\\s+${name}`),
+        );
+        const seen = await b.ok([
+          'inspect',
+          '--format',
+          '{{.Config.Env}} {{.HostConfig.RestartPolicy.Name}} {{.Config.Labels.k}}',
+          name,
+        ]);
+        assert.match(seen, /A=b.*on-failure v/);
+        assert.match(await b.ok(['exec', name, 'sh', '-c', 'test -d /host && echo bound']), /bound/);
+
+        await dockerOk(client, ['rm', '-f', name]);
+
+        // without a restart policy, so the kill below leaves it exited
+        await dockerOk(client, ['run', '-d', '--name', name, IMG, 'sleep', '300']);
+        await dockerOk(client, ['pause', name]);
+        assert.match(await dockerOk(client, ['ps']), /\(Paused\)/);
+        await dockerOk(client, ['unpause', name]);
+        await dockerOk(client, ['rename', name, `${name}b`]);
+        await dockerOk(client, ['kill', `${name}b`]);
+        assert.match(await dockerOk(client, ['ps', '-a', '--filter', `name=${name}b`]), /Exited \(137\)/);
+        await dockerOk(client, ['rm', `${name}b`]);
+
+        const missingImage = await docker(client, ['create', '--memory-swappiness', '10', IMG]);
+        assert.notEqual(missingImage.code, 0);
+        assert.match(missingImage.stderr, /MemorySwappiness is not supported/);
+      });
+
+      test('network connect and disconnect; prunes; rmi', async () => {
+        const i = CLIENTS.indexOf(client);
+        const net = `apinet${i}`;
+        await dockerOk(client, ['network', 'create', net]);
+        await dockerOk(client, ['create', '--name', `apiconn${i}`, IMG, 'true']);
+        await dockerOk(client, ['network', 'connect', '--alias', 'al', net, `apiconn${i}`]);
+        assert.match(
+          await b.ok(['inspect', '--format', '{{json .NetworkSettings.Networks}}', `apiconn${i}`]),
+          new RegExp(net),
+        );
+        await dockerOk(client, ['network', 'disconnect', net, `apiconn${i}`]);
+        assert.match(await dockerOk(client, ['container', 'prune', '-f']), /Total reclaimed space/);
+        assert.equal((await b.run(['inspect', `apiconn${i}`])).code, 1);
+        assert.match(await dockerOk(client, ['network', 'prune', '-f']), new RegExp(net));
+        await dockerOk(client, ['volume', 'create', `apiprune${i}`]);
+        await dockerOk(client, ['volume', 'prune', '-f', '--filter', 'all=true']);
+        assert.doesNotMatch(await b.ok(['volume', 'ls']), new RegExp(`apiprune${i}`));
+        await dockerOk(client, ['image', 'prune', '-f']);
+        await b.ok(['tag', IMG, `local/extra:${i}`]);
+        assert.match(
+          await dockerOk(client, ['rmi', `local/extra:${i}`]),
+          new RegExp(`Untagged: local/extra:${i}`),
+        );
+        const gone = await docker(client, ['rmi', 'local/nothing:1']);
+        assert.notEqual(gone.code, 0);
+      });
+
       test('errors: a missing container is docker’s "No such container", exit 1', async () => {
         const r = await docker(client, ['inspect', '--type', 'container', 'nothing-here']);
         assert.equal(r.code, 1);
