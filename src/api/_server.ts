@@ -1,7 +1,9 @@
 // The unix-socket server: one node:http server over the engine, an idle timeout, and a socket
 // file that is replaced when stale and refused when another server still answers on it.
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import type { Engine } from '../engine/index.js';
@@ -9,8 +11,22 @@ import { ConflictError, InvalidArgumentError } from '../errors/index.js';
 import { API_VERSION, errorReply, HttpError, type Reply, type Request, splitVersion } from './_http.js';
 import { buildRouter } from './_routes.js';
 
+/** TCP with mutual TLS: clients must present a certificate that chains to `ca`. */
+export interface TcpListen {
+  host: string;
+  /** 0 = any free port (see ApiServer.address). */
+  port: number;
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
 export interface ServeOptions {
-  socket: string;
+  /** The unix socket (mode 0660); exactly one of `socket` and `tcp`. */
+  socket?: string;
+  /** The socket's group (a gid), so members can use the API without root. */
+  group?: number;
+  tcp?: TcpListen;
   /** Seconds without a request (and none in flight) before the server closes; 0 = never. */
   idleTimeout?: number;
   /** The version berth reports (`Server:` header, /version). */
@@ -18,7 +34,8 @@ export interface ServeOptions {
 }
 
 export interface ApiServer {
-  readonly socket: string;
+  /** `unix:///run/berth/berth.sock` or `tcp://127.0.0.1:2376`. */
+  readonly address: string;
   /** Resolves when the server has closed (idle timeout or close()). */
   readonly closed: Promise<void>;
   close(): Promise<void>;
@@ -50,14 +67,18 @@ async function prepareSocket(path: string): Promise<void> {
 }
 
 export async function serveApi(engine: Engine, options: ServeOptions): Promise<ApiServer> {
-  await prepareSocket(options.socket);
+  const socket = options.socket;
+  if ((socket === undefined) === (options.tcp === undefined)) {
+    throw new InvalidArgumentError('serve on exactly one of a unix socket and a TCP address');
+  }
+  if (socket !== undefined) await prepareSocket(socket);
   const router = buildRouter(engine, options.serverVersion);
   const serverHeader = `Berth/${options.serverVersion} (linux)`;
   let inFlight = 0;
   let idleTimer: NodeJS.Timeout | undefined;
   const idleMs = (options.idleTimeout ?? 0) * 1000;
 
-  const server: Server = createServer((raw, res) => {
+  const onRequest = (raw: IncomingMessage, res: ServerResponse) => {
     inFlight++;
     if (idleTimer) clearTimeout(idleTimer);
     res.on('close', () => {
@@ -69,7 +90,14 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
     res.setHeader('Docker-Experimental', 'false');
     res.setHeader('Ostype', 'linux');
     void handle(raw, res);
-  });
+  };
+  const tcp = options.tcp;
+  const server: Server = tcp
+    ? createTlsServer(
+        { cert: tcp.cert, key: tcp.key, ca: tcp.ca, requestCert: true, rejectUnauthorized: true },
+        onRequest,
+      )
+    : createServer(onRequest);
 
   const controllers = new Set<AbortController>();
   async function handle(raw: IncomingMessage, res: ServerResponse) {
@@ -121,12 +149,22 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.socket, () => {
+    const done = () => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (tcp) server.listen(tcp.port, tcp.host, done);
+    else server.listen(socket, done);
   });
-  chmodSync(options.socket, 0o660);
+  if (socket !== undefined) {
+    chmodSync(socket, 0o660);
+    if (options.group !== undefined) chownSync(socket, -1, options.group);
+  }
+  const bound = server.address() as AddressInfo | string;
+  const address =
+    typeof bound === 'string'
+      ? `unix://${bound}`
+      : `tcp://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   armIdle();
 
   let resolveClosed!: () => void;
@@ -135,7 +173,7 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
   });
   let closing: Promise<void> | undefined;
   const api: ApiServer = {
-    socket: options.socket,
+    address,
     closed,
     close() {
       closing ??= new Promise<void>((resolve) => {
@@ -143,7 +181,7 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
         for (const c of controllers) c.abort();
         server.close(() => {
           try {
-            unlinkSync(options.socket);
+            if (socket !== undefined) unlinkSync(socket);
           } catch {
             // already gone
           }
