@@ -272,6 +272,16 @@ describe('the socket', () => {
     assert.equal(statSync(sock).mode & 0o777, 0o660);
   });
 
+  test('--group sets the socket’s group', async () => {
+    const grouped = join(dir, 'grouped.sock');
+    const s = await serveApi(engine, { socket: grouped, serverVersion: 'x', group: 4242 });
+    try {
+      assert.equal(statSync(grouped).gid, 4242);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('a second server on a live socket is refused', async () => {
     await assert.rejects(serveApi(engine, { socket: sock, serverVersion: 'x' }), /already listening/);
     assert.equal((await get('/_ping')).status, 200);

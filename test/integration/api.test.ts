@@ -2,7 +2,7 @@
 // 20.10 at API 1.41 and the 28.x one, downgraded to 1.45), over a private root that the berth
 // CLI uses at the same time: what one creates, the other sees.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +10,12 @@ import { after, before, describe, test } from 'node:test';
 import { Berth, runProcess } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { missing, skipUnless } from '../helpers/prereq.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
 const lacking =
-  missing({ root: true, commands: ['runc', 'conmon'] }) ?? (CLIENTS.length ? undefined : 'docker');
+  missing({ root: true, commands: ['runc', 'conmon', 'openssl'] }) ?? (CLIENTS.length ? undefined : 'docker');
 const skip = skipUnless(lacking ?? '', lacking === undefined);
 
 const work = mkdtempSync(join(tmpdir(), 'berth-api-it-'));
@@ -246,6 +247,69 @@ describe('the docker CLI against berth system service', { skip }, () => {
     assert.equal(r.status, 400);
     assert.match(JSON.parse(r.body).message, /client version 1\.99 is too new/);
     assert.equal((await rawGet('/_ping')).body, 'OK');
+  });
+
+  test('--tcp is refused without mutual TLS, with the reason', async () => {
+    const r = await b.run(['system', 'service', '--tcp', '127.0.0.1:0']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /--tcp needs --tls-cert, --tls-key and --tls-ca .*root-equivalent/);
+  });
+
+  test('--tcp with mutual TLS: the docker CLI with a client certificate gets in, without one it does not', async () => {
+    const certs = join(work, 'certs');
+    mkdirSync(certs);
+    const server = selfSignedCert(certs, { cn: 'localhost', subjectAltName: 'IP:127.0.0.1', name: 'server' });
+    const client = selfSignedCert(certs, { cn: 'client', name: 'client' });
+    const tcp = b.start([
+      'system',
+      'service',
+      '--tcp',
+      '127.0.0.1:0',
+      '--tls-cert',
+      server.certPath,
+      '--tls-key',
+      server.keyPath,
+      '--tls-ca',
+      client.certPath,
+    ]);
+    let log = '';
+    tcp.child.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    try {
+      const address = await waitFor(() => /listening on (tcp:\/\/\S+)/.exec(log)?.[1], {
+        what: 'the TCP address',
+      });
+      const tls = ['--tlsverify', '--tlscacert', server.certPath, '-H', address];
+      for (const docker of CLIENTS) {
+        const ok = await runProcess(
+          docker,
+          [
+            ...tls,
+            '--tlscert',
+            client.certPath,
+            '--tlskey',
+            client.keyPath,
+            'version',
+            '--format',
+            '{{.Server.APIVersion}}',
+          ],
+          {
+            env: { DOCKER_CONFIG: join(work, 'docker-config') },
+          },
+        );
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.match(ok.stdout, /^1\.4[1-5]$/m);
+        const refused = await runProcess(docker, [...tls, 'version'], {
+          env: { DOCKER_CONFIG: join(work, 'docker-config') },
+        });
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /certificate/);
+      }
+    } finally {
+      tcp.child.kill('SIGTERM');
+      assert.equal(await tcp.closed, 0);
+    }
   });
 
   test('SIGTERM closes the service and removes its socket', async () => {
