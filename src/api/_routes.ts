@@ -183,9 +183,27 @@ function addContainerRoutes(r: Router, engine: Engine): void {
     onlyParams(req.query, ['all', 'limit', 'size', 'filters', 'before', 'since']);
     const filters = filterInput(req.query);
     const limit = queryInt(req.query, 'limit');
-    const summaries = await engine.listContainers({
-      all: queryBool(req.query, 'all') || (limit !== undefined && limit > 0),
-      ...(filters ? { filters } : {}),
+    // `before`/`since` (query or filter): containers created before/after the one named
+    const before = req.query.get('before') || filters?.before?.[0];
+    const since = req.query.get('since') || filters?.since?.[0];
+    if (filters) {
+      delete filters.before;
+      delete filters.since;
+    }
+    const beforeAt = before ? Date.parse((await engine.inspectContainer(before)).Created) : undefined;
+    const sinceAt = since ? Date.parse((await engine.inspectContainer(since)).Created) : undefined;
+    const summaries = (
+      await engine.listContainers({
+        all:
+          queryBool(req.query, 'all') ||
+          (limit !== undefined && limit > 0) ||
+          beforeAt !== undefined ||
+          sinceAt !== undefined,
+        ...(filters ? { filters } : {}),
+      })
+    ).filter((c) => {
+      const created = Date.parse(c.Created);
+      return (beforeAt === undefined || created < beforeAt) && (sinceAt === undefined || created > sinceAt);
     });
     const picked = limit !== undefined && limit > 0 ? summaries.slice(0, limit) : summaries;
     const now = Date.now();

@@ -234,6 +234,20 @@ describe('the docker CLI against berth system service', { skip }, () => {
         assert.notEqual(gone.code, 0);
       });
 
+      test('ps --filter since= / before= and --last', async () => {
+        const i = CLIENTS.indexOf(client);
+        const first = (await b.ok(['create', '--name', `apifirst${i}`, IMG, 'true'])).trim();
+        const second = (await b.ok(['create', '--name', `apisecond${i}`, IMG, 'true'])).trim();
+        const ids = async (args: string[]) =>
+          (await dockerOk(client, ['ps', '-q', '--no-trunc', ...args])).trim().split('\n');
+        assert.deepEqual(await ids(['--filter', `since=apifirst${i}`]), [second]);
+        assert.deepEqual(await ids(['--filter', `before=apisecond${i}`, '--filter', `name=apifirst${i}`]), [
+          first,
+        ]);
+        assert.deepEqual(await ids(['-n', '1']), [second]);
+        await dockerOk(client, ['rm', first, second]);
+      });
+
       test('errors: a missing container is docker’s "No such container", exit 1', async () => {
         const r = await docker(client, ['inspect', '--type', 'container', 'nothing-here']);
         assert.equal(r.code, 1);
