@@ -8,7 +8,15 @@ import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import type { Engine } from '../engine/index.js';
 import { ConflictError, InvalidArgumentError } from '../errors/index.js';
-import { API_VERSION, errorReply, HttpError, type Reply, type Request, splitVersion } from './_http.js';
+import {
+  API_VERSION,
+  errorReply,
+  HttpError,
+  MAX_JSON_BODY,
+  type Reply,
+  type Request,
+  splitVersion,
+} from './_http.js';
 import { buildRouter } from './_routes.js';
 
 /** TCP with mutual TLS: clients must present a certificate that chains to `ca`. */
@@ -115,6 +123,10 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
       if (!('handler' in found)) {
         if (found.allowed.length) throw new HttpError(405, `method ${method} not allowed on ${path}`);
         throw new HttpError(404, `page not found: ${path}`);
+      }
+      // no endpoint yet takes a streamed upload: anything larger than a JSON body is refused unread
+      if (Number(raw.headers['content-length'] ?? 0) > MAX_JSON_BODY) {
+        throw new HttpError(413, `request body too large (over ${MAX_JSON_BODY} bytes)`);
       }
       const req: Request = {
         method,

@@ -191,6 +191,8 @@ describe('errors and hostile input', () => {
       'Transfer-Encoding': 'chunked',
     });
     assert.equal(chunked.status, 413, chunked.text);
+    const unread = await call(sock, 'POST', '/containers/x/start', huge);
+    assert.equal(unread.status, 413);
     // the server still answers afterwards
     assert.equal((await get('/_ping')).status, 200);
   });
