@@ -307,6 +307,8 @@ const WAIT_CONDITIONS = ['not-running', 'next-exit', 'removed'];
 /**
  * `wait`: the headers go out at once (the docker client waits for them before it starts the
  * container), the body when the condition is met: `{"StatusCode": N, "Error": null}`.
+ * not-running: now if it is not running; next-exit: its next exit, even when it has not started
+ * yet; removed: its next exit (if it is running or about to be), then its removal.
  */
 async function waitContainer(engine: Engine, req: Request): Promise<Reply | undefined> {
   onlyParams(req.query, ['condition']);
@@ -316,35 +318,32 @@ async function waitContainer(engine: Engine, req: Request): Promise<Reply | unde
       `invalid condition "${condition}": expected one of ${WAIT_CONDITIONS.join(', ')}`,
     );
   }
-  const name = req.params[0]!;
-  const before = await engine.inspectContainer(name);
+  // the journal is read from here on, so an exit between this line and the next is not missed
+  const since = (Date.now() / 1000).toFixed(6);
+  const before = await engine.inspectContainer(req.params[0]!);
   req.res.writeHead(200, { 'Content-Type': 'application/json' });
   req.res.flushHeaders();
-  let code: number;
+  let code = before.State.ExitCode;
   let error: { Message: string } | null = null;
   try {
-    if (condition === 'not-running' && !before.State.Running) code = before.State.ExitCode;
-    else code = await engine.waitContainer(before.Id, { signal: req.signal });
-    if (condition === 'removed') await waitRemoved(engine, before.Id, req.signal);
+    if (before.State.Running) code = await engine.waitContainer(before.Id, { signal: req.signal });
+    if (condition !== 'not-running') {
+      const events = engine.events(
+        { since, filters: { type: ['container'], container: [before.Id], event: ['die', 'destroy'] } },
+        { signal: req.signal },
+      );
+      const waitFor = condition === 'removed' ? 'destroy' : 'die';
+      for await (const e of events) {
+        if (e.Action === 'die') code = Number(e.Actor.Attributes.exitCode ?? code);
+        if (e.Action === waitFor || e.Action === 'destroy') break;
+      }
+    }
   } catch (err) {
     if (req.signal.aborted) return undefined;
     code = -1;
     error = { Message: err instanceof Error ? err.message : String(err) };
   }
+  if (req.signal.aborted) return undefined;
   req.res.end(`${JSON.stringify({ StatusCode: code, Error: error })}\n`);
   return undefined;
-}
-
-/** Until the container's record is gone (auto-remove or another client's rm), or the client leaves. */
-async function waitRemoved(engine: Engine, idOrName: string, signal: AbortSignal): Promise<void> {
-  const { setTimeout: delay } = await import('node:timers/promises');
-  for (;;) {
-    try {
-      await engine.inspectContainer(idOrName);
-    } catch (err) {
-      if (hasCode(err, 'NOT_FOUND')) return;
-      throw err;
-    }
-    await delay(100, undefined, { signal });
-  }
 }

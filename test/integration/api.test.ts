@@ -56,6 +56,24 @@ function rawGet(path: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/** Send a request and resolve with its status once the headers arrive; `body` with the rest. */
+function rawPost(path: string): Promise<{ status: number; body: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path, method: 'POST' }, (res) => {
+      const body = new Promise<string>((done) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => done(text));
+      });
+      resolve({ status: res.statusCode ?? 0, body });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 before(async () => {
   if (skip) return;
   const bundle = await makeBusyboxBundle(join(work, 'bundle'));
@@ -261,6 +279,27 @@ describe('the docker CLI against berth system service', { skip }, () => {
     assert.equal(r.status, 400);
     assert.match(JSON.parse(r.body).message, /client version 1\.99 is too new/);
     assert.equal((await rawGet('/_ping')).body, 'OK');
+  });
+
+  test('wait with next-exit on a container not started yet, and removed, answer after the event', async () => {
+    await b.ok(['create', '--name', 'apiwait', IMG, 'sh', '-c', 'exit 7']);
+    const next = await rawPost('/v1.45/containers/apiwait/wait?condition=next-exit');
+    const removed = await rawPost('/v1.45/containers/apiwait/wait?condition=removed');
+    assert.equal(next.status, 200);
+    assert.equal(removed.status, 200);
+    await b.ok(['start', 'apiwait']);
+    assert.deepEqual(JSON.parse(await next.body), { StatusCode: 7, Error: null });
+    let settled = false;
+    void removed.body.then(() => {
+      settled = true;
+    });
+    // exited but still there: a removed-wait must still be pending once the exit is recorded
+    await waitFor(
+      async () => (await b.ok(['inspect', '--format', '{{.State.Status}}', 'apiwait'])).trim() === 'exited',
+    );
+    assert.equal(settled, false);
+    await b.ok(['rm', 'apiwait']);
+    assert.deepEqual(JSON.parse(await removed.body), { StatusCode: 7, Error: null });
   });
 
   test('--tcp is refused without mutual TLS, with the reason', async () => {
