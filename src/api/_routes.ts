@@ -40,6 +40,7 @@ export function buildRouter(engine: Engine, serverVersion: string): Router {
     req.res.setHeader('Builder-Version', '1');
     req.res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
     req.res.setHeader('Pragma', 'no-cache');
+    req.res.setHeader('Swarm', 'inactive');
     return ping();
   };
   r.add('GET', '/_ping', pingHandler);

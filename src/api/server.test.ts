@@ -94,6 +94,8 @@ describe('system endpoints', () => {
       assert.equal(r.headers['builder-version'], '1');
       assert.match(String(r.headers['cache-control']), /no-cache/);
       assert.equal(r.headers.pragma, 'no-cache');
+      assert.equal(r.headers.swarm, 'inactive');
+      assert.equal(r.headers.ostype, 'linux');
       assert.equal(r.headers.server, 'Berth/9.9.9 (linux)');
     }
   });
@@ -211,6 +213,12 @@ describe('errors and hostile input', () => {
       const del = await call(sock, 'DELETE', `/volumes/${name}`);
       assert.ok(del.status === 400 || del.status === 404, `DELETE ${name}: ${del.status} ${del.text}`);
     }
+  });
+
+  test('a malformed percent-encoding in a path is a 400', async () => {
+    const r = await get('/containers/%E0%A4%A/json');
+    assert.equal(r.status, 400);
+    assert.match((r.json as { message: string }).message, /invalid path parameter/);
   });
 
   test('a bad wait condition is a 400; a wait on a missing container a 404', async () => {

@@ -302,6 +302,22 @@ describe('the docker CLI against berth system service', { skip }, () => {
     assert.deepEqual(JSON.parse(await removed.body), { StatusCode: 7, Error: null });
   });
 
+  test('without --socket it serves <runroot>/berth.sock; --timeout exits when idle and removes it', async () => {
+    const idle = b.start(['system', 'service', '--timeout', '1']);
+    const path = join(b.runroot, 'berth.sock');
+    await waitFor(() => existsSync(path), { what: 'the default socket' });
+    const r = await runProcess(
+      CLIENTS[0]!,
+      ['-H', `unix://${path}`, 'version', '--format', '{{.Server.APIVersion}}'],
+      {
+        env: { DOCKER_CONFIG: join(work, 'docker-config') },
+      },
+    );
+    assert.equal(r.stdout.trim(), '1.45');
+    assert.equal(await idle.closed, 0);
+    assert.equal(existsSync(path), false);
+  });
+
   test('--tcp is refused without mutual TLS, with the reason', async () => {
     const r = await b.run(['system', 'service', '--tcp', '127.0.0.1:0']);
     assert.equal(r.code, 125);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ServeOptions, serveApi } from '../../../api/index.js';
 import { InvalidArgumentError, UsageError } from '../../../errors/index.js';
 import { type CommandSpec, type ParsedArgs, str } from '../../args.js';
@@ -14,7 +15,7 @@ export const spec: CommandSpec = {
       name: 'socket',
       type: 'string',
       value: 'PATH',
-      description: 'Unix socket to listen on (default "/run/berth/berth.sock")',
+      description: 'Unix socket to listen on (default "<runroot>/berth.sock": /run/berth/berth.sock)',
     },
     {
       name: 'timeout',
@@ -105,7 +106,8 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
         }
       : {
           serverVersion: VERSION,
-          socket: str(flags, 'socket') ?? '/run/berth/berth.sock',
+          // /run/berth/berth.sock unless --runroot moved the runtime state
+          socket: str(flags, 'socket') ?? join(ctx.globals.runroot, 'berth.sock'),
           ...(groupText !== undefined ? { group: parseGroup(groupText) } : {}),
         };
   const engine = await ctx.engine();
