@@ -273,6 +273,7 @@ export function humanDuration(iso: string | null | undefined, now = Date.now()):
   if (Number.isNaN(t) || t <= 0) return 'N/A';
   const s = Math.max(0, Math.round((now - t) / 1000));
   if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
   const m = Math.round(s / 60);
   if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;

@@ -21,6 +21,7 @@ test('STATUS reads as docker’s: Up, Paused, Exited (code) … ago, Created', (
 
 test('durations round as docker’s', () => {
   assert.equal(humanDuration(at(0), now), 'Less than a second');
+  assert.equal(humanDuration(at(1), now), '1 second');
   assert.equal(humanDuration(at(59), now), '59 seconds');
   assert.equal(humanDuration(at(60), now), 'About a minute');
   assert.equal(humanDuration(at(3600), now), 'About an hour');
