@@ -1,4 +1,4 @@
-import { type ContainerSummary, containerStatusText } from '../../../engine/index.js';
+import { containerStatusText } from '../../../engine/index.js';
 import { bool, type CommandSpec, list, type ParsedArgs, str } from '../../args.js';
 import type { CommandContext } from '../../context.js';
 import { formatList, humanAge } from '../../render.js';
@@ -28,11 +28,6 @@ export const spec: CommandSpec = {
   ],
 };
 
-/** docker's STATUS column (the engine's wording, shared with the API). */
-export function statusText(c: ContainerSummary, now = Date.now()): string {
-  return containerStatusText(c, now);
-}
-
 export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
   const engine = await ctx.engine();
   const recs = await engine.listContainers({ all: bool(flags, 'all'), filters: list(flags, 'filter') });
@@ -50,7 +45,7 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
       Command: noTrunc ? command : command.length > 20 ? `${command.slice(0, 19)}…` : command,
       CreatedAt: r.Created,
       RunningFor: humanAge(r.Created),
-      Status: statusText(r),
+      Status: containerStatusText(r),
       State: r.State,
       Ports: r.Ports,
       Networks: r.Networks.join(','),
