@@ -27,7 +27,8 @@ const ALLOWED: Record<string, string[]> = {
   container: ['image', 'store', 'runtime', 'network', 'archive', ...base],
   builder: ['container', 'image', 'store', 'archive', ...base],
   engine: ['container', 'builder', 'image', 'store', 'archive', 'registry', 'runtime', 'network', ...base],
-  cli: ['engine', 'errors', 'oci'],
+  // cli/ starts the long-running front ends (`system service`)
+  cli: ['engine', 'errors', 'oci', 'api'],
   api: ['engine', 'errors', 'oci'],
   'registry-server': ['engine', 'errors', 'oci'],
   kube: ['engine', 'errors', 'oci'],

@@ -473,6 +473,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'System',
     load: () => import('./commands/events.js'),
   },
+  'system service': {
+    summary: 'Serve the Docker Engine API on a unix socket',
+    group: 'System',
+    load: () => import('./commands/system/service.js'),
+  },
   'system info': {
     summary: 'Display system-wide information',
     group: 'System',

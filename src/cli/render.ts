@@ -1,5 +1,6 @@
 // Terminal output: tables, JSON, docker-style `--format` templates, sizes and ages, and the
 // progress renderer for pulls (a bar per layer on a TTY, plain lines otherwise).
+import { humanDuration } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 
 export function humanSize(bytes: number): string {
@@ -15,22 +16,10 @@ export function humanSize(bytes: number): string {
   return `${s}${units[u]}`;
 }
 
+/** "5 seconds ago", as docker's CREATED column (the engine's wording, shared with the API). */
 export function humanAge(iso: string | undefined, now = Date.now()): string {
-  if (!iso) return 'N/A';
-  const t = Date.parse(iso);
-  if (Number.isNaN(t) || t <= 0) return 'N/A';
-  const s = Math.max(0, Math.round((now - t) / 1000));
-  if (s < 1) return 'Less than a second ago';
-  if (s < 60) return `${s} seconds ago`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? 'About a minute ago' : `${m} minutes ago`;
-  const h = Math.round(s / 3600);
-  if (h < 48) return h === 1 ? 'About an hour ago' : `${h} hours ago`;
-  const d = Math.round(s / 86400);
-  if (d < 14) return `${d} days ago`;
-  if (d < 60) return `${Math.round(d / 7)} weeks ago`;
-  if (d < 730) return `${Math.round(d / 30)} months ago`;
-  return `${Math.round(d / 365)} years ago`;
+  const d = humanDuration(iso, now);
+  return d === 'N/A' ? d : `${d} ago`;
 }
 
 /** Left-aligned columns separated by three spaces, like docker's tabwriter output. */

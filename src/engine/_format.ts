@@ -265,3 +265,70 @@ export function formatVolume(v: VolumeRecord): VolumeInspect {
     Scope: 'local',
   };
 }
+
+/** How long ago, in docker's words ("5 seconds", "About a minute", "3 hours"); 'N/A' without a time. */
+export function humanDuration(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return 'N/A';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t) || t <= 0) return 'N/A';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h < 48) return h === 1 ? 'About an hour' : `${h} hours`;
+  const d = Math.round(s / 86400);
+  if (d < 14) return `${d} days`;
+  if (d < 60) return `${Math.round(d / 7)} weeks`;
+  if (d < 730) return `${Math.round(d / 30)} months`;
+  return `${Math.round(d / 365)} years`;
+}
+
+/** docker's STATUS text of a container: "Up 5 seconds", "Exited (0) 3 seconds ago", "Created". */
+export function containerStatusText(
+  c: Pick<ContainerSummary, 'State' | 'StartedAt' | 'FinishedAt' | 'ExitCode'>,
+  now = Date.now(),
+): string {
+  switch (c.State) {
+    case 'running':
+      return `Up ${humanDuration(c.StartedAt, now)}`;
+    case 'paused':
+      return `Up ${humanDuration(c.StartedAt, now)} (Paused)`;
+    case 'exited': {
+      const ago = humanDuration(c.FinishedAt, now);
+      return `Exited (${c.ExitCode ?? 0}) ${ago === 'N/A' ? ago : `${ago} ago`}`;
+    }
+    case 'created':
+      return 'Created';
+    default:
+      return c.State.charAt(0).toUpperCase() + c.State.slice(1);
+  }
+}
+
+/** One entry of the API's container list `Ports`: published (with IP and PublicPort) or only exposed. */
+export interface PortListEntry {
+  IP?: string;
+  PrivatePort: number;
+  PublicPort?: number;
+  Type: string;
+}
+
+/** NetworkSettings.Ports (`{"80/tcp": [{HostIp, HostPort}] | null}`) as the container list's Ports. */
+export function portList(ports: NetworkSettings['Ports']): PortListEntry[] {
+  const out: PortListEntry[] = [];
+  for (const [key, bindings] of Object.entries(ports)) {
+    const [port, proto] = key.split('/');
+    const PrivatePort = Number(port);
+    const Type = proto ?? 'tcp';
+    if (!bindings || bindings.length === 0) {
+      out.push({ PrivatePort, Type });
+      continue;
+    }
+    for (const b of bindings) {
+      out.push({ IP: b.HostIp || '0.0.0.0', PrivatePort, PublicPort: Number(b.HostPort), Type });
+    }
+  }
+  return out;
+}

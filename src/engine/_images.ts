@@ -2,7 +2,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BuildRequest, BuildResult } from '../builder/index.js';
-import { describeError, InvalidArgumentError } from '../errors/index.js';
+import { describeError, type ErrorCode, InvalidArgumentError, isBerthError } from '../errors/index.js';
 import {
   familiarRepoDigest,
   familiarTag,
@@ -40,6 +40,8 @@ export interface RemoveReport {
   untagged: string[];
   deleted: string[];
   error?: string;
+  /** The failure's error code, so a front end can answer it (404, 409) without parsing `error`. */
+  errorCode?: ErrorCode;
 }
 
 export type LoadOptions = Parameters<typeof loadImages>[2];
@@ -177,7 +179,13 @@ export async function removeImages(
       recordRemoval(parts, image.id, r);
       reports.push({ reference, untagged: r.untagged.map(familiarTag), deleted: r.deleted });
     } catch (err) {
-      reports.push({ reference, untagged: [], deleted: [], error: describeError(err) });
+      reports.push({
+        reference,
+        untagged: [],
+        deleted: [],
+        error: describeError(err),
+        ...(isBerthError(err) ? { errorCode: err.code } : {}),
+      });
     }
   }
   await parts.store.gc({ graceMs: 0 });

@@ -55,7 +55,8 @@ export {
   parseEventTime,
 } from './_events.js';
 export type { FilterInput } from './_filters.js';
-export type { ContainerInspect, ContainerSummary, VolumeInspect } from './_format.js';
+export type { ContainerInspect, ContainerSummary, PortListEntry, VolumeInspect } from './_format.js';
+export { containerStatusText, humanDuration, portList } from './_format.js';
 export type { NetworkContainerEndpoint, NetworkInspect } from './_format-network.js';
 export type { BuildRequestOptions, ImageSummary, LoadOptions, RemoveReport } from './_images.js';
 export type { NetworkPruneReport } from './_networks.js';

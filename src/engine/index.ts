@@ -30,6 +30,7 @@ export type {
   NetworkContainerEndpoint,
   NetworkInspect,
   NetworkPruneReport,
+  PortListEntry,
   PullReport,
   RemoveReport,
   StartOptions,
@@ -38,13 +39,16 @@ export type {
   VolumePruneReport,
 } from './engine.js';
 export {
+  containerStatusText,
   createEngine,
   Engine,
   EVENT_FILTER_KEYS,
   type EventQuery,
   type EventQueryInput,
+  humanDuration,
   parseEventQuery,
   parseEventTime,
+  portList,
   registryHost,
 } from './engine.js';
 export * as flags from './flags.js';

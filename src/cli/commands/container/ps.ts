@@ -1,4 +1,4 @@
-import type { ContainerSummary } from '../../../engine/index.js';
+import { containerStatusText } from '../../../engine/index.js';
 import { bool, type CommandSpec, list, type ParsedArgs, str } from '../../args.js';
 import type { CommandContext } from '../../context.js';
 import { formatList, humanAge } from '../../render.js';
@@ -28,23 +28,6 @@ export const spec: CommandSpec = {
   ],
 };
 
-/** docker's STATUS column. */
-export function statusText(c: ContainerSummary, now = Date.now()): string {
-  const since = (iso: string | null) => humanAge(iso ?? undefined, now).replace(/ ago$/, '');
-  switch (c.State) {
-    case 'running':
-      return `Up ${since(c.StartedAt)}`;
-    case 'paused':
-      return `Up ${since(c.StartedAt)} (Paused)`;
-    case 'exited':
-      return `Exited (${c.ExitCode ?? 0}) ${humanAge(c.FinishedAt ?? undefined, now)}`;
-    case 'created':
-      return 'Created';
-    default:
-      return c.State.charAt(0).toUpperCase() + c.State.slice(1);
-  }
-}
-
 export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
   const engine = await ctx.engine();
   const recs = await engine.listContainers({ all: bool(flags, 'all'), filters: list(flags, 'filter') });
@@ -62,7 +45,7 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
       Command: noTrunc ? command : command.length > 20 ? `${command.slice(0, 19)}…` : command,
       CreatedAt: r.Created,
       RunningFor: humanAge(r.Created),
-      Status: statusText(r),
+      Status: containerStatusText(r),
       State: r.State,
       Ports: r.Ports,
       Networks: r.Networks.join(','),

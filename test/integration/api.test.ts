@@ -1,0 +1,390 @@
+// `berth system service` driven by the real docker CLI (both clients on this machine: Debian's
+// 20.10 at API 1.41 and the 28.x one, downgraded to 1.45), over a private root that the berth
+// CLI uses at the same time: what one creates, the other sees.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Berth, runProcess } from '../helpers/berth.js';
+import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { missing, skipUnless } from '../helpers/prereq.js';
+import { selfSignedCert } from '../helpers/tls.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
+const lacking =
+  missing({ root: true, commands: ['runc', 'conmon', 'openssl'] }) ?? (CLIENTS.length ? undefined : 'docker');
+const skip = skipUnless(lacking ?? '', lacking === undefined);
+
+const work = mkdtempSync(join(tmpdir(), 'berth-api-it-'));
+const b = new Berth();
+const IMG = 'local/bb:api';
+const sock = join(work, 'api', 'berth.sock');
+let service: ReturnType<Berth['start']> | undefined;
+let serviceLog = '';
+
+function docker(client: string, args: string[]) {
+  return runProcess(client, args, {
+    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
+    timeoutMs: 60_000,
+  });
+}
+
+async function dockerOk(client: string, args: string[]): Promise<string> {
+  const r = await docker(client, args);
+  if (r.code !== 0) {
+    throw new Error(
+      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
+    );
+  }
+  return r.stdout;
+}
+
+function rawGet(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Send a request and resolve with its status once the headers arrive; `body` with the rest. */
+function rawPost(path: string): Promise<{ status: number; body: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path, method: 'POST' }, (res) => {
+      const body = new Promise<string>((done) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => done(text));
+      });
+      resolve({ status: res.statusCode ?? 0, body });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
+  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  service = b.start(['system', 'service', '--socket', sock]);
+  service.child.stderr?.on('data', (d: Buffer) => {
+    serviceLog += d.toString();
+  });
+  await waitFor(async () => (await rawGet('/_ping')).body === 'OK', { what: 'the API socket to answer' });
+});
+
+after(async () => {
+  if (service) {
+    service.child.kill('SIGTERM');
+    await service.closed;
+  }
+  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) await b.run(['rm', '-f', ...ids]);
+  b.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the docker CLI against berth system service', { skip }, () => {
+  for (const client of CLIENTS) {
+    describe(client, () => {
+      test('version, info, images and network ls', async () => {
+        const version = await dockerOk(client, ['version']);
+        assert.match(version, /Server: berth/);
+        assert.match(version, /API version:\s+1\.4[1-5]/);
+        assert.match(await dockerOk(client, ['info']), /Storage Driver: overlay/);
+        const images = await dockerOk(client, ['images']);
+        assert.match(images, /local\/bb\s+api\s+[0-9a-f]{12}/);
+        assert.match(await dockerOk(client, ['network', 'ls']), /\sberth\s+bridge\s+local/);
+        assert.match(await dockerOk(client, ['image', 'inspect', '--format', '{{.Id}}', IMG]), /^sha256:/);
+      });
+
+      test('volume create, ls, inspect and rm; the berth CLI sees the same volumes', async () => {
+        assert.equal(
+          (await dockerOk(client, ['volume', 'create', '--label', 'k=v', 'apivol'])).trim(),
+          'apivol',
+        );
+        assert.match(await dockerOk(client, ['volume', 'ls']), /local\s+apivol/);
+        assert.match(await b.ok(['volume', 'ls']), /apivol/);
+        assert.equal(
+          (await dockerOk(client, ['volume', 'inspect', '--format', '{{.Labels.k}}', 'apivol'])).trim(),
+          'v',
+        );
+        assert.equal((await dockerOk(client, ['volume', 'rm', 'apivol'])).trim(), 'apivol');
+        assert.doesNotMatch(await b.ok(['volume', 'ls']), /apivol/);
+        const again = await docker(client, ['volume', 'rm', 'apivol']);
+        assert.notEqual(again.code, 0);
+        assert.match(again.stderr, /apivol/);
+      });
+
+      test('network create, inspect and rm', async () => {
+        const id = (
+          await dockerOk(client, ['network', 'create', '--subnet', '10.231.81.0/24', 'apinet'])
+        ).trim();
+        assert.match(id, /^[0-9a-f]{64}$/);
+        assert.match(await b.ok(['network', 'ls']), /apinet/);
+        const subnet = await dockerOk(client, [
+          'network',
+          'inspect',
+          '--format',
+          '{{(index .IPAM.Config 0).Subnet}}',
+          'apinet',
+        ]);
+        assert.equal(subnet.trim(), '10.231.81.0/24');
+        await dockerOk(client, ['network', 'rm', 'apinet']);
+        assert.doesNotMatch(await b.ok(['network', 'ls']), /apinet/);
+      });
+
+      test('containers made by the berth CLI: ps, inspect, stop, start, wait, rm -f', async () => {
+        const name = `apic${CLIENTS.indexOf(client)}`;
+        await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+        const ps = await dockerOk(client, ['ps']);
+        assert.match(ps, new RegExp(`local/bb:api\\s+"sleep 300"\\s+.*Up .*\\s${name}\\n`));
+        assert.equal(
+          (await dockerOk(client, ['inspect', '--format', '{{.State.Running}}', name])).trim(),
+          'true',
+        );
+        await dockerOk(client, ['stop', '-t', '1', name]);
+        assert.match(await dockerOk(client, ['ps', '-a', '--filter', `name=${name}`]), /Exited \(\d+\)/);
+        assert.doesNotMatch(await dockerOk(client, ['ps']), new RegExp(name));
+        assert.equal((await b.ok(['inspect', '--format', '{{.State.Status}}', name])).trim(), 'exited');
+        await dockerOk(client, ['start', name]);
+        assert.equal((await b.ok(['inspect', '--format', '{{.State.Status}}', name])).trim(), 'running');
+        await dockerOk(client, ['rm', '-f', name]);
+        assert.equal((await b.run(['inspect', name])).code, 1);
+
+        const exits = `${name}x`;
+        await b.ok(['run', '-d', '--name', exits, IMG, 'sh', '-c', 'exit 3']);
+        assert.equal((await dockerOk(client, ['wait', exits])).trim(), '3');
+        await dockerOk(client, ['rm', exits]);
+      });
+
+      test('run -d (create + start) with ports, env, labels, binds and a restart policy', async () => {
+        const i = CLIENTS.indexOf(client);
+        const name = `apirun${i}`;
+        const id = (
+          await dockerOk(client, [
+            'run',
+            '-d',
+            '--name',
+            name,
+            '-p',
+            `127.0.0.1:${18590 + i}:80`,
+            '-e',
+            'A=b',
+            '-l',
+            'k=v',
+            '-v',
+            `${work}:/host:ro`,
+            '--restart',
+            'on-failure:2',
+            IMG,
+            'sleep',
+            '300',
+          ])
+        ).trim();
+        assert.match(id, /^[0-9a-f]{64}$/);
+        assert.match(
+          await dockerOk(client, ['ps']),
+          new RegExp(`127\\.0\\.0\\.1:${18590 + i}->80/tcp\\s+${name}`),
+        );
+        const seen = await b.ok([
+          'inspect',
+          '--format',
+          '{{.Config.Env}} {{.HostConfig.RestartPolicy.Name}} {{.Config.Labels.k}}',
+          name,
+        ]);
+        assert.match(seen, /A=b.*on-failure v/);
+        assert.match(await b.ok(['exec', name, 'sh', '-c', 'test -d /host && echo bound']), /bound/);
+
+        await dockerOk(client, ['rm', '-f', name]);
+
+        // without a restart policy, so the kill below leaves it exited
+        await dockerOk(client, ['run', '-d', '--name', name, IMG, 'sleep', '300']);
+        await dockerOk(client, ['pause', name]);
+        assert.match(await dockerOk(client, ['ps']), /\(Paused\)/);
+        await dockerOk(client, ['unpause', name]);
+        await dockerOk(client, ['rename', name, `${name}b`]);
+        await dockerOk(client, ['kill', `${name}b`]);
+        assert.match(await dockerOk(client, ['ps', '-a', '--filter', `name=${name}b`]), /Exited \(137\)/);
+        await dockerOk(client, ['rm', `${name}b`]);
+
+        const missingImage = await docker(client, ['create', '--memory-swappiness', '10', IMG]);
+        assert.notEqual(missingImage.code, 0);
+        assert.match(missingImage.stderr, /MemorySwappiness is not supported/);
+      });
+
+      test('network connect and disconnect; prunes; rmi', async () => {
+        const i = CLIENTS.indexOf(client);
+        const net = `apinet${i}`;
+        await dockerOk(client, ['network', 'create', net]);
+        await dockerOk(client, ['create', '--name', `apiconn${i}`, IMG, 'true']);
+        await dockerOk(client, ['network', 'connect', '--alias', 'al', net, `apiconn${i}`]);
+        assert.match(
+          await b.ok(['inspect', '--format', '{{json .NetworkSettings.Networks}}', `apiconn${i}`]),
+          new RegExp(net),
+        );
+        await dockerOk(client, ['network', 'disconnect', net, `apiconn${i}`]);
+        assert.match(await dockerOk(client, ['container', 'prune', '-f']), /Total reclaimed space/);
+        assert.equal((await b.run(['inspect', `apiconn${i}`])).code, 1);
+        assert.match(await dockerOk(client, ['network', 'prune', '-f']), new RegExp(net));
+        await dockerOk(client, ['volume', 'create', `apiprune${i}`]);
+        await dockerOk(client, ['volume', 'prune', '-f', '--filter', 'all=true']);
+        assert.doesNotMatch(await b.ok(['volume', 'ls']), new RegExp(`apiprune${i}`));
+        await dockerOk(client, ['image', 'prune', '-f']);
+        await b.ok(['tag', IMG, `local/extra:${i}`]);
+        assert.match(
+          await dockerOk(client, ['rmi', `local/extra:${i}`]),
+          new RegExp(`Untagged: local/extra:${i}`),
+        );
+        const gone = await docker(client, ['rmi', 'local/nothing:1']);
+        assert.notEqual(gone.code, 0);
+      });
+
+      test('ps --filter since= / before= and --last', async () => {
+        const i = CLIENTS.indexOf(client);
+        const first = (await b.ok(['create', '--name', `apifirst${i}`, IMG, 'true'])).trim();
+        const second = (await b.ok(['create', '--name', `apisecond${i}`, IMG, 'true'])).trim();
+        const ids = async (args: string[]) =>
+          (await dockerOk(client, ['ps', '-q', '--no-trunc', ...args])).trim().split('\n');
+        assert.deepEqual(await ids(['--filter', `since=apifirst${i}`]), [second]);
+        assert.deepEqual(await ids(['--filter', `before=apisecond${i}`, '--filter', `name=apifirst${i}`]), [
+          first,
+        ]);
+        assert.deepEqual(await ids(['-n', '1']), [second]);
+        await dockerOk(client, ['rm', first, second]);
+      });
+
+      test('errors: a missing container is docker’s "No such container", exit 1', async () => {
+        const r = await docker(client, ['inspect', '--type', 'container', 'nothing-here']);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /No such container|no such container|not found/i);
+      });
+    });
+  }
+
+  test('an unknown API version is a 400 with docker’s message, and the server goes on', async () => {
+    const r = await rawGet('/v1.99/version');
+    assert.equal(r.status, 400);
+    assert.match(JSON.parse(r.body).message, /client version 1\.99 is too new/);
+    assert.equal((await rawGet('/_ping')).body, 'OK');
+  });
+
+  test('wait with next-exit on a container not started yet, and removed, answer after the event', async () => {
+    await b.ok(['create', '--name', 'apiwait', IMG, 'sh', '-c', 'exit 7']);
+    const next = await rawPost('/v1.45/containers/apiwait/wait?condition=next-exit');
+    const removed = await rawPost('/v1.45/containers/apiwait/wait?condition=removed');
+    assert.equal(next.status, 200);
+    assert.equal(removed.status, 200);
+    await b.ok(['start', 'apiwait']);
+    assert.deepEqual(JSON.parse(await next.body), { StatusCode: 7, Error: null });
+    let settled = false;
+    void removed.body.then(() => {
+      settled = true;
+    });
+    // exited but still there: a removed-wait must still be pending once the exit is recorded
+    await waitFor(
+      async () => (await b.ok(['inspect', '--format', '{{.State.Status}}', 'apiwait'])).trim() === 'exited',
+    );
+    assert.equal(settled, false);
+    await b.ok(['rm', 'apiwait']);
+    assert.deepEqual(JSON.parse(await removed.body), { StatusCode: 7, Error: null });
+  });
+
+  test('without --socket it serves <runroot>/berth.sock; --timeout exits when idle and removes it', async () => {
+    const idle = b.start(['system', 'service', '--timeout', '1']);
+    const path = join(b.runroot, 'berth.sock');
+    await waitFor(() => existsSync(path), { what: 'the default socket' });
+    const r = await runProcess(
+      CLIENTS[0]!,
+      ['-H', `unix://${path}`, 'version', '--format', '{{.Server.APIVersion}}'],
+      {
+        env: { DOCKER_CONFIG: join(work, 'docker-config') },
+      },
+    );
+    assert.equal(r.stdout.trim(), '1.45');
+    assert.equal(await idle.closed, 0);
+    assert.equal(existsSync(path), false);
+  });
+
+  test('--tcp is refused without mutual TLS, with the reason', async () => {
+    const r = await b.run(['system', 'service', '--tcp', '127.0.0.1:0']);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /--tcp needs --tls-cert, --tls-key and --tls-ca .*root-equivalent/);
+  });
+
+  test('--tcp with mutual TLS: the docker CLI with a client certificate gets in, without one it does not', async () => {
+    const certs = join(work, 'certs');
+    mkdirSync(certs);
+    const server = selfSignedCert(certs, { cn: 'localhost', subjectAltName: 'IP:127.0.0.1', name: 'server' });
+    const client = selfSignedCert(certs, { cn: 'client', name: 'client' });
+    const tcp = b.start([
+      'system',
+      'service',
+      '--tcp',
+      '127.0.0.1:0',
+      '--tls-cert',
+      server.certPath,
+      '--tls-key',
+      server.keyPath,
+      '--tls-ca',
+      client.certPath,
+    ]);
+    let log = '';
+    tcp.child.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    try {
+      const address = await waitFor(() => /listening on (tcp:\/\/\S+)/.exec(log)?.[1], {
+        what: 'the TCP address',
+      });
+      const tls = ['--tlsverify', '--tlscacert', server.certPath, '-H', address];
+      for (const docker of CLIENTS) {
+        const ok = await runProcess(
+          docker,
+          [
+            ...tls,
+            '--tlscert',
+            client.certPath,
+            '--tlskey',
+            client.keyPath,
+            'version',
+            '--format',
+            '{{.Server.APIVersion}}',
+          ],
+          {
+            env: { DOCKER_CONFIG: join(work, 'docker-config') },
+          },
+        );
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.match(ok.stdout, /^1\.4[1-5]$/m);
+        const refused = await runProcess(docker, [...tls, 'version'], {
+          env: { DOCKER_CONFIG: join(work, 'docker-config') },
+        });
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /certificate/);
+      }
+    } finally {
+      tcp.child.kill('SIGTERM');
+      assert.equal(await tcp.closed, 0);
+    }
+  });
+
+  test('SIGTERM closes the service and removes its socket', async () => {
+    service!.child.kill('SIGTERM');
+    assert.equal(await service!.closed, 0);
+    service = undefined;
+    assert.equal(existsSync(sock), false);
+  });
+});
