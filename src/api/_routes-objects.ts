@@ -11,6 +11,7 @@ import {
   type Router,
   readObject,
 } from './_http.js';
+import { addImageExtraRoutes } from './_routes-images.js';
 
 function str(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
@@ -44,6 +45,7 @@ function onlyFields(body: Record<string, unknown>, known: string[], what: string
 
 export function addObjectRoutes(r: Router, engine: Engine): void {
   addImageRoutes(r, engine);
+  addImageExtraRoutes(r, engine);
   addNetworkRoutes(r, engine);
   addVolumeRoutes(r, engine);
 }
