@@ -1,0 +1,142 @@
+// Image endpoints of `berth system service` driven by the real docker CLI: pull from a real
+// local registry (streamed JSON progress), images, tag, history and `system df`; an unknown
+// image is a clear error and a non-zero exit.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Berth, runProcess } from '../helpers/berth.js';
+import { makeBusyboxLayout } from '../helpers/images.js';
+import { missing, skipUnless } from '../helpers/prereq.js';
+import { skopeoCopy, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
+const lacking =
+  missing({ root: true, commands: ['docker-registry', 'skopeo'] }) ?? (CLIENTS.length ? undefined : 'docker');
+const skip = skipUnless(lacking ?? '', lacking === undefined);
+
+const work = mkdtempSync(join(tmpdir(), 'berth-api-images-it-'));
+const b = new Berth();
+const sock = join(work, 'api', 'berth.sock');
+let reg: TestRegistry | undefined;
+let service: ReturnType<Berth['start']> | undefined;
+let serviceLog = '';
+
+function docker(client: string, args: string[]) {
+  return runProcess(client, args, {
+    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
+    timeoutMs: 60_000,
+  });
+}
+
+async function dockerOk(client: string, args: string[]): Promise<string> {
+  const r = await docker(client, args);
+  if (r.code !== 0) {
+    throw new Error(
+      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
+    );
+  }
+  return r.stdout;
+}
+
+function raw(method: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path, method }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  reg = await startRegistry({ auth: 'none' });
+  const bb = await makeBusyboxLayout(join(work, 'bb'), { tag: 'latest' });
+  await skopeoCopy(`oci:${bb.layoutDir}:latest`, `docker://${reg.host}/bb:latest`);
+  service = b.start(['system', 'service', '--socket', sock]);
+  service.child.stderr?.on('data', (d: Buffer) => {
+    serviceLog += d.toString();
+  });
+  await waitFor(async () => (await raw('GET', '/_ping')).body === 'OK', { what: 'the API socket to answer' });
+});
+
+after(async () => {
+  if (service) {
+    service.child.kill('SIGTERM');
+    await service.closed;
+  }
+  await reg?.stop();
+  b.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('image endpoints through the docker CLI', { skip }, () => {
+  test('the raw pull stream is dockerd JSON lines, ending with the digest and status', async () => {
+    const r = await raw('POST', `/v1.45/images/create?fromImage=${reg!.host}/bb&tag=latest`);
+    assert.equal(r.status, 200);
+    const lines = r.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { status?: string; id?: string; progressDetail?: unknown });
+    assert.deepEqual(lines[0], { status: 'Pulling from bb', id: 'latest' });
+    assert.ok(lines.some((l) => l.status === 'Pull complete' && /^[0-9a-f]{12}$/.test(l.id ?? '')));
+    assert.match(lines.at(-2)?.status ?? '', /^Digest: sha256:[0-9a-f]{64}$/);
+    assert.equal(lines.at(-1)?.status, `Status: Downloaded newer image for ${reg!.host}/bb:latest`);
+    const again = await raw('POST', `/images/create?fromImage=${reg!.host}/bb&tag=latest`);
+    assert.match(again.body, /Status: Image is up to date for /);
+    await b.ok(['rmi', `${reg!.host}/bb:latest`]);
+  });
+
+  test('bad requests are Docker JSON errors before any stream', async () => {
+    const bad = await raw('POST', '/images/create?fromImage=UPPER/Case&tag=latest');
+    assert.equal(bad.status, 400);
+    assert.ok((JSON.parse(bad.body) as { message: string }).message);
+    const src = await raw('POST', '/images/create?fromSrc=-');
+    assert.equal(src.status, 400);
+    assert.match(src.body, /fromSrc/);
+    const unknown = await raw('POST', `/images/create?fromImage=${reg!.host}/nope&tag=latest`);
+    assert.equal(unknown.status, 404);
+    assert.match((JSON.parse(unknown.body) as { message: string }).message, /nope/);
+  });
+
+  for (const client of CLIENTS) {
+    test(`${client}: pull, images, tag, history, system df; an unknown image fails clearly`, async () => {
+      const ref = `${reg!.host}/bb:latest`;
+      const out = await dockerOk(client, ['pull', ref]);
+      assert.match(out, /latest: Pulling from bb/);
+      assert.match(out, /Digest: sha256:[0-9a-f]{64}/);
+      assert.match(out, new RegExp(`Status: (Downloaded newer image|Image is up to date) for ${ref}`));
+      assert.match(
+        await dockerOk(client, ['images']),
+        new RegExp(`${reg!.host}/bb\\s+latest\\s+[0-9a-f]{12}`),
+      );
+
+      await dockerOk(client, ['tag', ref, 'local/tagged:v1']);
+      assert.match(await dockerOk(client, ['images']), /local\/tagged\s+v1\s+[0-9a-f]{12}/);
+      assert.match(await b.ok(['images']), /local\/tagged/);
+
+      const history = await dockerOk(client, ['history', '--no-trunc', 'local/tagged:v1']);
+      assert.match(history, /IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT/);
+      assert.match(history, /sha256:[0-9a-f]{64}/);
+
+      const df = await dockerOk(client, ['system', 'df']);
+      assert.match(df, /Images\s+1\s+0\s+\S+/);
+      assert.match(df, /Containers\s+0\s+0/);
+      assert.match(df, /Local Volumes\s+0\s+0/);
+
+      const bad = await docker(client, ['pull', `${reg!.host}/nope:latest`]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /nope/);
+
+      await dockerOk(client, ['rmi', 'local/tagged:v1', ref]);
+    });
+  }
+});
