@@ -15,7 +15,8 @@ import { waitFor } from '../helpers/wait.js';
 
 const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
 const lacking =
-  missing({ root: true, commands: ['docker-registry', 'skopeo'] }) ?? (CLIENTS.length ? undefined : 'docker');
+  missing({ root: true, commands: ['runc', 'docker-registry', 'skopeo'] }) ??
+  (CLIENTS.length ? undefined : 'docker');
 const skip = skipUnless(lacking ?? '', lacking === undefined);
 
 const work = mkdtempSync(join(tmpdir(), 'berth-api-images-it-'));
@@ -92,6 +93,18 @@ describe('image endpoints through the docker CLI', { skip }, () => {
     assert.equal(lines.at(-1)?.status, `Status: Downloaded newer image for ${reg!.host}/bb:latest`);
     const again = await raw('POST', `/images/create?fromImage=${reg!.host}/bb&tag=latest`);
     assert.match(again.body, /Status: Image is up to date for /);
+    const other = await raw(
+      'POST',
+      `/images/create?fromImage=${reg!.host}/bb&tag=latest&platform=linux/s390x`,
+    );
+    // the platform is honoured; its refusal comes after the stream began, as an error line
+    assert.equal(other.status, 200);
+    const last = JSON.parse(other.body.trim().split('\n').at(-1)!) as {
+      error?: string;
+      errorDetail?: { message: string };
+    };
+    assert.match(last.error ?? '', /linux\/s390x/);
+    assert.equal(last.errorDetail?.message, last.error);
     await b.ok(['rmi', `${reg!.host}/bb:latest`]);
   });
 
