@@ -7,7 +7,7 @@
 import type { Engine, ProgressEvent } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
 import { parsePlatform, parseReference } from '../oci/index.js';
-import { HttpError, onlyParams, type Request, type Router } from './_http.js';
+import { errorReply, HttpError, onlyParams, type Request, type Router } from './_http.js';
 import { containerListEntry } from './_routes.js';
 
 /** One line of dockerd's JSON message stream. */
@@ -127,7 +127,11 @@ async function pullImage(engine: Engine, req: Request): Promise<undefined> {
         : `Status: Downloaded newer image for ${name}`,
     });
   } catch (err) {
-    if (!started) throw err;
+    if (!started) {
+      // a registry that cannot be reached is a 500 from dockerd, not a gateway error
+      const { status, message } = errorReply(err);
+      throw status === 502 ? new HttpError(500, message) : err;
+    }
     const message = err instanceof Error ? err.message : String(err);
     write(errorLine(message));
   }

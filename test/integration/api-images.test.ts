@@ -118,6 +118,9 @@ describe('image endpoints through the docker CLI', { skip }, () => {
     const unknown = await raw('POST', `/images/create?fromImage=${reg!.host}/nope&tag=latest`);
     assert.equal(unknown.status, 404);
     assert.match((JSON.parse(unknown.body) as { message: string }).message, /nope/);
+    const noRegistry = await raw('POST', '/images/create?fromImage=127.0.0.1:1/x&tag=latest');
+    assert.equal(noRegistry.status, 500);
+    assert.match((JSON.parse(noRegistry.body) as { message: string }).message, /127\.0\.0\.1:1/);
   });
 
   for (const client of CLIENTS) {
