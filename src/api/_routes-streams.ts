@@ -78,12 +78,14 @@ async function containerLogs(engine: Engine, req: Request): Promise<Reply | unde
   let timer: NodeJS.Timeout | undefined;
   if (until && follow) timer = setTimeout(onAbort, Math.max(0, until.getTime() - Date.now()));
   try {
-    const entries = engine.containerLogs(c.Id, {
-      follow,
-      ...(since ? { since } : {}),
-      ...(tail !== undefined ? { tail } : {}),
-      signal: stop.signal,
-    })[Symbol.asyncIterator]();
+    const entries = engine
+      .containerLogs(c.Id, {
+        follow,
+        ...(since ? { since } : {}),
+        ...(tail !== undefined ? { tail } : {}),
+        signal: stop.signal,
+      })
+      [Symbol.asyncIterator]();
     // the first entry (or the end) before the headers: a log that cannot be read is still a JSON error
     let next: IteratorResult<Awaited<ReturnType<typeof entries.next>>['value']> | undefined;
     if (!follow) next = await entries.next();
