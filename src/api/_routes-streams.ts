@@ -30,6 +30,19 @@ export function frame(stream: 'stdout' | 'stderr', payload: Buffer): Buffer {
   return Buffer.concat([header, payload]);
 }
 
+/**
+ * A log entry's time as dockerd writes it (Go's RFC3339Nano in UTC: `…T23:02:05.79286163Z`,
+ * trailing zeros of the fraction dropped); conmon writes `+00:00` or a local offset.
+ */
+export function dockerTime(time: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(time);
+  if (!m) return time;
+  const base =
+    m[3] === 'Z' || m[3] === '+00:00' ? m[1]! : new Date(`${m[1]}${m[3]}`).toISOString().slice(0, 19);
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  return `${base}${frac ? `.${frac}` : ''}Z`;
+}
+
 /** Write and wait for the socket to drain when it asks; false when the client is gone. */
 function write(req: Request, chunk: Buffer | string): Promise<boolean> {
   if (req.signal.aborted || req.res.destroyed) return Promise.resolve(false);
@@ -105,7 +118,7 @@ async function containerLogs(engine: Engine, req: Request): Promise<Reply | unde
         }
         if (e.stream === 'stdout' ? !stdout : !stderr) continue;
         const line = e.partial ? e.line : Buffer.concat([e.line, Buffer.from('\n')]);
-        const payload = timestamps ? Buffer.concat([Buffer.from(`${e.time} `), line]) : line;
+        const payload = timestamps ? Buffer.concat([Buffer.from(`${dockerTime(e.time)} `), line]) : line;
         if (!(await write(req, tty ? payload : frame(e.stream, payload)))) break;
       }
     } catch (err) {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createEngine, type Engine } from '../engine/index.js';
-import { frame } from './_routes-streams.js';
+import { dockerTime, frame } from './_routes-streams.js';
 import type { ApiServer } from './_server.js';
 import { serveApi } from './index.js';
 
@@ -142,6 +142,12 @@ describe('/containers/{id}/logs before it streams', () => {
     for (const q of ['stdout=1&tail=some', 'stdout=1&since=soon', 'stdout=maybe']) {
       assert.equal((await get(`/containers/nothing-here/logs?${q}`)).status, 400, q);
     }
+  });
+
+  test('timestamps as dockerd writes them: UTC, Z, no trailing zeros', () => {
+    assert.equal(dockerTime('2026-12-07T23:02:05.792861630+00:00'), '2026-12-07T23:02:05.79286163Z');
+    assert.equal(dockerTime('2026-12-07T23:02:05.000000000Z'), '2026-12-07T23:02:05Z');
+    assert.equal(dockerTime('2026-12-08T01:02:05.5+02:00'), '2026-12-07T23:02:05.5Z');
   });
 
   test('the multiplexing header: stream type, three zeros, the length big-endian', () => {
