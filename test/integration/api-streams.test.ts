@@ -3,8 +3,8 @@
 // raw stream) and `docker events` bounded by --since/--until, for containers the berth CLI runs
 // on the same root.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -79,6 +79,45 @@ after(async () => {
 });
 
 describe('docker logs and docker events against berth system service', { skip }, () => {
+  test('a client that leaves in the middle of a follow leaves no file descriptor behind', async () => {
+    const name = 'leaver';
+    await b.ok(['run', '-d', '--name', name, IMG, 'sh', '-c', 'echo here; sleep 300']);
+    const fdDir = `/proc/${service!.child.pid}/fd`;
+    const links = () =>
+      readdirSync(fdDir).map((f) => {
+        try {
+          return readlinkSync(join(fdDir, f));
+        } catch {
+          return '';
+        }
+      });
+    const follow = async () => {
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(
+          { socketPath: sock, path: `/v1.45/containers/${name}/logs?follow=1&stdout=1` },
+          resolve,
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(res.headers['content-type'], 'application/vnd.docker.multiplexed-stream');
+      const first = await new Promise<Buffer>((resolve) => res.once('data', resolve));
+      assert.equal(first[0], 1);
+      assert.equal(first.subarray(8).toString(), 'here\n');
+      res.destroy();
+    };
+    // the first one opens what the service keeps for good (the store, libuv's one inotify fd)
+    await follow();
+    await waitFor(() => !links().some((l) => l.endsWith('ctr.log')), { what: 'the log file closed' });
+    const idle = links().length;
+    for (let round = 0; round < 3; round++) await follow();
+    await waitFor(() => links().length <= idle && !links().some((l) => l.endsWith('ctr.log')), {
+      what: `the service's fds back to ${idle}, the log file closed`,
+    });
+    assert.equal(await ping(), 'OK');
+    await b.ok(['rm', '-f', name]);
+  });
+
   CLIENTS.forEach((client, i) => {
     describe(client, () => {
       test('docker logs: stdout and stderr apart, --tail, -t and --since', async () => {
