@@ -143,6 +143,16 @@ describe('docker logs and docker events against berth system service', { skip },
           name,
         ]);
         assert.equal(future.stdout + future.stderr, '');
+        const before = String(Math.floor(Date.now() / 1000) - 3600);
+        const untilBefore = await dockerOk(client, ['logs', '--until', before, name]);
+        assert.equal(untilBefore.stdout + untilBefore.stderr, '');
+        const untilLater = await dockerOk(client, [
+          'logs',
+          '--until',
+          String(Math.floor(Date.now() / 1000) + 3600),
+          name,
+        ]);
+        assert.equal(untilLater.stdout, 'one\nthree\n');
         const past = await dockerOk(client, ['logs', '--since', '1h', name]);
         assert.equal(past.stdout, 'one\nthree\n');
         const gone = await docker(client, ['logs', 'no-such-container']);
