@@ -23,6 +23,7 @@ import {
   Router,
 } from './_http.js';
 import { addObjectRoutes } from './_routes-objects.js';
+import { addStreamRoutes } from './_routes-streams.js';
 
 const GOARCH: Record<string, string> = {
   x64: 'amd64',
@@ -146,6 +147,7 @@ export function buildRouter(engine: Engine, serverVersion: string): Router {
 
   addContainerRoutes(r, engine);
   addObjectRoutes(r, engine);
+  addStreamRoutes(r, engine);
   return r;
 }
 
