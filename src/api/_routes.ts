@@ -22,6 +22,7 @@ import {
   type Request,
   Router,
 } from './_http.js';
+import { addContainerExtraRoutes } from './_routes-container-extra.js';
 import { addObjectRoutes } from './_routes-objects.js';
 import { addStreamRoutes } from './_routes-streams.js';
 
@@ -148,6 +149,7 @@ export function buildRouter(engine: Engine, serverVersion: string): Router {
   addContainerRoutes(r, engine);
   addObjectRoutes(r, engine);
   addStreamRoutes(r, engine);
+  addContainerExtraRoutes(r, engine);
   return r;
 }
 
