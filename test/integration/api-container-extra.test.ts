@@ -1,0 +1,169 @@
+// The container extras of `berth system service` through the real docker CLI (both clients on
+// this machine): `docker top`, `docker diff`, `docker export -o`, `docker stats --no-stream`,
+// `docker cp` both ways and of a missing path, and a hostile tar PUT to the archive endpoint.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Berth, runProcess } from '../helpers/berth.js';
+import { makeBusyboxBundle } from '../helpers/bundle.js';
+import { missing, skipUnless } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
+const lacking =
+  missing({ root: true, commands: ['runc', 'conmon'] }) ?? (CLIENTS.length ? undefined : 'docker');
+const skip = skipUnless(lacking ?? '', lacking === undefined);
+
+const work = mkdtempSync(join(tmpdir(), 'berth-api-extra-it-'));
+const b = new Berth();
+const IMG = 'local/bb:apiextra';
+const sock = join(work, 'api', 'berth.sock');
+let service: ReturnType<Berth['start']> | undefined;
+let serviceLog = '';
+
+function docker(client: string, args: string[]) {
+  return runProcess(client, args, {
+    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
+    timeoutMs: 60_000,
+  });
+}
+
+async function dockerOk(client: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const r = await docker(client, args);
+  if (r.code !== 0) {
+    throw new Error(
+      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
+    );
+  }
+  return r;
+}
+
+function call(method: string, path: string, body?: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path, method }, async (res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A one-file tar whose entry name is given as is (no checks: it is the hostile input). */
+function tarOf(name: string, data: string): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  h.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\x0000', 257);
+  let sum = 0;
+  for (const byte of h) sum += byte;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const body = Buffer.alloc(Math.ceil(data.length / 512) * 512);
+  body.write(data);
+  return Buffer.concat([h, body, Buffer.alloc(1024)]);
+}
+
+before(async () => {
+  if (skip) return;
+  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
+  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  service = b.start(['system', 'service', '--socket', sock]);
+  service.child.stderr?.on('data', (d: Buffer) => {
+    serviceLog += d.toString();
+  });
+  await waitFor(async () => (await call('GET', '/_ping').catch(() => ({ text: '' }))).text === 'OK', {
+    what: 'the API socket to answer',
+  });
+});
+
+after(async () => {
+  if (service) {
+    service.child.kill('SIGTERM');
+    await service.closed;
+  }
+  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) await b.run(['rm', '-f', ...ids]);
+  b.cleanup();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('docker top, diff, export, stats and cp against berth system service', { skip }, () => {
+  test('a tar with a ../ entry PUT to the archive endpoint does not land outside the container', async () => {
+    const name = 'hostile';
+    await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+    const marker = `escape-${process.pid}`;
+    const r = await call(
+      'PUT',
+      `/v1.45/containers/${name}/archive?path=/tmp`,
+      tarOf(`../../../../../../../../tmp/${marker}`, 'x'),
+    );
+    assert.equal(existsSync(join('/tmp', marker)), false, `${r.status} ${r.text}`);
+    if (r.status === 200) {
+      // contained: clamped into the container's root
+      const ls = await b.run(['exec', name, 'ls', '/tmp']);
+      assert.match(ls.stdout, new RegExp(marker));
+    } else assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.text}`);
+    await b.ok(['rm', '-f', name]);
+  });
+
+  CLIENTS.forEach((client, i) => {
+    describe(client, () => {
+      test('docker top, docker diff, docker export -o, docker stats --no-stream', async () => {
+        const name = `extra${i}`;
+        await b.ok(['run', '-d', '--name', name, IMG, 'sh', '-c', 'touch /added; rm /bin/cat; sleep 300']);
+        const top = await dockerOk(client, ['top', name]);
+        assert.match(top.stdout, /PID/);
+        assert.match(top.stdout, /sleep 300/);
+        await waitFor(async () => /A \/added/.test((await dockerOk(client, ['diff', name])).stdout), {
+          what: 'docker diff to show /added',
+        });
+        const diff = (await dockerOk(client, ['diff', name])).stdout;
+        assert.match(diff, /^D \/bin\/cat$/m);
+        const out = join(work, `export${i}.tar`);
+        await dockerOk(client, ['export', '-o', out, name]);
+        assert.ok(statSync(out).size > 1024);
+        assert.ok(readFileSync(out).includes(Buffer.from('added')));
+        const stats = await dockerOk(client, ['stats', '--no-stream', name]);
+        assert.equal(stats.stderr, '');
+        const lines = stats.stdout.trim().split('\n');
+        assert.equal(lines.length, 2, stats.stdout);
+        assert.match(lines[1]!, new RegExp(`${name}\\s+\\d+\\.\\d+%`));
+        await b.ok(['rm', '-f', name]);
+      });
+
+      test('docker cp host→container, container→host, and of a missing path', async () => {
+        const name = `cp${i}`;
+        await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+        const src = join(work, `in${i}.txt`);
+        writeFileSync(src, `hello ${i}\n`);
+        await dockerOk(client, ['cp', src, `${name}:/tmp/in.txt`]);
+        assert.equal((await b.ok(['exec', name, 'cat', '/tmp/in.txt'])).stdout, `hello ${i}\n`);
+        const dir = join(work, `out${i}`);
+        mkdirSync(dir);
+        await dockerOk(client, ['cp', `${name}:/tmp/in.txt`, join(dir, 'back.txt')]);
+        assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), `hello ${i}\n`);
+        await dockerOk(client, ['cp', `${name}:/etc`, join(dir, 'etc')]);
+        assert.ok(statSync(join(dir, 'etc')).isDirectory());
+        const miss = await docker(client, ['cp', `${name}:/no/such/file`, dir]);
+        assert.notEqual(miss.code, 0);
+        assert.match(miss.stderr, /no\/such\/file/);
+        await b.ok(['rm', '-f', name]);
+      });
+    });
+  });
+});
