@@ -152,7 +152,7 @@ describe('docker top, diff, export, stats and cp against berth system service', 
         const src = join(work, `in${i}.txt`);
         writeFileSync(src, `hello ${i}\n`);
         await dockerOk(client, ['cp', src, `${name}:/tmp/in.txt`]);
-        assert.equal((await b.ok(['exec', name, 'cat', '/tmp/in.txt'])).stdout, `hello ${i}\n`);
+        assert.equal(await b.ok(['exec', name, 'cat', '/tmp/in.txt']), `hello ${i}\n`);
         const dir = join(work, `out${i}`);
         mkdirSync(dir);
         await dockerOk(client, ['cp', `${name}:/tmp/in.txt`, join(dir, 'back.txt')]);
