@@ -3,7 +3,7 @@
 // `docker cp` both ways and of a missing path, and a hostile tar PUT to the archive endpoint.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -118,6 +118,37 @@ describe('docker top, diff, export, stats and cp against berth system service', 
       const ls = await b.run(['exec', name, 'ls', '/tmp']);
       assert.match(ls.stdout, new RegExp(marker));
     } else assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.text}`);
+    await b.ok(['rm', '-f', name]);
+  });
+
+  test('stats with stream=true: one JSON line a second until the client leaves', async () => {
+    const name = 'statstream';
+    await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request({ socketPath: sock, path: `/v1.45/containers/${name}/stats?stream=1` }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.statusCode, 200);
+    let text = '';
+    await new Promise<void>((resolve) => {
+      const onData = (d: Buffer) => {
+        text += d.toString();
+        if (text.split('\n').length > 2) {
+          res.off('data', onData);
+          resolve();
+        }
+      };
+      res.on('data', onData);
+    });
+    res.destroy();
+    const [first, second] = text.split('\n').map((l) => (l ? JSON.parse(l) : undefined));
+    assert.equal(first.id.length, 64);
+    assert.equal(first.name, `/${name}`);
+    assert.ok(first.memory_stats.usage > 0);
+    assert.ok(first.pids_stats.current >= 1);
+    assert.ok(Date.parse(second.read) >= Date.parse(first.read));
+    assert.equal((await call('GET', '/_ping')).text, 'OK');
     await b.ok(['rm', '-f', name]);
   });
 
