@@ -10,6 +10,7 @@ import {
 } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
 import { createContainer } from './_create.js';
+import type { HijackRegistry } from './_hijack.js';
 import {
   API_VERSION,
   filterInput,
@@ -22,6 +23,7 @@ import {
   type Request,
   Router,
 } from './_http.js';
+import { addExecRoutes } from './_routes-exec.js';
 import { addObjectRoutes } from './_routes-objects.js';
 import { addStreamRoutes } from './_routes-streams.js';
 
@@ -33,7 +35,7 @@ const GOARCH: Record<string, string> = {
   s390x: 's390x',
 };
 
-export function buildRouter(engine: Engine, serverVersion: string): Router {
+export function buildRouter(engine: Engine, serverVersion: string, hijack: HijackRegistry): Router {
   const r = new Router();
   const ping = (): Reply => ({ status: 200, text: 'OK' });
   const pingHandler = (req: Request): Reply => {
@@ -145,9 +147,10 @@ export function buildRouter(engine: Engine, serverVersion: string): Router {
     };
   });
 
-  addContainerRoutes(r, engine);
+  addContainerRoutes(r, engine, hijack);
   addObjectRoutes(r, engine);
   addStreamRoutes(r, engine);
+  addExecRoutes(r, engine, hijack);
   return r;
 }
 
@@ -179,7 +182,7 @@ export function containerListEntry(s: ContainerSummary, i: ContainerInspect, now
   };
 }
 
-function addContainerRoutes(r: Router, engine: Engine): void {
+function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): void {
   const id = (req: Request) => req.params[0]!;
 
   r.add('GET', '/containers/json', async (req) => {
@@ -233,7 +236,8 @@ function addContainerRoutes(r: Router, engine: Engine): void {
     onlyParams(req.query, ['detachKeys']);
     const c = await engine.inspectContainer(id(req));
     if (c.State.Running) return { status: 304 };
-    await engine.startContainer(id(req));
+    const beforeStart = hijack.beforeStart(engine, c.Id);
+    await engine.startContainer(c.Id, beforeStart ? { beforeStart } : {});
     return { status: 204 };
   });
 
