@@ -101,8 +101,8 @@ export class HijackRegistry {
       if (raw.method === 'POST' && attach) {
         await this.#attach(engine, decodeURIComponent(attach[1]!), url.searchParams, socket, head);
       } else if (raw.method === 'POST' && exec) {
-        const body = await readBody(raw);
-        await this.#execStart(engine, decodeURIComponent(exec[1]!), body, socket, head);
+        const { body, rest } = await readBody(raw, socket, head);
+        await this.#execStart(engine, decodeURIComponent(exec[1]!), body, socket, rest);
       } else {
         throw new HttpError(404, `page not found: ${path}`);
       }
@@ -184,33 +184,43 @@ export class HijackRegistry {
   }
 }
 
-function readBody(raw: IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const len = Number(raw.headers['content-length'] ?? 0);
-    if (!len) {
-      resolve({});
-      return;
+/** An upgrade request's body: node hands it over unparsed, in `head` and then on the socket. */
+function readBody(
+  raw: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<{ body: Record<string, unknown>; rest: Buffer }> {
+  const len = Number(raw.headers['content-length'] ?? 0);
+  if (!Number.isSafeInteger(len) || len < 0 || len > 1 << 20) {
+    return Promise.reject(new HttpError(400, 'bad Content-Length for exec start'));
+  }
+  const parse = (all: Buffer) => {
+    if (!len) return { body: {}, rest: all };
+    try {
+      const v = JSON.parse(all.subarray(0, len).toString('utf8')) as unknown;
+      const body = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+      return { body, rest: all.subarray(len) };
+    } catch {
+      throw new HttpError(400, 'malformed JSON body');
     }
-    raw.on('data', (d: Buffer) => {
-      size += d.length;
-      chunks.push(d);
-      if (size >= len) done();
-    });
-    raw.on('error', reject);
-    let finished = false;
-    const done = () => {
-      if (finished) return;
-      finished = true;
+  };
+  if (head.length >= len) return Promise.resolve(parse(head));
+  return new Promise((resolve, reject) => {
+    let all = head;
+    const onData = (d: Buffer) => {
+      all = Buffer.concat([all, d]);
+      if (all.length < len) return;
+      socket.off('data', onData);
+      socket.off('close', onClose);
       try {
-        const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-        resolve(v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-      } catch {
-        reject(new HttpError(400, 'malformed JSON body'));
+        resolve(parse(all));
+      } catch (err) {
+        reject(err);
       }
     };
-    raw.on('end', done);
+    const onClose = () => reject(new HttpError(400, 'connection closed before the request body'));
+    socket.on('data', onData);
+    socket.on('close', onClose);
   });
 }
 
