@@ -110,10 +110,13 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
       )
     : createServer(onRequest);
   // attach and exec start: `Connection: Upgrade` requests do not reach onRequest
+  const hijacked = new Set<Duplex>();
   server.on('upgrade', (raw: IncomingMessage, sock: Duplex, head: Buffer) => {
+    hijacked.add(sock);
     inFlight++;
     if (idleTimer) clearTimeout(idleTimer);
     sock.on('close', () => {
+      hijacked.delete(sock);
       inFlight--;
       armIdle();
     });
@@ -214,6 +217,8 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
           resolve();
         });
         server.closeAllConnections();
+        // upgraded connections left the http server's books: end them here
+        for (const sock of hijacked) sock.destroy();
       });
       return closing;
     },

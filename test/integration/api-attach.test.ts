@@ -94,6 +94,9 @@ describe('docker run (attached) and docker exec against berth system service', {
           assert.equal(hi.stdout, 'hi\n');
           const five = await docker(client, ['exec', name, 'sh', '-c', 'exit 5']);
           assert.equal(five.code, 5, `${five.stderr}\nservice: ${serviceLog}`);
+          const cat = await docker(client, ['exec', '-i', name, 'cat'], 'in\n');
+          assert.equal(cat.code, 0, `${cat.stderr}\nservice: ${serviceLog}`);
+          assert.equal(cat.stdout, 'in\n');
         } finally {
           await b.run(['rm', '-f', name]);
         }
