@@ -10,6 +10,7 @@ import {
 } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
 import { createContainer } from './_create.js';
+import type { HijackRegistry } from './_hijack.js';
 import {
   API_VERSION,
   filterInput,
@@ -23,6 +24,7 @@ import {
   Router,
 } from './_http.js';
 import { addContainerExtraRoutes } from './_routes-container-extra.js';
+import { addExecRoutes } from './_routes-exec.js';
 import { addObjectRoutes } from './_routes-objects.js';
 import { addStreamRoutes } from './_routes-streams.js';
 
@@ -34,7 +36,7 @@ const GOARCH: Record<string, string> = {
   s390x: 's390x',
 };
 
-export function buildRouter(engine: Engine, serverVersion: string): Router {
+export function buildRouter(engine: Engine, serverVersion: string, hijack: HijackRegistry): Router {
   const r = new Router();
   const ping = (): Reply => ({ status: 200, text: 'OK' });
   const pingHandler = (req: Request): Reply => {
@@ -146,10 +148,11 @@ export function buildRouter(engine: Engine, serverVersion: string): Router {
     };
   });
 
-  addContainerRoutes(r, engine);
+  addContainerRoutes(r, engine, hijack);
   addObjectRoutes(r, engine);
   addStreamRoutes(r, engine);
   addContainerExtraRoutes(r, engine);
+  addExecRoutes(r, engine, hijack);
   return r;
 }
 
@@ -181,7 +184,7 @@ export function containerListEntry(s: ContainerSummary, i: ContainerInspect, now
   };
 }
 
-function addContainerRoutes(r: Router, engine: Engine): void {
+function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): void {
   const id = (req: Request) => req.params[0]!;
 
   r.add('GET', '/containers/json', async (req) => {
@@ -235,7 +238,8 @@ function addContainerRoutes(r: Router, engine: Engine): void {
     onlyParams(req.query, ['detachKeys']);
     const c = await engine.inspectContainer(id(req));
     if (c.State.Running) return { status: 304 };
-    await engine.startContainer(id(req));
+    const beforeStart = hijack.beforeStart(engine, c.Id);
+    await engine.startContainer(c.Id, beforeStart ? { beforeStart } : {});
     return { status: 204 };
   });
 

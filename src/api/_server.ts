@@ -6,8 +6,10 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Engine } from '../engine/index.js';
 import { ConflictError, InvalidArgumentError } from '../errors/index.js';
+import { HijackRegistry } from './_hijack.js';
 import {
   API_VERSION,
   errorReply,
@@ -80,7 +82,8 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
     throw new InvalidArgumentError('serve on exactly one of a unix socket and a TCP address');
   }
   if (socket !== undefined) await prepareSocket(socket);
-  const router = buildRouter(engine, options.serverVersion);
+  const hijack = new HijackRegistry();
+  const router = buildRouter(engine, options.serverVersion, hijack);
   const serverHeader = `Berth/${options.serverVersion} (linux)`;
   let inFlight = 0;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -106,6 +109,19 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
         onRequest,
       )
     : createServer(onRequest);
+  // attach and exec start: `Connection: Upgrade` requests do not reach onRequest
+  const hijacked = new Set<Duplex>();
+  server.on('upgrade', (raw: IncomingMessage, sock: Duplex, head: Buffer) => {
+    hijacked.add(sock);
+    inFlight++;
+    if (idleTimer) clearTimeout(idleTimer);
+    sock.on('close', () => {
+      hijacked.delete(sock);
+      inFlight--;
+      armIdle();
+    });
+    void hijack.handleUpgrade(engine, raw, sock, head);
+  });
 
   const controllers = new Set<AbortController>();
   async function handle(raw: IncomingMessage, res: ServerResponse) {
@@ -201,6 +217,8 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
           resolve();
         });
         server.closeAllConnections();
+        // upgraded connections left the http server's books: end them here
+        for (const sock of hijacked) sock.destroy();
       });
       return closing;
     },

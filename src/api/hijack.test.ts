@@ -1,0 +1,75 @@
+// The refusals of the attach/exec endpoints, over a real Engine on a temporary root: what
+// cannot be hijacked is answered with Docker's JSON error instead of `101 UPGRADED`.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createEngine, type Engine } from '../engine/index.js';
+import type { ApiServer } from './_server.js';
+import { serveApi } from './index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-api-hijack-'));
+let engine: Engine;
+let server: ApiServer;
+const sock = join(dir, 'run', 'api.sock');
+
+/** Send a raw HTTP request and read until the server closes; returns the whole answer. */
+function raw(request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(sock);
+    const chunks: Buffer[] = [];
+    c.on('data', (d: Buffer) => chunks.push(d));
+    c.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    c.on('error', reject);
+    c.write(request);
+  });
+}
+
+function post(path: string, body?: string, upgrade = false): Promise<string> {
+  const headers = [
+    `POST ${path} HTTP/1.1`,
+    'Host: berth',
+    ...(upgrade ? ['Connection: Upgrade', 'Upgrade: tcp'] : ['Connection: close']),
+    ...(body !== undefined
+      ? ['Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`]
+      : []),
+  ];
+  return raw(`${headers.join('\r\n')}\r\n\r\n${body ?? ''}`);
+}
+
+before(async () => {
+  engine = createEngine({ root: join(dir, 'root'), runroot: join(dir, 'runroot') });
+  server = await serveApi(engine, { socket: sock, serverVersion: '9.9.9' });
+});
+
+after(async () => {
+  await server?.close();
+  engine?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('hijacked endpoints refuse with JSON errors', () => {
+  test('attach to a missing container is a 404, not an upgrade', async () => {
+    const r = await post('/v1.45/containers/nope/attach?stream=1&stdout=1', undefined, true);
+    assert.match(r, /^HTTP\/1\.1 404 /);
+    assert.match(r, /"message"/);
+  });
+
+  test('starting an unknown exec is a 404; a malformed body is a 400', async () => {
+    assert.match(await post('/v1.45/exec/abc/start', '{"Detach":false}', true), /^HTTP\/1\.1 404 /);
+    assert.match(await post('/v1.45/exec/abc/start', '{nope', true), /^HTTP\/1\.1 400 /);
+  });
+
+  test('exec create, inspect and resize check their input', async () => {
+    assert.match(await post('/v1.45/containers/nope/exec', '{"Cmd":[]}'), /^HTTP\/1\.1 400 /);
+    assert.match(await post('/v1.45/containers/nope/exec', '{"Cmd":["true"]}'), /^HTTP\/1\.1 404 /);
+    assert.match(
+      await raw('GET /v1.45/exec/abc/json HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n'),
+      /^HTTP\/1\.1 404 /,
+    );
+    assert.match(await post('/v1.45/exec/abc/resize?h=0&w=10'), /^HTTP\/1\.1 400 /);
+    assert.match(await post('/v1.45/containers/nope/resize?h=10&w=10'), /^HTTP\/1\.1 404 /);
+  });
+});
