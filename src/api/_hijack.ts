@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import type { Engine } from '../engine/index.js';
-import type { AttachStreams } from '../runtime/index.js';
+import type { AttachStreams, Engine } from '../engine/index.js';
 import { errorReply, HttpError, splitVersion } from './_http.js';
 
 type Write = (stream: 1 | 2, chunk: Buffer) => void;
