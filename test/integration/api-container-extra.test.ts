@@ -7,39 +7,20 @@ import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Berth, runProcess } from '../helpers/berth.js';
+import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
-import { missing, skipUnless } from '../helpers/prereq.js';
+import { skipUnless } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
-const lacking =
-  missing({ root: true, commands: ['runc', 'conmon'] }) ?? (CLIENTS.length ? undefined : 'docker');
+const lacking = apiLacking(['runc', 'conmon']);
 const skip = skipUnless(lacking ?? '', lacking === undefined);
 
 const work = mkdtempSync(join(tmpdir(), 'berth-api-extra-it-'));
 const b = new Berth();
 const IMG = 'local/bb:apiextra';
-const sock = join(work, 'api', 'berth.sock');
-let service: ReturnType<Berth['start']> | undefined;
-let serviceLog = '';
-
-function docker(client: string, args: string[]) {
-  return runProcess(client, args, {
-    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
-    timeoutMs: 60_000,
-  });
-}
-
-async function dockerOk(client: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const r = await docker(client, args);
-  if (r.code !== 0) {
-    throw new Error(
-      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
-    );
-  }
-  return r;
-}
+const api = new ApiService(b, work);
+const { sock } = api;
 
 function call(method: string, path: string, body?: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -82,20 +63,11 @@ before(async () => {
   if (skip) return;
   const bundle = await makeBusyboxBundle(join(work, 'bundle'));
   await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
-  service = b.start(['system', 'service', '--socket', sock]);
-  service.child.stderr?.on('data', (d: Buffer) => {
-    serviceLog += d.toString();
-  });
-  await waitFor(async () => (await call('GET', '/_ping').catch(() => ({ text: '' }))).text === 'OK', {
-    what: 'the API socket to answer',
-  });
+  await api.start();
 });
 
 after(async () => {
-  if (service) {
-    service.child.kill('SIGTERM');
-    await service.closed;
-  }
+  await api.stop();
   const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
   if (ids.length) await b.run(['rm', '-f', ...ids]);
   b.cleanup();
@@ -152,24 +124,24 @@ describe('docker top, diff, export, stats and cp against berth system service', 
     await b.ok(['rm', '-f', name]);
   });
 
-  CLIENTS.forEach((client, i) => {
+  DOCKER_CLIENTS.forEach((client, i) => {
     describe(client, () => {
       test('docker top, docker diff, docker export -o, docker stats --no-stream', async () => {
         const name = `extra${i}`;
         await b.ok(['run', '-d', '--name', name, IMG, 'sh', '-c', 'touch /added; rm /bin/cat; sleep 300']);
-        const top = await dockerOk(client, ['top', name]);
+        const top = await api.dockerOk(client, ['top', name]);
         assert.match(top.stdout, /PID/);
         assert.match(top.stdout, /sleep 300/);
-        await waitFor(async () => /A \/added/.test((await dockerOk(client, ['diff', name])).stdout), {
+        await waitFor(async () => /A \/added/.test((await api.dockerOk(client, ['diff', name])).stdout), {
           what: 'docker diff to show /added',
         });
-        const diff = (await dockerOk(client, ['diff', name])).stdout;
+        const diff = (await api.dockerOk(client, ['diff', name])).stdout;
         assert.match(diff, /^D \/bin\/cat$/m);
         const out = join(work, `export${i}.tar`);
-        await dockerOk(client, ['export', '-o', out, name]);
+        await api.dockerOk(client, ['export', '-o', out, name]);
         assert.ok(statSync(out).size > 1024);
         assert.ok(readFileSync(out).includes(Buffer.from('added')));
-        const stats = await dockerOk(client, ['stats', '--no-stream', name]);
+        const stats = await api.dockerOk(client, ['stats', '--no-stream', name]);
         assert.equal(stats.stderr, '');
         const lines = stats.stdout.trim().split('\n');
         assert.equal(lines.length, 2, stats.stdout);
@@ -182,15 +154,15 @@ describe('docker top, diff, export, stats and cp against berth system service', 
         await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
         const src = join(work, `in${i}.txt`);
         writeFileSync(src, `hello ${i}\n`);
-        await dockerOk(client, ['cp', src, `${name}:/tmp/in.txt`]);
+        await api.dockerOk(client, ['cp', src, `${name}:/tmp/in.txt`]);
         assert.equal(await b.ok(['exec', name, 'cat', '/tmp/in.txt']), `hello ${i}\n`);
         const dir = join(work, `out${i}`);
         mkdirSync(dir);
-        await dockerOk(client, ['cp', `${name}:/tmp/in.txt`, join(dir, 'back.txt')]);
+        await api.dockerOk(client, ['cp', `${name}:/tmp/in.txt`, join(dir, 'back.txt')]);
         assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), `hello ${i}\n`);
-        await dockerOk(client, ['cp', `${name}:/etc`, join(dir, 'etc')]);
+        await api.dockerOk(client, ['cp', `${name}:/etc`, join(dir, 'etc')]);
         assert.ok(statSync(join(dir, 'etc')).isDirectory());
-        const miss = await docker(client, ['cp', `${name}:/no/such/file`, dir]);
+        const miss = await api.docker(client, ['cp', `${name}:/no/such/file`, dir]);
         assert.notEqual(miss.code, 0);
         assert.match(miss.stderr, /no\/such\/file/);
         await b.ok(['rm', '-f', name]);

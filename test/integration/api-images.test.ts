@@ -2,46 +2,26 @@
 // local registry (streamed JSON progress), images, tag, history and `system df`; an unknown
 // image is a clear error and a non-zero exit.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Berth, runProcess } from '../helpers/berth.js';
+import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { Berth } from '../helpers/berth.js';
 import { makeBusyboxLayout } from '../helpers/images.js';
-import { missing, skipUnless } from '../helpers/prereq.js';
+import { skipUnless } from '../helpers/prereq.js';
 import { skopeoCopy, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { waitFor } from '../helpers/wait.js';
 
-const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
-const lacking =
-  missing({ root: true, commands: ['runc', 'docker-registry', 'skopeo'] }) ??
-  (CLIENTS.length ? undefined : 'docker');
+const lacking = apiLacking(['runc', 'docker-registry', 'skopeo']);
 const skip = skipUnless(lacking ?? '', lacking === undefined);
 
 const work = mkdtempSync(join(tmpdir(), 'berth-api-images-it-'));
 const b = new Berth();
-const sock = join(work, 'api', 'berth.sock');
+const api = new ApiService(b, work);
+const { sock } = api;
+const dockerOut = async (client: string, args: string[]) => (await api.dockerOk(client, args)).stdout;
 let reg: TestRegistry | undefined;
-let service: ReturnType<Berth['start']> | undefined;
-let serviceLog = '';
-
-function docker(client: string, args: string[]) {
-  return runProcess(client, args, {
-    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
-    timeoutMs: 60_000,
-  });
-}
-
-async function dockerOk(client: string, args: string[]): Promise<string> {
-  const r = await docker(client, args);
-  if (r.code !== 0) {
-    throw new Error(
-      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
-    );
-  }
-  return r.stdout;
-}
 
 function raw(method: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -62,18 +42,11 @@ before(async () => {
   reg = await startRegistry({ auth: 'none' });
   const bb = await makeBusyboxLayout(join(work, 'bb'), { tag: 'latest' });
   await skopeoCopy(`oci:${bb.layoutDir}:latest`, `docker://${reg.host}/bb:latest`);
-  service = b.start(['system', 'service', '--socket', sock]);
-  service.child.stderr?.on('data', (d: Buffer) => {
-    serviceLog += d.toString();
-  });
-  await waitFor(async () => (await raw('GET', '/_ping')).body === 'OK', { what: 'the API socket to answer' });
+  await api.start();
 });
 
 after(async () => {
-  if (service) {
-    service.child.kill('SIGTERM');
-    await service.closed;
-  }
+  await api.stop();
   await reg?.stop();
   b.cleanup();
   rmSync(work, { recursive: true, force: true });
@@ -123,36 +96,36 @@ describe('image endpoints through the docker CLI', { skip }, () => {
     assert.match((JSON.parse(noRegistry.body) as { message: string }).message, /127\.0\.0\.1:1/);
   });
 
-  for (const client of CLIENTS) {
+  for (const client of DOCKER_CLIENTS) {
     test(`${client}: pull, images, tag, history, system df; an unknown image fails clearly`, async () => {
       const ref = `${reg!.host}/bb:latest`;
-      const out = await dockerOk(client, ['pull', ref]);
+      const out = await dockerOut(client, ['pull', ref]);
       assert.match(out, /latest: Pulling from bb/);
       assert.match(out, /Digest: sha256:[0-9a-f]{64}/);
       assert.match(out, new RegExp(`Status: (Downloaded newer image|Image is up to date) for ${ref}`));
       assert.match(
-        await dockerOk(client, ['images']),
+        await dockerOut(client, ['images']),
         new RegExp(`${reg!.host}/bb\\s+latest\\s+[0-9a-f]{12}`),
       );
 
-      await dockerOk(client, ['tag', ref, 'local/tagged:v1']);
-      assert.match(await dockerOk(client, ['images']), /local\/tagged\s+v1\s+[0-9a-f]{12}/);
+      await dockerOut(client, ['tag', ref, 'local/tagged:v1']);
+      assert.match(await dockerOut(client, ['images']), /local\/tagged\s+v1\s+[0-9a-f]{12}/);
       assert.match(await b.ok(['images']), /local\/tagged/);
 
-      const history = await dockerOk(client, ['history', '--no-trunc', 'local/tagged:v1']);
+      const history = await dockerOut(client, ['history', '--no-trunc', 'local/tagged:v1']);
       assert.match(history, /IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT/);
       assert.match(history, /sha256:[0-9a-f]{64}/);
 
-      const df = await dockerOk(client, ['system', 'df']);
+      const df = await dockerOut(client, ['system', 'df']);
       assert.match(df, /Images\s+1\s+0\s+\S+/);
       assert.match(df, /Containers\s+0\s+0/);
       assert.match(df, /Local Volumes\s+0\s+0/);
 
-      const bad = await docker(client, ['pull', `${reg!.host}/nope:latest`]);
+      const bad = await api.docker(client, ['pull', `${reg!.host}/nope:latest`]);
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /nope/);
 
-      await dockerOk(client, ['rmi', 'local/tagged:v1', ref]);
+      await dockerOut(client, ['rmi', 'local/tagged:v1', ref]);
     });
   }
 });

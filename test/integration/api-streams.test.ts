@@ -3,75 +3,35 @@
 // raw stream) and `docker events` bounded by --since/--until, for containers the berth CLI runs
 // on the same root.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Berth, runProcess } from '../helpers/berth.js';
+import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { Berth } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
-import { missing, skipUnless } from '../helpers/prereq.js';
+import { skipUnless } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
-const lacking =
-  missing({ root: true, commands: ['runc', 'conmon'] }) ?? (CLIENTS.length ? undefined : 'docker');
+const lacking = apiLacking(['runc', 'conmon']);
 const skip = skipUnless(lacking ?? '', lacking === undefined);
 
 const work = mkdtempSync(join(tmpdir(), 'berth-api-streams-it-'));
 const b = new Berth();
 const IMG = 'local/bb:apistreams';
-const sock = join(work, 'api', 'berth.sock');
-let service: ReturnType<Berth['start']> | undefined;
-let serviceLog = '';
-
-function docker(client: string, args: string[]) {
-  return runProcess(client, args, {
-    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
-    timeoutMs: 60_000,
-  });
-}
-
-async function dockerOk(client: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const r = await docker(client, args);
-  if (r.code !== 0) {
-    throw new Error(
-      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
-    );
-  }
-  return r;
-}
-
-function ping(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, path: '/_ping' }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => {
-        body += d.toString();
-      });
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const api = new ApiService(b, work);
+const { sock } = api;
 
 before(async () => {
   if (skip) return;
   const bundle = await makeBusyboxBundle(join(work, 'bundle'));
   await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
-  service = b.start(['system', 'service', '--socket', sock]);
-  service.child.stderr?.on('data', (d: Buffer) => {
-    serviceLog += d.toString();
-  });
-  await waitFor(async () => (await ping().catch(() => '')) === 'OK', { what: 'the API socket to answer' });
+  await api.start();
 });
 
 after(async () => {
-  if (service) {
-    service.child.kill('SIGTERM');
-    await service.closed;
-  }
+  await api.stop();
   const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
   if (ids.length) await b.run(['rm', '-f', ...ids]);
   b.cleanup();
@@ -82,7 +42,7 @@ describe('docker logs and docker events against berth system service', { skip },
   test('a client that leaves in the middle of a follow leaves no file descriptor behind', async () => {
     const name = 'leaver';
     await b.ok(['run', '-d', '--name', name, IMG, 'sh', '-c', 'echo here; sleep 300']);
-    const fdDir = `/proc/${service!.child.pid}/fd`;
+    const fdDir = `/proc/${api.pid}/fd`;
     const links = () =>
       readdirSync(fdDir).map((f) => {
         try {
@@ -114,29 +74,29 @@ describe('docker logs and docker events against berth system service', { skip },
     await waitFor(() => links().length <= idle && !links().some((l) => l.endsWith('ctr.log')), {
       what: `the service's fds back to ${idle}, the log file closed`,
     });
-    assert.equal(await ping(), 'OK');
+    assert.equal(await api.ping(), 'OK');
     await b.ok(['rm', '-f', name]);
   });
 
-  CLIENTS.forEach((client, i) => {
+  DOCKER_CLIENTS.forEach((client, i) => {
     describe(client, () => {
       test('docker logs: stdout and stderr apart, --tail, -t and --since', async () => {
         const name = `logs${i}`;
         await b.ok(['run', '--name', name, IMG, 'sh', '-c', 'echo one; echo two >&2; echo three']);
-        const all = await dockerOk(client, ['logs', name]);
+        const all = await api.dockerOk(client, ['logs', name]);
         assert.equal(all.stdout, 'one\nthree\n');
         assert.equal(all.stderr, 'two\n');
         // conmon reads stdout and stderr apart, so their order is not fixed: --tail on stdout alone
         await b.ok(['run', '--name', `${name}-out`, IMG, 'sh', '-c', 'echo one; echo two; echo three']);
-        const tail = await dockerOk(client, ['logs', '--tail', '2', `${name}-out`]);
+        const tail = await api.dockerOk(client, ['logs', '--tail', '2', `${name}-out`]);
         assert.equal(tail.stdout, 'two\nthree\n');
         assert.equal(
-          (await dockerOk(client, ['logs', '--tail', 'all', `${name}-out`])).stdout,
+          (await api.dockerOk(client, ['logs', '--tail', 'all', `${name}-out`])).stdout,
           'one\ntwo\nthree\n',
         );
-        const stamped = await dockerOk(client, ['logs', '-t', name]);
+        const stamped = await api.dockerOk(client, ['logs', '-t', name]);
         assert.match(stamped.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z one\n\S+ three\n$/);
-        const future = await dockerOk(client, [
+        const future = await api.dockerOk(client, [
           'logs',
           '--since',
           String(Math.floor(Date.now() / 1000) + 3600),
@@ -144,18 +104,18 @@ describe('docker logs and docker events against berth system service', { skip },
         ]);
         assert.equal(future.stdout + future.stderr, '');
         const before = String(Math.floor(Date.now() / 1000) - 3600);
-        const untilBefore = await dockerOk(client, ['logs', '--until', before, name]);
+        const untilBefore = await api.dockerOk(client, ['logs', '--until', before, name]);
         assert.equal(untilBefore.stdout + untilBefore.stderr, '');
-        const untilLater = await dockerOk(client, [
+        const untilLater = await api.dockerOk(client, [
           'logs',
           '--until',
           String(Math.floor(Date.now() / 1000) + 3600),
           name,
         ]);
         assert.equal(untilLater.stdout, 'one\nthree\n');
-        const past = await dockerOk(client, ['logs', '--since', '1h', name]);
+        const past = await api.dockerOk(client, ['logs', '--since', '1h', name]);
         assert.equal(past.stdout, 'one\nthree\n');
-        const gone = await docker(client, ['logs', 'no-such-container']);
+        const gone = await api.docker(client, ['logs', 'no-such-container']);
         assert.notEqual(gone.code, 0);
         assert.match(gone.stderr, /no-such-container/);
       });
@@ -163,14 +123,14 @@ describe('docker logs and docker events against berth system service', { skip },
       test('docker logs -f ends when the container exits', async () => {
         const name = `follow${i}`;
         await b.ok(['run', '-d', '--name', name, IMG, 'sh', '-c', 'echo first; sleep 2; echo last']);
-        const r = await dockerOk(client, ['logs', '-f', name]);
+        const r = await api.dockerOk(client, ['logs', '-f', name]);
         assert.equal(r.stdout, 'first\nlast\n');
       });
 
       test('a TTY container’s logs are its raw bytes', async () => {
         const name = `tty${i}`;
         await b.ok(['run', '-d', '-t', '--name', name, IMG, 'sh', '-c', 'echo on-a-tty']);
-        const r = await dockerOk(client, ['logs', '-f', name]);
+        const r = await api.dockerOk(client, ['logs', '-f', name]);
         assert.equal(r.stdout.replace(/\r/g, ''), 'on-a-tty\n');
       });
 
@@ -179,7 +139,7 @@ describe('docker logs and docker events against berth system service', { skip },
         const since = (Date.now() / 1000 - 1).toFixed(3);
         await b.ok(['run', '--name', name, IMG, 'true']);
         const until = (Date.now() / 1000 + 1).toFixed(3);
-        const r = await dockerOk(client, [
+        const r = await api.dockerOk(client, [
           'events',
           '--since',
           since,
@@ -197,7 +157,7 @@ describe('docker logs and docker events against berth system service', { skip },
           assert.ok(lines.includes(`container ${action} ${name}`), `${action} in:\n${r.stdout}`);
         }
         assert.ok(lines.indexOf(`container create ${name}`) < lines.indexOf(`container die ${name}`));
-        const bad = await docker(client, [
+        const bad = await api.docker(client, [
           'events',
           '--since',
           since,

@@ -7,40 +7,22 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
 import { Berth, runProcess } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
-import { missing, skipUnless } from '../helpers/prereq.js';
+import { skipUnless } from '../helpers/prereq.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CLIENTS = ['/usr/local/bin/docker', '/usr/bin/docker'].filter((p) => existsSync(p));
-const lacking =
-  missing({ root: true, commands: ['runc', 'conmon', 'openssl'] }) ?? (CLIENTS.length ? undefined : 'docker');
+const lacking = apiLacking(['runc', 'conmon', 'openssl']);
 const skip = skipUnless(lacking ?? '', lacking === undefined);
 
 const work = mkdtempSync(join(tmpdir(), 'berth-api-it-'));
 const b = new Berth();
 const IMG = 'local/bb:api';
-const sock = join(work, 'api', 'berth.sock');
-let service: ReturnType<Berth['start']> | undefined;
-let serviceLog = '';
-
-function docker(client: string, args: string[]) {
-  return runProcess(client, args, {
-    env: { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
-    timeoutMs: 60_000,
-  });
-}
-
-async function dockerOk(client: string, args: string[]): Promise<string> {
-  const r = await docker(client, args);
-  if (r.code !== 0) {
-    throw new Error(
-      `docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nservice: ${serviceLog}`,
-    );
-  }
-  return r.stdout;
-}
+const api = new ApiService(b, work);
+const { sock } = api;
+const dockerOut = async (client: string, args: string[]) => (await api.dockerOk(client, args)).stdout;
 
 function rawGet(path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -78,18 +60,11 @@ before(async () => {
   if (skip) return;
   const bundle = await makeBusyboxBundle(join(work, 'bundle'));
   await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
-  service = b.start(['system', 'service', '--socket', sock]);
-  service.child.stderr?.on('data', (d: Buffer) => {
-    serviceLog += d.toString();
-  });
-  await waitFor(async () => (await rawGet('/_ping')).body === 'OK', { what: 'the API socket to answer' });
+  await api.start();
 });
 
 after(async () => {
-  if (service) {
-    service.child.kill('SIGTERM');
-    await service.closed;
-  }
+  await api.stop();
   const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
   if (ids.length) await b.run(['rm', '-f', ...ids]);
   b.cleanup();
@@ -97,44 +72,44 @@ after(async () => {
 });
 
 describe('the docker CLI against berth system service', { skip }, () => {
-  for (const client of CLIENTS) {
+  for (const client of DOCKER_CLIENTS) {
     describe(client, () => {
       test('version, info, images and network ls', async () => {
-        const version = await dockerOk(client, ['version']);
+        const version = await dockerOut(client, ['version']);
         assert.match(version, /Server: berth/);
         assert.match(version, /API version:\s+1\.4[1-5]/);
-        assert.match(await dockerOk(client, ['info']), /Storage Driver: overlay/);
-        const images = await dockerOk(client, ['images']);
+        assert.match(await dockerOut(client, ['info']), /Storage Driver: overlay/);
+        const images = await dockerOut(client, ['images']);
         assert.match(images, /local\/bb\s+api\s+[0-9a-f]{12}/);
-        assert.match(await dockerOk(client, ['network', 'ls']), /\sberth\s+bridge\s+local/);
-        assert.match(await dockerOk(client, ['image', 'inspect', '--format', '{{.Id}}', IMG]), /^sha256:/);
+        assert.match(await dockerOut(client, ['network', 'ls']), /\sberth\s+bridge\s+local/);
+        assert.match(await dockerOut(client, ['image', 'inspect', '--format', '{{.Id}}', IMG]), /^sha256:/);
       });
 
       test('volume create, ls, inspect and rm; the berth CLI sees the same volumes', async () => {
         assert.equal(
-          (await dockerOk(client, ['volume', 'create', '--label', 'k=v', 'apivol'])).trim(),
+          (await dockerOut(client, ['volume', 'create', '--label', 'k=v', 'apivol'])).trim(),
           'apivol',
         );
-        assert.match(await dockerOk(client, ['volume', 'ls']), /local\s+apivol/);
+        assert.match(await dockerOut(client, ['volume', 'ls']), /local\s+apivol/);
         assert.match(await b.ok(['volume', 'ls']), /apivol/);
         assert.equal(
-          (await dockerOk(client, ['volume', 'inspect', '--format', '{{.Labels.k}}', 'apivol'])).trim(),
+          (await dockerOut(client, ['volume', 'inspect', '--format', '{{.Labels.k}}', 'apivol'])).trim(),
           'v',
         );
-        assert.equal((await dockerOk(client, ['volume', 'rm', 'apivol'])).trim(), 'apivol');
+        assert.equal((await dockerOut(client, ['volume', 'rm', 'apivol'])).trim(), 'apivol');
         assert.doesNotMatch(await b.ok(['volume', 'ls']), /apivol/);
-        const again = await docker(client, ['volume', 'rm', 'apivol']);
+        const again = await api.docker(client, ['volume', 'rm', 'apivol']);
         assert.notEqual(again.code, 0);
         assert.match(again.stderr, /apivol/);
       });
 
       test('network create, inspect and rm', async () => {
         const id = (
-          await dockerOk(client, ['network', 'create', '--subnet', '10.231.81.0/24', 'apinet'])
+          await dockerOut(client, ['network', 'create', '--subnet', '10.231.81.0/24', 'apinet'])
         ).trim();
         assert.match(id, /^[0-9a-f]{64}$/);
         assert.match(await b.ok(['network', 'ls']), /apinet/);
-        const subnet = await dockerOk(client, [
+        const subnet = await dockerOut(client, [
           'network',
           'inspect',
           '--format',
@@ -142,39 +117,39 @@ describe('the docker CLI against berth system service', { skip }, () => {
           'apinet',
         ]);
         assert.equal(subnet.trim(), '10.231.81.0/24');
-        await dockerOk(client, ['network', 'rm', 'apinet']);
+        await dockerOut(client, ['network', 'rm', 'apinet']);
         assert.doesNotMatch(await b.ok(['network', 'ls']), /apinet/);
       });
 
       test('containers made by the berth CLI: ps, inspect, stop, start, wait, rm -f', async () => {
-        const name = `apic${CLIENTS.indexOf(client)}`;
+        const name = `apic${DOCKER_CLIENTS.indexOf(client)}`;
         await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
-        const ps = await dockerOk(client, ['ps']);
+        const ps = await dockerOut(client, ['ps']);
         assert.match(ps, new RegExp(`local/bb:api\\s+"sleep 300"\\s+.*Up .*\\s${name}\\n`));
         assert.equal(
-          (await dockerOk(client, ['inspect', '--format', '{{.State.Running}}', name])).trim(),
+          (await dockerOut(client, ['inspect', '--format', '{{.State.Running}}', name])).trim(),
           'true',
         );
-        await dockerOk(client, ['stop', '-t', '1', name]);
-        assert.match(await dockerOk(client, ['ps', '-a', '--filter', `name=${name}`]), /Exited \(\d+\)/);
-        assert.doesNotMatch(await dockerOk(client, ['ps']), new RegExp(name));
+        await dockerOut(client, ['stop', '-t', '1', name]);
+        assert.match(await dockerOut(client, ['ps', '-a', '--filter', `name=${name}`]), /Exited \(\d+\)/);
+        assert.doesNotMatch(await dockerOut(client, ['ps']), new RegExp(name));
         assert.equal((await b.ok(['inspect', '--format', '{{.State.Status}}', name])).trim(), 'exited');
-        await dockerOk(client, ['start', name]);
+        await dockerOut(client, ['start', name]);
         assert.equal((await b.ok(['inspect', '--format', '{{.State.Status}}', name])).trim(), 'running');
-        await dockerOk(client, ['rm', '-f', name]);
+        await dockerOut(client, ['rm', '-f', name]);
         assert.equal((await b.run(['inspect', name])).code, 1);
 
         const exits = `${name}x`;
         await b.ok(['run', '-d', '--name', exits, IMG, 'sh', '-c', 'exit 3']);
-        assert.equal((await dockerOk(client, ['wait', exits])).trim(), '3');
-        await dockerOk(client, ['rm', exits]);
+        assert.equal((await dockerOut(client, ['wait', exits])).trim(), '3');
+        await dockerOut(client, ['rm', exits]);
       });
 
       test('run -d (create + start) with ports, env, labels, binds and a restart policy', async () => {
-        const i = CLIENTS.indexOf(client);
+        const i = DOCKER_CLIENTS.indexOf(client);
         const name = `apirun${i}`;
         const id = (
-          await dockerOk(client, [
+          await dockerOut(client, [
             'run',
             '-d',
             '--name',
@@ -196,7 +171,7 @@ describe('the docker CLI against berth system service', { skip }, () => {
         ).trim();
         assert.match(id, /^[0-9a-f]{64}$/);
         assert.match(
-          await dockerOk(client, ['ps']),
+          await dockerOut(client, ['ps']),
           new RegExp(`127\\.0\\.0\\.1:${18590 + i}->80/tcp\\s+${name}`),
         );
         const seen = await b.ok([
@@ -208,66 +183,66 @@ describe('the docker CLI against berth system service', { skip }, () => {
         assert.match(seen, /A=b.*on-failure v/);
         assert.match(await b.ok(['exec', name, 'sh', '-c', 'test -d /host && echo bound']), /bound/);
 
-        await dockerOk(client, ['rm', '-f', name]);
+        await dockerOut(client, ['rm', '-f', name]);
 
         // without a restart policy, so the kill below leaves it exited
-        await dockerOk(client, ['run', '-d', '--name', name, IMG, 'sleep', '300']);
-        await dockerOk(client, ['pause', name]);
-        assert.match(await dockerOk(client, ['ps']), /\(Paused\)/);
-        await dockerOk(client, ['unpause', name]);
-        await dockerOk(client, ['rename', name, `${name}b`]);
-        await dockerOk(client, ['kill', `${name}b`]);
-        assert.match(await dockerOk(client, ['ps', '-a', '--filter', `name=${name}b`]), /Exited \(137\)/);
-        await dockerOk(client, ['rm', `${name}b`]);
+        await dockerOut(client, ['run', '-d', '--name', name, IMG, 'sleep', '300']);
+        await dockerOut(client, ['pause', name]);
+        assert.match(await dockerOut(client, ['ps']), /\(Paused\)/);
+        await dockerOut(client, ['unpause', name]);
+        await dockerOut(client, ['rename', name, `${name}b`]);
+        await dockerOut(client, ['kill', `${name}b`]);
+        assert.match(await dockerOut(client, ['ps', '-a', '--filter', `name=${name}b`]), /Exited \(137\)/);
+        await dockerOut(client, ['rm', `${name}b`]);
 
-        const missingImage = await docker(client, ['create', '--memory-swappiness', '10', IMG]);
+        const missingImage = await api.docker(client, ['create', '--memory-swappiness', '10', IMG]);
         assert.notEqual(missingImage.code, 0);
         assert.match(missingImage.stderr, /MemorySwappiness is not supported/);
       });
 
       test('network connect and disconnect; prunes; rmi', async () => {
-        const i = CLIENTS.indexOf(client);
+        const i = DOCKER_CLIENTS.indexOf(client);
         const net = `apinet${i}`;
-        await dockerOk(client, ['network', 'create', net]);
-        await dockerOk(client, ['create', '--name', `apiconn${i}`, IMG, 'true']);
-        await dockerOk(client, ['network', 'connect', '--alias', 'al', net, `apiconn${i}`]);
+        await dockerOut(client, ['network', 'create', net]);
+        await dockerOut(client, ['create', '--name', `apiconn${i}`, IMG, 'true']);
+        await dockerOut(client, ['network', 'connect', '--alias', 'al', net, `apiconn${i}`]);
         assert.match(
           await b.ok(['inspect', '--format', '{{json .NetworkSettings.Networks}}', `apiconn${i}`]),
           new RegExp(net),
         );
-        await dockerOk(client, ['network', 'disconnect', net, `apiconn${i}`]);
-        assert.match(await dockerOk(client, ['container', 'prune', '-f']), /Total reclaimed space/);
+        await dockerOut(client, ['network', 'disconnect', net, `apiconn${i}`]);
+        assert.match(await dockerOut(client, ['container', 'prune', '-f']), /Total reclaimed space/);
         assert.equal((await b.run(['inspect', `apiconn${i}`])).code, 1);
-        assert.match(await dockerOk(client, ['network', 'prune', '-f']), new RegExp(net));
-        await dockerOk(client, ['volume', 'create', `apiprune${i}`]);
-        await dockerOk(client, ['volume', 'prune', '-f', '--filter', 'all=true']);
+        assert.match(await dockerOut(client, ['network', 'prune', '-f']), new RegExp(net));
+        await dockerOut(client, ['volume', 'create', `apiprune${i}`]);
+        await dockerOut(client, ['volume', 'prune', '-f', '--filter', 'all=true']);
         assert.doesNotMatch(await b.ok(['volume', 'ls']), new RegExp(`apiprune${i}`));
-        await dockerOk(client, ['image', 'prune', '-f']);
+        await dockerOut(client, ['image', 'prune', '-f']);
         await b.ok(['tag', IMG, `local/extra:${i}`]);
         assert.match(
-          await dockerOk(client, ['rmi', `local/extra:${i}`]),
+          await dockerOut(client, ['rmi', `local/extra:${i}`]),
           new RegExp(`Untagged: local/extra:${i}`),
         );
-        const gone = await docker(client, ['rmi', 'local/nothing:1']);
+        const gone = await api.docker(client, ['rmi', 'local/nothing:1']);
         assert.notEqual(gone.code, 0);
       });
 
       test('ps --filter since= / before= and --last', async () => {
-        const i = CLIENTS.indexOf(client);
+        const i = DOCKER_CLIENTS.indexOf(client);
         const first = (await b.ok(['create', '--name', `apifirst${i}`, IMG, 'true'])).trim();
         const second = (await b.ok(['create', '--name', `apisecond${i}`, IMG, 'true'])).trim();
         const ids = async (args: string[]) =>
-          (await dockerOk(client, ['ps', '-q', '--no-trunc', ...args])).trim().split('\n');
+          (await dockerOut(client, ['ps', '-q', '--no-trunc', ...args])).trim().split('\n');
         assert.deepEqual(await ids(['--filter', `since=apifirst${i}`]), [second]);
         assert.deepEqual(await ids(['--filter', `before=apisecond${i}`, '--filter', `name=apifirst${i}`]), [
           first,
         ]);
         assert.deepEqual(await ids(['-n', '1']), [second]);
-        await dockerOk(client, ['rm', first, second]);
+        await dockerOut(client, ['rm', first, second]);
       });
 
       test('errors: a missing container is docker’s "No such container", exit 1', async () => {
-        const r = await docker(client, ['inspect', '--type', 'container', 'nothing-here']);
+        const r = await api.docker(client, ['inspect', '--type', 'container', 'nothing-here']);
         assert.equal(r.code, 1);
         assert.match(r.stderr, /No such container|no such container|not found/i);
       });
@@ -307,7 +282,7 @@ describe('the docker CLI against berth system service', { skip }, () => {
     const path = join(b.runroot, 'berth.sock');
     await waitFor(() => existsSync(path), { what: 'the default socket' });
     const r = await runProcess(
-      CLIENTS[0]!,
+      DOCKER_CLIENTS[0]!,
       ['-H', `unix://${path}`, 'version', '--format', '{{.Server.APIVersion}}'],
       {
         env: { DOCKER_CONFIG: join(work, 'docker-config') },
@@ -350,7 +325,7 @@ describe('the docker CLI against berth system service', { skip }, () => {
         what: 'the TCP address',
       });
       const tls = ['--tlsverify', '--tlscacert', server.certPath, '-H', address];
-      for (const docker of CLIENTS) {
+      for (const docker of DOCKER_CLIENTS) {
         const ok = await runProcess(
           docker,
           [
@@ -382,9 +357,7 @@ describe('the docker CLI against berth system service', { skip }, () => {
   });
 
   test('SIGTERM closes the service and removes its socket', async () => {
-    service!.child.kill('SIGTERM');
-    assert.equal(await service!.closed, 0);
-    service = undefined;
+    assert.equal(await api.stop(), 0);
     assert.equal(existsSync(sock), false);
   });
 });
