@@ -6,6 +6,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ConflictError, errnoCode, InvalidArgumentError } from '../errors/index.js';
 import { detectCgroups, isActiveState } from '../runtime/index.js';
+import { parseProcStat } from '../util/index.js';
 import type { ContainerManager } from './manager.js';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -102,15 +103,9 @@ function readProc(pid: number): ProcInfo | undefined {
   const stat = readText(`/proc/${pid}/stat`);
   const status = readText(`/proc/${pid}/status`);
   if (!stat || !status) return undefined;
-  const open = stat.indexOf('(');
-  const close = stat.lastIndexOf(')');
-  const comm = stat.slice(open + 1, close);
   // fields from the 3rd on: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
   // cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
-  const f = stat
-    .slice(close + 2)
-    .trim()
-    .split(/\s+/);
+  const { comm, fields: f } = parseProcStat(stat);
   const num = (i: number) => Number(f[i - 3] ?? 0);
   const uidLine = /^Uid:\s+(\d+)/m.exec(status);
   const cmdline = readText(`/proc/${pid}/cmdline`) ?? '';

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, InvalidArgumentError, IOError, NetworkError } from '../errors/index.js';
+import { parseProcStat } from '../util/index.js';
 import { type CniOptions, type CniResult, cniAdd, cniCheck, cniDel, readCacheEntry } from './_cni.js';
 import { checkIpInSubnets, validateConflist } from './_conflist.js';
 import { dnsArgs, dnsCapabilityArgs, dnsDelWithoutResult } from './_dns.js';
@@ -350,8 +351,8 @@ export function containerNetworkLeft(paths: NetworkPaths, containerId: string): 
 /** Start time of a process (clock ticks since boot), to tell a live pid from a reused one. */
 function processStart(pid: number): string | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    // field 22: starttime
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).fields[22 - 3];
   } catch {
     return undefined;
   }

@@ -28,6 +28,7 @@ import {
   NotFoundError,
   RuntimeError,
 } from '../errors/index.js';
+import { parseProcStat } from '../util/index.js';
 import {
   conmonArgs,
   launchFailureCode,
@@ -586,10 +587,7 @@ function readPid(path: string): number | undefined {
 function isConmon(pid: number): boolean {
   try {
     // "<pid> (<comm>) <state> ..."
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const state = stat.slice(close + 2, close + 3);
+    const { comm, state } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     return comm === 'conmon' && state !== 'Z' && state !== 'X';
   } catch {
     return false;

@@ -6,5 +6,6 @@ export * from './duration.js';
 export * from './events.js';
 export * from './fs.js';
 export * from './lock.js';
+export * from './proc.js';
 export * from './rootpath.js';
 export * from './stream.js';
