@@ -231,40 +231,6 @@ function showHost(hostIp: string, port: number | string): string {
 
 type Probe = { port: number } | { error: NodeJS.ErrnoException };
 
-/** Bind a TCP listener to host:port (0 = the kernel picks), note the port, close it again. */
-async function probeTcp(host: string, port: number): Promise<Probe> {
-  const server = createServer();
-  try {
-    return await new Promise<Probe>((resolve) => {
-      server.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
-      server.listen({ host, port, exclusive: true, backlog: 1 }, () =>
-        resolve({ port: (server.address() as AddressInfo).port }),
-      );
-    });
-  } finally {
-    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-/** Bind a UDP socket to host:port (0 = the kernel picks), note the port, close it again. */
-async function probeUdp(host: string, port: number): Promise<Probe> {
-  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-  try {
-    return await new Promise<Probe>((resolve) => {
-      socket.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
-      socket.bind({ address: host, port, exclusive: true }, () => resolve({ port: socket.address().port }));
-    });
-  } finally {
-    await new Promise<void>((resolve) => {
-      try {
-        socket.close(() => resolve());
-      } catch {
-        resolve(); // already closed by the failed bind
-      }
-    });
-  }
-}
-
 /** The local ports of SCTP endpoints on the host (empty when the sctp module is not loaded). */
 function sctpPortsInUse(file = '/proc/net/sctp/eps'): Set<number> {
   let text: string;
@@ -298,8 +264,74 @@ function bindHost(m: PortMapping): string {
   return m.hostIp === '' ? '0.0.0.0' : m.hostIp;
 }
 
-function probe(m: PortMapping, port: number): Promise<Probe> {
-  return m.protocol === 'udp' ? probeUdp(bindHost(m), port) : probeTcp(bindHost(m), port);
+/** A bound socket: its descriptor, the port it got, and how to close it. */
+type Held = { fd: number; port: number; close: () => Promise<void> };
+
+function handleFd(handle: unknown): number {
+  const fd = (handle as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('no file descriptor on the bound socket');
+  return fd;
+}
+
+/** A TCP listener on host:port (0 = the kernel picks); rejects with the bind error. */
+async function holdTcp(host: string, port: number): Promise<Held> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true, backlog: 1 }, () => resolve());
+  });
+  // nothing ever reaches it: the kernel's DNAT sends the port's traffic to the container first
+  server.on('connection', (s) => s.destroy());
+  return {
+    fd: handleFd(server),
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** A UDP socket bound to host:port (0 = the kernel picks); rejects with the bind error. */
+async function holdUdp(host: string, port: number): Promise<Held> {
+  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: host, port, exclusive: true }, () => resolve());
+    });
+  } catch (err) {
+    try {
+      socket.close();
+    } catch {
+      // already closed by the failed bind
+    }
+    throw err;
+  }
+  // dgram keeps its handle under a symbol (its `_handle` getter is deprecated, DEP0112)
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  const handle = state
+    ? (socket as unknown as Record<symbol, { handle?: unknown }>)[state]?.handle
+    : undefined;
+  return {
+    fd: handleFd({ _handle: handle }),
+    port: socket.address().port,
+    close: () => new Promise((r) => socket.close(() => r())),
+  };
+}
+
+function hold(m: PortMapping, port: number): Promise<Held> {
+  return m.protocol === 'udp' ? holdUdp(bindHost(m), port) : holdTcp(bindHost(m), port);
+}
+
+/** Bind host:port (0 = the kernel picks), note the port, close it again. */
+async function probe(m: PortMapping, port: number): Promise<Probe> {
+  let held: Held | undefined;
+  try {
+    held = await hold(m, port);
+    return { port: held.port };
+  } catch (error) {
+    return { error: error as NodeJS.ErrnoException };
+  } finally {
+    await held?.close();
+  }
 }
 
 /** A probe error other than "in use" means the mapping itself cannot work here. */
@@ -608,42 +640,6 @@ export interface PortReservation {
   release(): Promise<void>;
 }
 
-type Held = { fd: number; close: () => Promise<void> };
-
-function handleFd(handle: unknown): number {
-  const fd = (handle as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new Error('no file descriptor on the bound socket');
-  return fd;
-}
-
-async function holdTcp(host: string, port: number): Promise<Held> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, exclusive: true, backlog: 1 }, () => resolve());
-  });
-  // nothing ever reaches it: the kernel's DNAT sends the port's traffic to the container first
-  server.on('connection', (s) => s.destroy());
-  return { fd: handleFd(server), close: () => new Promise((r) => server.close(() => r())) };
-}
-
-async function holdUdp(host: string, port: number): Promise<Held> {
-  const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ address: host, port, exclusive: true }, () => resolve());
-  });
-  // dgram keeps its handle under a symbol (its `_handle` getter is deprecated, DEP0112)
-  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-  const handle = state
-    ? (socket as unknown as Record<symbol, { handle?: unknown }>)[state]?.handle
-    : undefined;
-  return {
-    fd: handleFd({ _handle: handle }),
-    close: () => new Promise((r) => socket.close(() => r())),
-  };
-}
-
 /**
  * Binds every published TCP and UDP host port (hostPort already picked), as docker-proxy and
  * Podman's conmon do, so that a host process cannot take a port a container publishes, and a
@@ -659,7 +655,7 @@ export async function reserveHostPorts(mappings: PortMapping[]): Promise<PortRes
     for (const m of mappings) {
       if (m.protocol === 'sctp' || m.hostPort === 0) continue;
       try {
-        held.push(await (m.protocol === 'udp' ? holdUdp : holdTcp)(bindHost(m), m.hostPort));
+        held.push(await hold(m, m.hostPort));
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EADDRINUSE')
