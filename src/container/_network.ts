@@ -30,7 +30,7 @@ import {
 import { isActiveState, type SpecNetwork } from '../runtime/index.js';
 import type { ContainerRecord, Store } from '../store/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
-import { allocateHostPorts, checkHostPortsFree, publishAllPorts } from './_ports.js';
+import { allocateHostPorts, checkHostPortsFree, hostPortKey, publishAllPorts } from './_ports.js';
 
 /** How the manager finds network definitions (network/'s NetworkStore, or a test's fake). */
 export interface NetworkLookup {
@@ -119,16 +119,15 @@ export function usesCniNetworks(o: ContainerCreateOptions): boolean {
 export function takenHostPorts(running: ContainerRecord[], except: string): Set<string> {
   const taken = new Set<string>();
   for (const c of running) {
-    if (c.id === except || (c.state !== 'running' && c.state !== 'paused')) continue;
-    const status = (c.config as StoredContainerConfig).netStatus;
-    for (const p of status?.ports ?? []) taken.add(`${p.protocol}/${p.hostPort}`);
+    if (c.id === except) continue;
+    for (const p of liveNetStatus(c)?.ports ?? []) taken.add(hostPortKey(p));
   }
   return taken;
 }
 
 /** The record's network status while the container runs; undefined once it stopped. */
 export function liveNetStatus(rec: ContainerRecord): NetworkStatus | undefined {
-  if (rec.state !== 'running' && rec.state !== 'paused') return undefined;
+  if (!isActiveState(rec.state)) return undefined;
   return (rec.config as StoredContainerConfig | null)?.netStatus;
 }
 
@@ -221,7 +220,7 @@ export async function stopContainerNetwork(
 /** Is another running container in this one's network namespace (`--network container:`)? */
 export function hasNamespaceGuests(rec: ContainerRecord, all: ContainerRecord[]): boolean {
   return all.some((c) => {
-    if (c.id === rec.id || (c.state !== 'running' && c.state !== 'paused')) return false;
+    if (c.id === rec.id || !isActiveState(c.state)) return false;
     const mode = (c.config as StoredContainerConfig).options.network;
     return (
       mode === `container:${rec.id}` ||

@@ -103,7 +103,6 @@ export async function inspectContainer(parts: Parts, idOrName: string): Promise<
 export async function containerPorts(parts: Parts, idOrName: string): Promise<PortMapping[]> {
   const rec = parts.containers.get(idOrName);
   const now = (await parts.containers.reconcile(rec)) ?? rec;
-  if (now.state !== 'running' && now.state !== 'paused') return [];
   return [...(liveNetStatus(now)?.ports ?? [])];
 }
 
