@@ -27,6 +27,7 @@ import { addContainerExtraRoutes } from './_routes-container-extra.js';
 import { addExecRoutes } from './_routes-exec.js';
 import { addObjectRoutes } from './_routes-objects.js';
 import { addStreamRoutes } from './_routes-streams.js';
+import { addUpdateRoute } from './_routes-update.js';
 
 const GOARCH: Record<string, string> = {
   x64: 'amd64',
@@ -153,6 +154,7 @@ export function buildRouter(engine: Engine, serverVersion: string, hijack: Hijac
   addStreamRoutes(r, engine);
   addContainerExtraRoutes(r, engine);
   addExecRoutes(r, engine, hijack);
+  addUpdateRoute(r, engine);
   return r;
 }
 

@@ -49,8 +49,14 @@ export interface ContainerInspect {
     SecurityOpt: string[];
     Memory: number;
     MemorySwap: number;
+    MemoryReservation: number;
     NanoCpus: number;
     CpuShares: number;
+    CpuQuota: number;
+    CpuPeriod: number;
+    CpusetCpus: string;
+    CpusetMems: string;
+    BlkioWeight: number;
     PidsLimit: number | null;
     Ulimits: { Name: string; Soft: number; Hard: number }[];
     Init: boolean;
@@ -144,8 +150,14 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       ],
       Memory: o.memory ?? 0,
       MemorySwap: o.memorySwap ?? 0,
+      MemoryReservation: o.memoryReservation ?? 0,
       NanoCpus: o.cpus ? Math.round((o.cpus.quota / o.cpus.period) * 1e9) : 0,
       CpuShares: o.cpuShares ?? 0,
+      CpuQuota: o.cpuQuota ?? 0,
+      CpuPeriod: o.cpuPeriod ?? 0,
+      CpusetCpus: o.cpusetCpus ?? '',
+      CpusetMems: o.cpusetMems ?? '',
+      BlkioWeight: o.blkioWeight ?? 0,
       PidsLimit: o.pidsLimit ?? null,
       Ulimits: (o.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       Init: o.init === true,
