@@ -7,8 +7,8 @@ import { resolveInRoot } from '../util/index.js';
 import type { StoredContainerConfig } from './_config.js';
 import { type NetworkHost, specNetworkAndEtc } from './_network.js';
 import { readSeccompProfile } from './_seccomp-file.js';
-import { resolveUser } from './_users.js';
 import { resourceLimitsOf } from './_update.js';
+import { resolveUser } from './_users.js';
 
 export const TINI_PATHS = ['/usr/bin/tini-static', '/usr/bin/tini'];
 
