@@ -5,6 +5,7 @@
 import { type ContainerCreateOptions, type Engine, flags, type NetworkRequest } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { onlyParams, type Reply, type Request, readObject } from './_http.js';
+import { createBodyForVersion } from './_versions.js';
 
 type Obj = Record<string, unknown>;
 
@@ -285,8 +286,9 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
 export async function createContainer(engine: Engine, req: Request): Promise<Reply> {
   onlyParams(req.query, ['name', 'platform']);
   const name = req.query.get('name') || undefined;
-  const options = createOptionsFromBody(await readObject(req), name);
+  const { body, warnings } = createBodyForVersion(await readObject(req), req.version);
+  const options = createOptionsFromBody(body, name);
   engine.resolveImage(options.image);
   const rec = await engine.createContainer(options, { pull: 'never' });
-  return { status: 201, body: { Id: rec.id, Warnings: [] } };
+  return { status: 201, body: { Id: rec.id, Warnings: warnings } };
 }

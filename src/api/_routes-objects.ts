@@ -12,6 +12,7 @@ import {
   readObject,
 } from './_http.js';
 import { addImageExtraRoutes } from './_routes-images.js';
+import { imageInspectShape, imageListShape } from './_versions.js';
 
 function str(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
@@ -68,25 +69,29 @@ function addImageRoutes(r: Router, engine: Engine): void {
         throw err;
       }
       const labels = (inspect.Config as { Labels?: Record<string, string> | null }).Labels ?? {};
-      out.push({
-        Id: inspect.Id,
-        ParentId: '',
-        RepoTags: inspect.RepoTags,
-        RepoDigests: inspect.RepoDigests,
-        Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
-        Size: inspect.Size,
-        SharedSize: -1,
-        ...(compareVersions(req.version, '1.44') < 0 ? { VirtualSize: inspect.Size } : {}),
-        Labels: labels,
-        Containers: -1,
-      });
+      out.push(
+        imageListShape(
+          {
+            Id: inspect.Id,
+            ParentId: '',
+            RepoTags: inspect.RepoTags,
+            RepoDigests: inspect.RepoDigests,
+            Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
+            Size: inspect.Size,
+            SharedSize: -1,
+            Labels: labels,
+            Containers: -1,
+          },
+          req.version,
+        ),
+      );
     }
     return { status: 200, body: out };
   });
 
   r.add('GET', '/images/{name*}/json', async (req) => ({
     status: 200,
-    body: await engine.inspectImage(req.params[0]!),
+    body: imageInspectShape(await engine.inspectImage(req.params[0]!), req.version),
   }));
 
   r.add('DELETE', '/images/{name*}', async (req) => {

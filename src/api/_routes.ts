@@ -28,6 +28,7 @@ import { addExecRoutes } from './_routes-exec.js';
 import { addObjectRoutes } from './_routes-objects.js';
 import { addStreamRoutes } from './_routes-streams.js';
 import { addUpdateRoute } from './_routes-update.js';
+import { containerInspectShape } from './_versions.js';
 
 const GOARCH: Record<string, string> = {
   x64: 'amd64',
@@ -233,7 +234,7 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
 
   r.add('GET', '/containers/{id}/json', async (req) => {
     onlyParams(req.query, ['size']);
-    return { status: 200, body: await engine.inspectContainer(id(req)) };
+    return { status: 200, body: containerInspectShape(await engine.inspectContainer(id(req)), req.version) };
   });
 
   r.add('POST', '/containers/{id}/start', async (req) => {
