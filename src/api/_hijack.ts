@@ -26,6 +26,8 @@ export interface ExecEntry {
   workdir?: string;
   tty: boolean;
   stdin: boolean;
+  /** ConsoleSize [rows, cols] of exec create (API 1.42+): the pty's size before the process runs. */
+  size?: { rows: number; cols: number };
   state: 'created' | 'running' | 'done';
   exitCode: number | null;
   pid: number;
@@ -153,6 +155,7 @@ export class HijackRegistry {
       pipeStdin(socket, head, stdin);
     }
     e.state = 'running';
+    const size = consoleSize(body.ConsoleSize) ?? e.size;
     try {
       const session = engine.execInContainer(e.container, {
         args: e.args,
@@ -162,6 +165,7 @@ export class HijackRegistry {
         tty,
         stdin: e.stdin,
         stdio: { stdout, stderr, ...(stdin ? { stdin } : {}) },
+        ...(tty && size ? { size } : {}),
       });
       e.resize = (size) => session.resize(size);
       const result = await session.result;
@@ -181,6 +185,15 @@ export class HijackRegistry {
       socket.end();
     }
   }
+}
+
+/** Docker's ConsoleSize `[rows, cols]`; undefined when absent or zero. */
+export function consoleSize(v: unknown): { rows: number; cols: number } | undefined {
+  if (!Array.isArray(v) || v.length !== 2) return undefined;
+  const [rows, cols] = v as unknown[];
+  if (typeof rows !== 'number' || typeof cols !== 'number') return undefined;
+  if (!(rows > 0 && cols > 0 && rows < 65536 && cols < 65536)) return undefined;
+  return { rows: Math.floor(rows), cols: Math.floor(cols) };
 }
 
 /** An upgrade request's body: node hands it over unparsed, in `head` and then on the socket. */

@@ -1,8 +1,8 @@
 // Exec create/inspect/resize and container resize. The hijacked parts (attach, exec start) are
 // in _hijack.ts; the exec registry is the server's in-memory one (the engine execs one-shot).
 import type { Engine } from '../engine/index.js';
-import type { HijackRegistry } from './_hijack.js';
-import { HttpError, queryInt, type Router, readObject } from './_http.js';
+import { consoleSize, type HijackRegistry } from './_hijack.js';
+import { compareVersions, HttpError, queryInt, type Router, readObject } from './_http.js';
 
 function strings(body: Record<string, unknown>, key: string): string[] | undefined {
   const v = body[key];
@@ -45,6 +45,8 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
     const env = strings(body, 'Env');
     const user = str(body, 'User');
     const workdir = str(body, 'WorkingDir');
+    // ConsoleSize came with 1.42; older daemons ignored it
+    const size = compareVersions(req.version, '1.42') < 0 ? undefined : consoleSize(body.ConsoleSize);
     const e = hijack.addExec({
       container: c.Id,
       args,
@@ -53,6 +55,7 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
       ...(workdir ? { workdir } : {}),
       tty: body.Tty === true,
       stdin: body.AttachStdin === true,
+      ...(size ? { size } : {}),
     });
     return { status: 201, body: { Id: e.id } };
   });
