@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { RuntimeDriver } from '../runtime/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
-import { mergeUpdate, parseCpuset, runtimeUpdateResources, type UpdateHost } from './_update.js';
+import { applyUpdate, mergeUpdate, parseCpuset, runtimeUpdateResources, type UpdateHost } from './_update.js';
 import { killMark } from './manager.js';
 
 const MiB = 1024 * 1024;
@@ -130,4 +131,32 @@ test('killMark: SIGKILL or the stop signal cancel the restart policy; other sign
   const hup = killMark(config('SIGUSR1', true), 1);
   assert.equal(hup.stoppedByUser, undefined);
   assert.equal(hup.manuallyStopped, true);
+});
+
+test('applyUpdate: a runtime refusal puts the old limits back and nothing is returned to record', async () => {
+  const calls: unknown[] = [];
+  const driver = {
+    async update(_id: string, resources: unknown) {
+      calls.push(resources);
+      if (calls.length === 1) throw new Error('runc: cannot set memory limit: device or resource busy');
+    },
+  } as unknown as RuntimeDriver;
+  const options = { ...base, memory: 64 * MiB };
+  const target = {
+    id: 'c1',
+    name: 'c1',
+    state: 'running' as const,
+    options,
+    driver,
+    stateDir: '/nonexistent',
+  };
+  await assert.rejects(applyUpdate(target, { memory: 32 * MiB }, HOST), /device or resource busy/);
+  assert.deepEqual((calls[0] as { memory: unknown }).memory, { limit: 32 * MiB, swap: 64 * MiB });
+  assert.deepEqual((calls[1] as { memory: unknown }).memory, { limit: 64 * MiB, swap: 128 * MiB });
+  assert.equal(options.memory, 64 * MiB);
+  // a container that is not running gets no runtime call at all
+  calls.length = 0;
+  const stopped = await applyUpdate({ ...target, state: 'exited' }, { memory: 32 * MiB }, HOST);
+  assert.equal(stopped.options.memory, 32 * MiB);
+  assert.equal(calls.length, 0);
 });
