@@ -2,6 +2,7 @@
 // this machine): `docker top`, `docker diff`, `docker export -o`, `docker stats --no-stream`,
 // `docker cp` both ways and of a missing path, and a hostile tar PUT to the archive endpoint.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,31 @@ describe('docker top, diff, export, stats and cp against berth system service', 
     await b.ok(['rm', '-f', name]);
   });
 
+  test('HEAD of the archive endpoint answers the stat header alone; GET streams the tar', async () => {
+    const name = 'headstat';
+    await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+    const headers = await new Promise<IncomingMessage['headers']>((resolve, reject) => {
+      const req = request(
+        { socketPath: sock, path: `/containers/${name}/archive?path=/etc`, method: 'HEAD' },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    const stat = JSON.parse(
+      Buffer.from(String(headers['x-docker-container-path-stat']), 'base64').toString(),
+    );
+    assert.equal(stat.name, 'etc');
+    assert.ok((stat.mode & 0x80000000) !== 0, 'a directory');
+    const got = await call('GET', `/containers/${name}/archive?path=/etc/passwd`);
+    assert.equal(got.status, 200);
+    assert.match(got.text, /root:x:0:0/);
+    await b.ok(['rm', '-f', name]);
+  });
+
   test('stats with stream=true: one JSON line a second until the client leaves', async () => {
     const name = 'statstream';
     await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
@@ -162,6 +188,12 @@ describe('docker top, diff, export, stats and cp against berth system service', 
         assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), `hello ${i}\n`);
         await api.dockerOk(client, ['cp', `${name}:/etc`, join(dir, 'etc')]);
         assert.ok(statSync(join(dir, 'etc')).isDirectory());
+        // Larger than any one chunk: the tar streams out after its first header (no whole-tar buffer).
+        const big = randomBytes(6 * 1024 * 1024 + 123);
+        writeFileSync(join(work, `big${i}`), big);
+        await api.dockerOk(client, ['cp', join(work, `big${i}`), `${name}:/tmp/big`]);
+        await api.dockerOk(client, ['cp', `${name}:/tmp/big`, join(dir, 'big')]);
+        assert.ok(readFileSync(join(dir, 'big')).equals(big), 'the big file came back byte for byte');
         const miss = await api.docker(client, ['cp', `${name}:/no/such/file`, dir]);
         assert.notEqual(miss.code, 0);
         assert.match(miss.stderr, /no\/such\/file/);
