@@ -11,7 +11,12 @@ import {
   pushImage,
 } from '../image/index.js';
 import { type ImageReference, parseReference, repositoryName } from '../oci/index.js';
-import { type Credentials, getCredentials, normalizeAuthHost, type RegistryClient } from '../registry/index.js';
+import {
+  type Credentials,
+  getCredentials,
+  normalizeAuthHost,
+  type RegistryClient,
+} from '../registry/index.js';
 import { recordImageEvent } from './_events.js';
 import type { Parts } from './_parts.js';
 import { registryHost } from './_system.js';
@@ -71,7 +76,11 @@ export async function pullWithCredentials(
  * `push SOURCE [DEST]`: the stored image SOURCE names to DEST (default SOURCE, which must then
  * be one of the image's names, not an ID). The image gains DEST's repo digest, as after a pull.
  */
-export async function push(parts: Parts, source: string, options: PushRequestOptions = {}): Promise<PushReport> {
+export async function push(
+  parts: Parts,
+  source: string,
+  options: PushRequestOptions = {},
+): Promise<PushReport> {
   const image = parts.resolveImage(source);
   const destination = pushDestination(source, options.destination, image.names);
   const result = await withClient(parts, destination.domain, options.credentials, (client) =>
@@ -104,7 +113,9 @@ export function pushDestination(source: string, dest: string | undefined, names:
   const input = dest ?? source;
   const ref = parseReference(input);
   if (ref.digest !== undefined) {
-    throw new InvalidReferenceError(`cannot push to "${input}": a push destination names a tag, not a digest`);
+    throw new InvalidReferenceError(
+      `cannot push to "${input}": a push destination names a tag, not a digest`,
+    );
   }
   if (dest === undefined && !names.includes(fullTagName(ref))) {
     throw new InvalidReferenceError(

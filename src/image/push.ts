@@ -93,11 +93,18 @@ export async function pushImage(
     if (i >= limit) emit({ type: 'layer', id: shortId(desc.digest), status: 'waiting' });
   });
   const push = (desc: Descriptor, report: boolean) =>
-    pushOneBlob({ store, client, emit: report ? emit : () => {}, signal: options.signal }, destination, desc, mountFrom);
+    pushOneBlob(
+      { store, client, emit: report ? emit : () => {}, signal: options.signal },
+      destination,
+      desc,
+      mountFrom,
+    );
   await mapLimit(shown, limit, (desc) => push(desc, true));
   await push(manifest.config, false);
   options.signal?.throwIfAborted();
-  const digest = await client.pushManifest(destination, manifestBytes, parsed.mediaType, { tagOrDigest: tag });
+  const digest = await client.pushManifest(destination, manifestBytes, parsed.mediaType, {
+    tagOrDigest: tag,
+  });
   emit({ type: 'manifest', tag, digest, size: manifestBytes.length });
   return { digest, size: manifestBytes.length, mediaType: parsed.mediaType, reference: display };
 }
@@ -162,7 +169,8 @@ async function pushOneBlob(
     );
     const source = store.openBlob(desc.digest);
     source.on('error', (err) => counter.destroy(err));
-    const onAbort = () => counter.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const onAbort = () =>
+      counter.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
     counter.on('close', () => signal?.removeEventListener('abort', onAbort));
     return source.pipe(counter);

@@ -108,7 +108,8 @@ export class AuthSession {
     const base = new URL(`${scheme ?? 'https'}://${ep.host}/`);
     const creds = this.transport.mayCarryCredentials(base) ? await this.creds(ep.credHost) : undefined;
     if (creds && 'registryToken' in creds) {
-      if (!TOKEN_RE.test(creds.registryToken)) throw new RegistryError(`cannot ${req.what}: invalid registry token`);
+      if (!TOKEN_RE.test(creds.registryToken))
+        throw new RegistryError(`cannot ${req.what}: invalid registry token`);
       return `Bearer ${creds.registryToken}`;
     }
     if (challenge.scheme === 'basic') {
@@ -233,7 +234,11 @@ function scrub(text: string, creds: Credentials | undefined): string {
   let out = text;
   const secret =
     creds &&
-    ('password' in creds ? creds.password : 'identityToken' in creds ? creds.identityToken : creds.registryToken);
+    ('password' in creds
+      ? creds.password
+      : 'identityToken' in creds
+        ? creds.identityToken
+        : creds.registryToken);
   if (secret && secret.length >= 4) out = out.split(secret).join('***');
   return oneLine(out);
 }
