@@ -3,7 +3,7 @@
 // Both take the X-Registry-Auth header's credentials (see _registry-auth.ts) over the stored login.
 import type { Engine, ProgressEvent, PushEvent } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
-import { familiarName, parsePlatform, parseReference } from '../oci/index.js';
+import { parsePlatform, parseReference } from '../oci/index.js';
 import { errorReply, HttpError, onlyParams, type Request, type Router } from './_http.js';
 import { addAuthRoutes, requestCredentials } from './_registry-auth.js';
 import { containerListEntry } from './_routes.js';
@@ -189,7 +189,7 @@ export function pushProgressLines(event: PushEvent): JsonMessage[] {
     return [{ status: 'Pushing', progressDetail: detail, id }];
   }
   if (event.status === 'mounted' && event.from) {
-    return [{ status: `Mounted from ${familiarName(parseReference(event.from))}`, progressDetail: {}, id }];
+    return [{ status: `Mounted from ${event.from}`, progressDetail: {}, id }];
   }
   return [{ status: PUSH_TEXT[event.status] ?? event.status, progressDetail: {}, id }];
 }

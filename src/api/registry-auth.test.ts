@@ -107,7 +107,7 @@ describe('push progress as dockerd JSON lines', () => {
       { type: 'layer', id, status: 'pushing', current: 10, total: 10 },
       { type: 'layer', id, status: 'pushed' },
       { type: 'layer', id: 'cccccccccccc', status: 'exists' },
-      { type: 'layer', id: 'dddddddddddd', status: 'mounted', from: 'docker.io/library/alpine' },
+      { type: 'layer', id: 'dddddddddddd', status: 'mounted', from: 'library/alpine' },
       { type: 'manifest', tag: 'v1', digest, size: 527 },
     ] satisfies PushEvent[];
     assert.deepEqual(
@@ -119,7 +119,7 @@ describe('push progress as dockerd JSON lines', () => {
         { status: 'Pushing', progressDetail: { current: 10, total: 10 }, id },
         { status: 'Pushed', progressDetail: {}, id },
         { status: 'Layer already exists', progressDetail: {}, id: 'cccccccccccc' },
-        { status: 'Mounted from alpine', progressDetail: {}, id: 'dddddddddddd' },
+        { status: 'Mounted from library/alpine', progressDetail: {}, id: 'dddddddddddd' },
         { status: `v1: digest: ${digest} size: 527` },
         { progressDetail: {}, aux: { Tag: 'v1', Digest: digest, Size: 527 } },
       ],

@@ -26,7 +26,7 @@ export type PushEvent =
       /** Bytes sent so far and in all (`pushing`). */
       current?: number;
       total?: number;
-      /** The repository a `mounted` blob came from. */
+      /** The repository (path on the same registry, `library/alpine`) a `mounted` blob came from. */
       from?: string;
     }
   | { type: 'manifest'; tag: string; digest: Digest; size: number };
@@ -177,8 +177,14 @@ async function pushOneBlob(
   };
   const outcome = await client.pushBlob(destination, desc, open, mountFrom ? { mountFrom } : {});
   if (outcome === 'exists') emit({ type: 'layer', id, status: 'exists' });
-  else if (outcome === 'mounted') emit({ type: 'layer', id, status: 'mounted', from: mountFrom });
-  else emit({ type: 'layer', id, status: 'pushed' });
+  else if (outcome === 'mounted') {
+    emit({
+      type: 'layer',
+      id,
+      status: 'mounted',
+      ...(mountFrom ? { from: parseReference(mountFrom).path } : {}),
+    });
+  } else emit({ type: 'layer', id, status: 'pushed' });
 }
 
 /** Passes bytes through, reporting the running total every PROGRESS_STEP bytes and at the end. */
