@@ -165,12 +165,8 @@ describe('push and auth through the API', { skip }, () => {
   for (const [i, client] of DOCKER_CLIENTS.entries()) {
     test(`${client}: login, pull, push, pull back, with the digest kept`, async () => {
       const src = `${reg.host}/src/bb:latest`;
-      const denied = await api.docker(client, ['pull', src]);
-      assert.notEqual(
-        denied.code,
-        0,
-        'the service has no stored login: the pull needs the client credentials',
-      );
+      // (a pull before login is refused with a 401, which makes the 28.x client prompt for a
+      // login and wait: the raw X-Registry-Auth test above covers that refusal)
 
       const badLogin = await api.docker(
         client,
