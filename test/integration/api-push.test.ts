@@ -4,7 +4,7 @@
 // `berth push` itself, checked with skopeo and podman. Hostile input: bad references, unknown
 // images, bad and malformed credentials.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +136,17 @@ describe('push and auth through the API', { skip }, () => {
     assert.equal(got.at(-2)?.status, `v1: digest: ${srcDigest} size: ${size}`);
     const inspected = await skopeoInspect(`docker://${reg.host}/raw/bb:v1`, { creds: creds() });
     assert.equal(inspected.Digest, srcDigest);
+
+    // no tag: every local tag of the repository, as `docker push --all-tags` asks
+    await b.ok(['tag', `${reg.host}/src/bb:latest`, `${reg.host}/raw/bb:v2`]);
+    const all = await raw('POST', `/images/${reg.host}/raw/bb/push`, {
+      headers: authHeader({ username: reg.username, password: reg.password }),
+    });
+    const tags = lines(all.body)
+      .filter((l) => l.aux)
+      .map((l) => l.aux!.Tag);
+    assert.deepEqual(tags, ['v1', 'v2'], all.body);
+    assert.ok(lines(all.body).some((l) => l.status === 'Layer already exists'));
   });
 
   test('push failures: unknown image 404, bad reference 400, bad credentials an error line', async () => {
@@ -285,6 +296,33 @@ describe('berth push', { skip }, () => {
       `${reg.host}/src/bb:latest`,
     ]);
     assert.ok(inspect.includes(`${reg.host}/cli/bb@${srcDigest}`), inspect);
+  });
+
+  test('an image made here (import) pushes, with the same digest every time, and skopeo copies it out', async () => {
+    const rootfs = join(work, 'rootfs');
+    mkdirSync(join(rootfs, 'etc'), { recursive: true });
+    writeFileSync(join(rootfs, 'etc', 'hello'), 'hello from berth\n');
+    await b.importRootfs(rootfs, join(work, 'rootfs.tar'), `${reg.host}/local/imp:v1`);
+    const first = await b.ok(['push', '--authfile', authFile, `${reg.host}/local/imp:v1`]);
+    const digest = /v1: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(first)?.[1];
+    assert.ok(digest, first);
+    assert.match(first, /[0-9a-f]{12}: Pushed/);
+    const second = await b.ok([
+      'push',
+      '--authfile',
+      authFile,
+      `${reg.host}/local/imp:v1`,
+      `${reg.host}/local/imp:v2`,
+    ]);
+    assert.match(second, /[0-9a-f]{12}: Layer already exists/);
+    assert.match(second, new RegExp(`v2: digest: ${digest} size`));
+    await skopeoCopy(`docker://${reg.host}/local/imp:v2`, `oci:${join(work, 'imp-oci')}:v2`, {
+      srcCreds: creds(),
+    });
+    assert.equal(
+      (await skopeoInspect(`docker://${reg.host}/local/imp:v2`, { creds: creds() })).Digest,
+      digest,
+    );
   });
 
   test('hostile input: bad reference, unknown image, an ID without a destination, a digest destination', async () => {
