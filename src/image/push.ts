@@ -1,5 +1,10 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { InvalidManifestError, InvalidReferenceError, NotFoundError } from '../errors/index.js';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import {
+  InterruptedError,
+  InvalidManifestError,
+  InvalidReferenceError,
+  NotFoundError,
+} from '../errors/index.js';
 import {
   type Descriptor,
   type Digest,
@@ -164,16 +169,10 @@ async function pushOneBlob(
   const id = shortId(desc.digest);
   const open = () => {
     emit({ type: 'layer', id, status: 'pushing', current: 0, total: desc.size });
-    const counter = new ProgressCounter(desc.size, (current) =>
-      emit({ type: 'layer', id, status: 'pushing', current, total: desc.size }),
-    );
-    const source = store.openBlob(desc.digest);
-    source.on('error', (err) => counter.destroy(err));
-    const onAbort = () =>
-      counter.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    counter.on('close', () => signal?.removeEventListener('abort', onAbort));
-    return source.pipe(counter);
+    return countedBlobStream(() => store.openBlob(desc.digest), desc.size, {
+      report: (current) => emit({ type: 'layer', id, status: 'pushing', current, total: desc.size }),
+      signal,
+    });
   };
   const outcome = await client.pushBlob(destination, desc, open, mountFrom ? { mountFrom } : {});
   if (outcome === 'exists') emit({ type: 'layer', id, status: 'exists' });
@@ -185,6 +184,33 @@ async function pushOneBlob(
       ...(mountFrom ? { from: parseReference(mountFrom).path } : {}),
     });
   } else emit({ type: 'layer', id, status: 'pushed' });
+}
+
+/**
+ * A blob's bytes for one upload attempt, counted for progress. An abort (at once when `signal`
+ * has fired already) fails it with an InterruptedError, which the client does not retry.
+ */
+export function countedBlobStream(
+  open: () => Readable,
+  size: number,
+  options: { report: (current: number) => void; signal?: AbortSignal | undefined },
+): Readable {
+  const { signal } = options;
+  const counter = new ProgressCounter(size, options.report);
+  const interrupt = () =>
+    counter.destroy(new InterruptedError('push interrupted', { cause: signal?.reason }));
+  if (signal?.aborted) {
+    interrupt();
+    return counter;
+  }
+  const source = open();
+  source.on('error', (err) => counter.destroy(err));
+  counter.on('close', () => {
+    source.destroy();
+    signal?.removeEventListener('abort', interrupt);
+  });
+  signal?.addEventListener('abort', interrupt, { once: true });
+  return source.pipe(counter);
 }
 
 /** Passes bytes through, reporting the running total every PROGRESS_STEP bytes and at the end. */
