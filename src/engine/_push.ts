@@ -1,7 +1,7 @@
 // Push and per-request registry credentials for the Engine facade: push a stored image, pull
 // with one request's credentials (the API's X-Registry-Auth), and check credentials against a
 // registry without storing them (the API's /auth, where the client keeps them itself).
-import { InvalidReferenceError } from '../errors/index.js';
+import { hasCode, InvalidReferenceError } from '../errors/index.js';
 import {
   fullTagName,
   type PullOptions,
@@ -91,18 +91,24 @@ export async function push(
     }),
   );
   const repoDigest = `${repositoryName(destination)}@${result.digest}`;
+  // (a record only: an image removed while it was pushed is not brought back)
   if (!image.repoDigests.includes(repoDigest) && parts.store.findImage(image.id)) {
-    parts.store.commitImage({
-      id: image.id,
-      manifestDigest: image.manifestDigest,
-      manifestMediaType: image.manifestMediaType,
-      ...(image.configMediaType ? { configMediaType: image.configMediaType } : {}),
-      layers: image.layerBlobs,
-      names: [],
-      repoDigests: [repoDigest],
-      ...(image.created ? { created: image.created } : {}),
-      platform: image.platform,
-    });
+    try {
+      parts.store.commitImage({
+        id: image.id,
+        manifestDigest: image.manifestDigest,
+        manifestMediaType: image.manifestMediaType,
+        ...(image.configMediaType ? { configMediaType: image.configMediaType } : {}),
+        layers: image.layerBlobs,
+        names: [],
+        repoDigests: [repoDigest],
+        ...(image.created ? { created: image.created } : {}),
+        platform: image.platform,
+      });
+    } catch (err) {
+      // removed by another process while it was pushed: the push itself still succeeded
+      if (!hasCode(err, 'NOT_FOUND')) throw err;
+    }
   }
   recordImageEvent(parts.store, 'push', result.reference, result.reference);
   return result;
