@@ -337,11 +337,10 @@ export function buildSuccessLines(id: string, tags: string[], quiet: boolean): B
   ];
 }
 
-/** `x` -> `x:latest`, as dockerd prints a tag. */
+/** `x` -> `x:latest`, as dockerd prints a tag (a digest or a tag already given stays). */
 function familiarTagOf(tag: string): string {
-  const ref = parseReference(tag);
-  if (ref.digest || ref.tag) return tag;
-  return `${tag}:latest`;
+  const last = tag.slice(tag.lastIndexOf('/') + 1);
+  return last.includes(':') || last.includes('@') ? tag : `${tag}:latest`;
 }
 
 /** POST /commit's query, as the docker CLI and dockerode send it. */
