@@ -107,10 +107,10 @@ function stringList(q: URLSearchParams, name: string): string[] {
   return v as string[];
 }
 
-/** A resource setting the client sends as "0" or "" by default; anything else is refused. */
-function refuseSet(q: URLSearchParams, name: string, what: string): void {
+/** A resource setting the client sends as "" (or "0" for numbers) by default; anything else is refused. */
+function refuseSet(q: URLSearchParams, name: string, what: string, numeric = true): void {
   for (const v of q.getAll(name)) {
-    if (v !== '' && v !== '0') {
+    if (v !== '' && !(numeric && v === '0')) {
       throw new HttpError(
         400,
         `berth's builder does not support ${what} (${name}=${v}) for RUN steps; build without it`,
@@ -169,14 +169,14 @@ export function parseBuildQuery(q: URLSearchParams): BuildQuery {
   if (isolation && isolation !== 'default') {
     throw new HttpError(400, `isolation "${isolation}" is not supported (Linux containers use the default)`);
   }
-  refuseSet(q, 'cpusetcpus', 'CPU sets');
-  refuseSet(q, 'cpusetmems', 'memory-node sets');
+  refuseSet(q, 'cpusetcpus', 'CPU sets', false);
+  refuseSet(q, 'cpusetmems', 'memory-node sets', false);
   refuseSet(q, 'cpushares', 'CPU shares');
   refuseSet(q, 'cpuquota', 'a CPU quota');
   refuseSet(q, 'cpuperiod', 'a CPU period');
   refuseSet(q, 'memory', 'a memory limit');
   refuseSet(q, 'memswap', 'a swap limit');
-  refuseSet(q, 'cgroupparent', 'a cgroup parent');
+  refuseSet(q, 'cgroupparent', 'a cgroup parent', false);
   refuseSet(q, 'shmsize', 'a /dev/shm size');
   if (stringListOrMap(q, 'ulimits') > 0) refuseSet(q, 'ulimits', 'ulimits');
   const extraHosts = q.getAll('extrahosts').filter((h) => h !== '');
