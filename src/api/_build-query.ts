@@ -126,7 +126,7 @@ export function parseBuildQuery(q: URLSearchParams): BuildQuery {
   if (version === '2' || q.get('session')) {
     throw new HttpError(
       400,
-      'BuildKit builds (version=2) are not supported: berth serves the classic builder API; use version=1',
+      'BuildKit builds (version=2) are not supported: berth serves the classic builder API (unset DOCKER_BUILDKIT or set it to 0)',
     );
   }
   if (version !== null && version !== '' && version !== '1') {

@@ -14,6 +14,7 @@ import { BERTH_BIN, Berth, runProcess } from '../helpers/berth.js';
 import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { rawTar } from '../helpers/hostile.js';
 import { skipUnless } from '../helpers/prereq.js';
+import { waitFor } from '../helpers/wait.js';
 
 const lacking = apiLacking(['runc', 'conmon']);
 const skip = skipUnless(lacking ?? '', lacking === undefined);
@@ -226,10 +227,10 @@ describe('docker build, save/load, commit and search through the service', { ski
           'echo committed > /f; sleep 60',
         ]);
         try {
-          const deadline = Date.now() + 30_000;
-          while ((await api.docker(client, ['exec', name, 'cat', '/f'])).stdout.trim() !== 'committed') {
-            if (Date.now() > deadline) throw new Error('the container never wrote /f');
-          }
+          await waitFor(
+            async () => (await api.docker(client, ['exec', name, 'cat', '/f'])).stdout.trim() === 'committed',
+            { what: 'the container to write /f' },
+          );
           const id = (
             await dockerOut(client, [
               'commit',
@@ -333,6 +334,48 @@ describe('docker build, save/load, commit and search through the service', { ski
     assert.equal(await b.ok(['images', '-q', '--no-trunc']), before);
     r = await raw('GET', '/images/get?names=no-such-image:1');
     assert.equal(r.status, 404);
+  });
+
+  test('raw: GET /images/{name}/get streams a docker-archive of a name with slashes', async () => {
+    const r = await new Promise<Buffer>((resolve, reject) => {
+      const req = request({ socketPath: sock, path: `/images/${encodeURIComponent(BASE)}/get` }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const archive = join(work, 'by-name.tar');
+    writeFileSync(archive, r);
+    const listed = await runProcess('tar', ['-tf', archive]);
+    assert.match(listed.stdout, /^manifest\.json$/m);
+    assert.match(listed.stdout, /^repositories$/m);
+  });
+
+  test('a client that goes away mid-build stops the build and leaves nothing behind', async () => {
+    const marker = `api-build-gone-${process.pid}`;
+    const tar = rawTar([{ name: 'Dockerfile', body: `FROM ${BASE}\nRUN echo ${marker}; sleep 60\n` }]);
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: sock, path: '/build?nocache=1', method: 'POST' }, (res) => {
+        let seen = '';
+        res.on('data', (d: Buffer) => {
+          seen += d.toString();
+          // the RUN step is running (its output arrived): hang up
+          if (seen.includes(marker)) {
+            req.destroy();
+            resolve();
+          }
+        });
+        res.on('end', () => reject(new Error(`the build ended before the client left: ${seen}`)));
+      });
+      req.on('error', () => {});
+      req.end(tar);
+    });
+    await waitFor(
+      async () => (await b.ok(['ps', '-a', '-q'])).trim() === '' && leftoverContexts().length === 0,
+      { timeoutMs: 60_000, intervalMs: 100, what: 'the build container and the temp context to go' },
+    );
   });
 
   test('build cache prune answers Docker-shaped', async () => {
