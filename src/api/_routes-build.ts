@@ -243,6 +243,7 @@ async function buildImage(
         },
       ]);
     }
+    let last: BuildLine[];
     try {
       const result = await engine.build({
         contextDir: dir,
@@ -265,11 +266,14 @@ async function buildImage(
           send([{ stream: `[WARNING]: ${f.step}: ${f.path} holds ${f.kind} (${f.detail})\n` }]);
         }
       }
-      send(buildSuccessLines(result.image.id, query.tags, query.quiet));
+      last = buildSuccessLines(result.image.id, query.tags, query.quiet);
     } catch (err) {
       const message = isBerthError(err) ? errorReply(err).message : describeError(err);
-      send([{ errorDetail: { message }, error: message }]);
+      last = [{ errorDetail: { message }, error: message }];
     }
+    // the context goes before the last line: a client that has its answer finds nothing left
+    rmSync(dir, { recursive: true, force: true });
+    send(last);
     if (!res.destroyed) res.end();
     return undefined;
   } finally {
