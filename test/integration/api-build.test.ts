@@ -124,7 +124,9 @@ describe('docker build, save/load, commit and search through the service', { ski
         assert.match(r.stdout, /Successfully built [0-9a-f]{12}/);
         assert.match(r.stdout, new RegExp(`Successfully tagged m${n}:1`));
         assert.match(r.stdout, new RegExp(`Successfully tagged m${n}b:latest`));
+        // 28.x without buildx: a deprecation notice, then the classic /build (no DOCKER_BUILDKIT=0 needed)
         assert.doesNotMatch(r.stderr, /BuildKit is enabled/);
+        if (/legacy builder/.test(r.stderr)) assert.match(r.stderr, /Install the buildx component/);
         const id = (await dockerOut(client, ['image', 'inspect', '--format', '{{.Id}}', `m${n}:1`])).trim();
         assert.equal(
           (await dockerOut(client, ['image', 'inspect', '--format', '{{.Id}}', `m${n}b`])).trim(),
@@ -270,6 +272,22 @@ describe('docker build, save/load, commit and search through the service', { ski
       });
     });
   }
+
+  test('/_ping says Builder-Version 1, so the 20.10 client takes the classic builder path too', async () => {
+    const builder = await new Promise<string | undefined>((resolve, reject) => {
+      const req = request({ socketPath: sock, path: '/_ping', method: 'HEAD' }, (res) => {
+        res.resume();
+        resolve(res.headers['builder-version'] as string | undefined);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(builder, '1');
+    // a client forcing BuildKit is told what to do instead
+    const r = await raw('POST', '/build?version=2&session=abc');
+    assert.equal(r.status, 400);
+    assert.match(r.body, /unset DOCKER_BUILDKIT/);
+  });
 
   test('raw: a gzip context builds; the stream is classic JSON lines ending with aux and Successfully', async () => {
     const tar = rawTar([{ name: 'Dockerfile', body: `FROM ${BASE}\nLABEL a=b\n` }]);
