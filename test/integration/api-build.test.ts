@@ -305,6 +305,22 @@ describe('docker build, save/load, commit and search through the service', { ski
     assert.equal(lines.at(-1)?.stream, 'Successfully tagged rawgz:latest\n');
   });
 
+  test('raw: a context over the JSON body cap, sent with Content-Length, builds', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 7);
+    const tar = rawTar([
+      { name: 'Dockerfile', body: `FROM ${BASE}\nCOPY big.bin /big.bin\n` },
+      { name: 'big.bin', body: big },
+    ]);
+    const r = await raw('POST', '/build?t=rawbig&q=1', tar, {
+      'Content-Type': 'application/x-tar',
+      'Content-Length': String(tar.length),
+    });
+    assert.equal(r.status, 200, r.body);
+    assert.match(r.body, /"aux":\{"ID":"sha256:[0-9a-f]{64}"\}/);
+    const size = await b.ok(['run', '--rm', 'rawbig', 'wc', '-c', '/big.bin']);
+    assert.match(size, new RegExp(`^\\s*${big.length}\\s`));
+  });
+
   test('raw: hostile contexts are refused with a 4xx and leave nothing behind', async () => {
     const post = (entries: Parameters<typeof rawTar>[0], query = '') =>
       raw('POST', `/build${query}`, rawTar(entries), { 'Content-Type': 'application/x-tar' });
