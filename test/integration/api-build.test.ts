@@ -370,6 +370,35 @@ describe('docker build, save/load, commit and search through the service', { ski
     assert.equal(r.status, 404);
   });
 
+  test('POST /build/cancel stops the build with that id; the stream ends with the error', async () => {
+    const marker = `api-build-cancel-${process.pid}`;
+    const tar = rawTar([{ name: 'Dockerfile', body: `FROM ${BASE}\nRUN echo ${marker}; sleep 60\n` }]);
+    const streamed = await new Promise<string>((resolve, reject) => {
+      let cancelled = false;
+      const req = request(
+        { socketPath: sock, path: '/build?nocache=1&buildid=cancel-me', method: 'POST' },
+        (res) => {
+          let seen = '';
+          res.on('data', (d: Buffer) => {
+            seen += d.toString();
+            if (!cancelled && seen.includes(marker)) {
+              cancelled = true;
+              raw('POST', '/build/cancel?id=cancel-me').then((r) => {
+                if (r.status !== 200) reject(new Error(`cancel answered ${r.status} ${r.body}`));
+              }, reject);
+            }
+          });
+          res.on('end', () => resolve(seen));
+        },
+      );
+      req.on('error', reject);
+      req.end(tar);
+    });
+    const last = JSON.parse(streamed.trim().split('\n').at(-1)!) as { error?: string };
+    assert.match(last.error ?? '', /cancelled/);
+    assert.equal((await raw('POST', '/build/cancel?id=cancel-me')).status, 404);
+  });
+
   test('raw: GET /images/{name}/get streams a docker-archive of a name with slashes', async () => {
     const r = await new Promise<Buffer>((resolve, reject) => {
       const req = request({ socketPath: sock, path: `/images/${encodeURIComponent(BASE)}/get` }, (res) => {
