@@ -366,6 +366,8 @@ describe('docker build, save/load, commit and search through the service', { ski
     r = await raw('POST', '/images/load', rawTar([{ name: '../escape', body: 'x' }]));
     assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.body}`);
     assert.equal(await b.ok(['images', '-q', '--no-trunc']), before);
+    // nothing staged is left in the store's temp dir
+    assert.deepEqual(readdirSync(join(b.root, 'tmp')).filter((n) => n.startsWith('stage-')), []);
     r = await raw('GET', '/images/get?names=no-such-image:1');
     assert.equal(r.status, 404);
   });
