@@ -329,6 +329,24 @@ describe('docker build, save/load, commit and search through the service', { ski
     let r = await post([df, { name: `../../../../../..${outsidePath}`, body: 'x' }]);
     assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.body}`);
     assert.equal(existsSync(outsidePath), false);
+    // an absolute name lands inside the context, never at that host path
+    const absolute = join(tmpdir(), `berth-api-absolute-${process.pid}`);
+    r = await post(
+      [
+        { name: 'Dockerfile', body: `FROM ${BASE}\nCOPY ${absolute.slice(1)} /abs\n` },
+        { name: absolute, body: 'x' },
+      ],
+      '?q=1',
+    );
+    assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${r.status} ${r.body}`);
+    assert.equal(existsSync(absolute), false);
+    // a symlink entry pointing out, then a file written through it: refused, nothing written outside
+    const through = join(tmpdir(), `berth-api-through-${process.pid}`);
+    mkdirSync(through, { recursive: true });
+    r = await post([df, { name: 'link', type: '2', linkname: through }, { name: 'link/planted', body: 'x' }]);
+    assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.body}`);
+    assert.deepEqual(readdirSync(through), []);
+    rmSync(through, { recursive: true, force: true });
     // a Dockerfile (or .dockerignore) that is a symlink out of the context is not read
     r = await post([{ name: 'Dockerfile', type: '2', linkname: '/etc/passwd' }]);
     assert.equal(r.status, 400, r.body);
@@ -367,7 +385,10 @@ describe('docker build, save/load, commit and search through the service', { ski
     assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.body}`);
     assert.equal(await b.ok(['images', '-q', '--no-trunc']), before);
     // nothing staged is left in the store's temp dir
-    assert.deepEqual(readdirSync(join(b.root, 'tmp')).filter((n) => n.startsWith('stage-')), []);
+    assert.deepEqual(
+      readdirSync(join(b.root, 'tmp')).filter((n) => n.startsWith('stage-')),
+      [],
+    );
     r = await raw('GET', '/images/get?names=no-such-image:1');
     assert.equal(r.status, 404);
   });
