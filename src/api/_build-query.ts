@@ -1,7 +1,7 @@
 // The pure half of POST /build, /commit and save/load: Docker's query parameters checked and
 // turned into berth's build request, X-Registry-Config decoded, and berth's build events turned
 // into the classic builder's JSON stream. What berth's builder cannot honour is a clear 400.
-import type { BuildEvent } from '../engine/index.js';
+import type { BuildEvent, RegistryCredentials } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import {
   formatPlatform,
@@ -11,6 +11,7 @@ import {
   platformMatches,
 } from '../oci/index.js';
 import { HttpError, onlyParams, queryBool } from './_http.js';
+import { authConfigCredentials } from './_registry-auth.js';
 
 /** Every parameter some docker client sends to POST /build (API 1.41–1.45). */
 const BUILD_PARAMS = [
@@ -250,18 +251,14 @@ function stringListOrMap(q: URLSearchParams, name: string): number {
   throw new InvalidArgumentError(`invalid "${name}": expected a JSON list`);
 }
 
-export interface RegistryAuth {
-  username?: string;
-  password?: string;
-  auth?: string;
-  identitytoken?: string;
-}
-
 /**
- * X-Registry-Config: base64url (or standard base64) JSON of registry host -> credentials, which
- * the client sends for FROM pulls. An empty or `{}`/`null` header is no credentials.
+ * X-Registry-Config: base64url (or standard base64) JSON of registry host -> AuthConfig, which
+ * the client sends for FROM pulls; each entry is read as X-Registry-Auth's AuthConfig is. An
+ * empty or `{}`/`null` header, and entries without credentials, are no credentials.
  */
-export function parseRegistryConfig(header: string | string[] | undefined): Record<string, RegistryAuth> {
+export function parseRegistryConfig(
+  header: string | string[] | undefined,
+): Record<string, RegistryCredentials> {
   const text = Array.isArray(header) ? header[0] : header;
   if (!text) return {};
   const json = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
@@ -275,19 +272,14 @@ export function parseRegistryConfig(header: string | string[] | undefined): Reco
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InvalidArgumentError('invalid X-Registry-Config header: expected a JSON object');
   }
-  const out: Record<string, RegistryAuth> = {};
+  const bad = (why: string) => new InvalidArgumentError(`invalid X-Registry-Config header: ${why}`);
+  const out: Record<string, RegistryCredentials> = {};
   for (const [host, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new InvalidArgumentError(
-        `invalid X-Registry-Config header: the entry for "${host}" is not an object`,
-      );
+      throw bad(`the entry for "${host}" is not an object`);
     }
-    const v = value as Record<string, unknown>;
-    const auth: RegistryAuth = {};
-    for (const key of ['username', 'password', 'auth', 'identitytoken'] as const) {
-      if (typeof v[key] === 'string' && v[key] !== '') auth[key] = v[key] as string;
-    }
-    out[host] = auth;
+    const { credentials } = authConfigCredentials(value as Record<string, unknown>, bad);
+    if (credentials) out[host] = credentials;
   }
   return out;
 }

@@ -197,10 +197,11 @@ async function buildImage(
   running: Map<string, AbortController>,
 ): Promise<Reply | undefined> {
   let query: ReturnType<typeof parseBuildQuery>;
+  let credentials: ReturnType<typeof parseRegistryConfig>;
   try {
     query = parseBuildQuery(req.query);
-    // checked for shape; Engine.build pulls base images with berth's stored credentials
-    parseRegistryConfig(req.raw.headers['x-registry-config']);
+    // the client's credentials for base-image pulls, over berth's stored login for those hosts
+    credentials = parseRegistryConfig(req.raw.headers['x-registry-config']);
   } catch (err) {
     await drain(req);
     throw err;
@@ -245,22 +246,25 @@ async function buildImage(
     }
     let last: BuildLine[];
     try {
-      const result = await engine.build({
-        contextDir: dir,
-        dockerfile,
-        tags: query.tags,
-        buildArgs: query.buildArgs,
-        labels: query.labels,
-        ...(query.target !== undefined ? { target: query.target } : {}),
-        noCache: query.noCache,
-        pull: query.pull,
-        squash: query.squash,
-        ...(query.network !== undefined ? { network: query.network } : {}),
-        ...(query.sourceDateEpoch !== undefined ? { sourceDateEpoch: query.sourceDateEpoch } : {}),
-        ignore,
-        signal: ac.signal,
-        onEvent: (e) => send(buildEventLines(e, query.quiet)),
-      });
+      const result = await engine.build(
+        {
+          contextDir: dir,
+          dockerfile,
+          tags: query.tags,
+          buildArgs: query.buildArgs,
+          labels: query.labels,
+          ...(query.target !== undefined ? { target: query.target } : {}),
+          noCache: query.noCache,
+          pull: query.pull,
+          squash: query.squash,
+          ...(query.network !== undefined ? { network: query.network } : {}),
+          ...(query.sourceDateEpoch !== undefined ? { sourceDateEpoch: query.sourceDateEpoch } : {}),
+          ignore,
+          signal: ac.signal,
+          onEvent: (e) => send(buildEventLines(e, query.quiet)),
+        },
+        Object.keys(credentials).length > 0 ? { credentials } : {},
+      );
       if (!query.quiet) {
         for (const f of result.findings) {
           send([{ stream: `[WARNING]: ${f.step}: ${f.path} holds ${f.kind} (${f.detail})\n` }]);

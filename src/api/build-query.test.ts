@@ -125,6 +125,18 @@ describe('X-Registry-Config', () => {
         'r.example:5000': { username: 'u', password: 'p' },
       },
     );
+    // `auth` (base64 user:password) and identity tokens, as docker config files hold them
+    assert.deepEqual(
+      parseRegistryConfig(
+        enc({
+          a: { auth: Buffer.from('u:p:q').toString('base64') },
+          b: { identitytoken: 't' },
+          c: { email: 'x' },
+        }),
+      ),
+      { a: { username: 'u', password: 'p:q' }, b: { identityToken: 't' } },
+    );
+    assert.throws(() => parseRegistryConfig(enc({ a: { username: 1 } })), /X-Registry-Config/);
     assert.throws(() => parseRegistryConfig('!!!'), /X-Registry-Config/);
     assert.throws(() => parseRegistryConfig(enc({ r: 'x' })), /not an object/);
     assert.throws(() => parseRegistryConfig(enc([1])), /JSON object/);

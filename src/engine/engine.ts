@@ -350,7 +350,11 @@ export class Engine {
    */
   async build(
     request: images.BuildRequestOptions,
-    extra: { onPullProgress?: PullOptions['onProgress'] } = {},
+    extra: {
+      onPullProgress?: PullOptions['onProgress'];
+      /** Per-registry credentials for base-image pulls (the API's X-Registry-Config). */
+      credentials?: Record<string, pushes.RegistryCredentials>;
+    } = {},
   ): Promise<BuildResult> {
     return images.build(this.#parts, request, extra);
   }
