@@ -149,7 +149,7 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
         throw new HttpError(404, `page not found: ${path}`);
       }
       // no endpoint yet takes a streamed upload: anything larger than a JSON body is refused unread
-      if (Number(raw.headers['content-length'] ?? 0) > MAX_JSON_BODY) {
+      if (!found.streamBody && Number(raw.headers['content-length'] ?? 0) > MAX_JSON_BODY) {
         throw new HttpError(413, `request body too large (over ${MAX_JSON_BODY} bytes)`);
       }
       const req: Request = {

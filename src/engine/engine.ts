@@ -2,7 +2,7 @@
 // work lives in the private `_*.ts` files by concern; the wiring (store, registry client,
 // container manager) lives in `_parts.ts` and never leaves this folder.
 import type { Writable } from 'node:stream';
-import type { BuildResult } from '../builder/index.js';
+import type { BuildResult, StdinLimits } from '../builder/index.js';
 import type {
   CommitOptions,
   ContainerChange,
@@ -350,7 +350,11 @@ export class Engine {
    */
   async build(
     request: images.BuildRequestOptions,
-    extra: { onPullProgress?: PullOptions['onProgress'] } = {},
+    extra: {
+      onPullProgress?: PullOptions['onProgress'];
+      /** Per-registry credentials for base-image pulls (the API's X-Registry-Config). */
+      credentials?: Record<string, pushes.RegistryCredentials>;
+    } = {},
   ): Promise<BuildResult> {
     return images.build(this.#parts, request, extra);
   }
@@ -361,13 +365,17 @@ export class Engine {
     return readIgnoreFile(contextDir, dockerfileName);
   }
 
-  /** `build -`: unpack a context tar from `input` into `dir`, or return the Dockerfile it holds. */
+  /**
+   * `build -` and the API's POST /build: unpack a context tar from `input` into `dir`, or return
+   * the Dockerfile it holds; `limits` caps the sizes and can refuse device nodes.
+   */
   async readStdinBuildContext(
     input: AsyncIterable<Buffer | string>,
     dir: string,
+    limits: StdinLimits = {},
   ): Promise<{ dockerfile?: string }> {
     const { readStdinContext } = await import('../builder/index.js');
-    return readStdinContext(input, dir);
+    return readStdinContext(input, dir, limits);
   }
 
   /** `build -f -`: the Dockerfile on stdin, refused past the parser's 4 MiB limit. */
