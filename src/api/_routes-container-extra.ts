@@ -16,7 +16,7 @@ export function addContainerExtraRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/containers/{id}/stats', (req) => stats(engine, req));
   r.add('HEAD', '/containers/{id}/archive', (req) => getArchive(engine, req));
   r.add('GET', '/containers/{id}/archive', (req) => getArchive(engine, req));
-  r.add('PUT', '/containers/{id}/archive', (req) => putArchive(engine, req));
+  r.add('PUT', '/containers/{id}/archive', (req) => putArchive(engine, req), { streamBody: true });
 }
 
 /** `ps_args` as one string, split on blanks (`-eo pid,comm`). */

@@ -117,6 +117,10 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
         onRequest,
       )
     : createServer(onRequest);
+  // Node ends a request not received in whole within 5 minutes; a build context or an image
+  // archive may take longer to upload. Headers must still come within a minute.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
   // attach and exec start: `Connection: Upgrade` requests do not reach onRequest
   const hijacked = new Set<Duplex>();
   server.on('upgrade', (raw: IncomingMessage, sock: Duplex, head: Buffer) => {

@@ -25,7 +25,8 @@ const { sock } = api;
 
 function call(method: string, path: string, body?: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, path, method }, async (res) => {
+    const headers = body ? { 'Content-Length': String(body.length) } : {};
+    const req = request({ socketPath: sock, path, method, headers }, async (res) => {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
@@ -91,6 +92,19 @@ describe('docker top, diff, export, stats and cp against berth system service', 
       const ls = await b.run(['exec', name, 'ls', '/tmp']);
       assert.match(ls.stdout, new RegExp(marker));
     } else assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.text}`);
+    await b.ok(['rm', '-f', name]);
+  });
+
+  test('a PUT with a Content-Length over 1 MiB (a client sending a whole buffer) is taken in', async () => {
+    const name = 'bigput';
+    await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+    const data = 'y'.repeat(2 * 1024 * 1024);
+    const r = await call('PUT', `/v1.45/containers/${name}/archive?path=/tmp`, tarOf('big.txt', data));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(
+      (await b.ok(['exec', name, 'wc', '-c', '/tmp/big.txt'])).trim(),
+      `${data.length} /tmp/big.txt`,
+    );
     await b.ok(['rm', '-f', name]);
   });
 
