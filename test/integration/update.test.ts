@@ -188,7 +188,9 @@ describe('update: limits on the running container, kept for its next start', { s
   for (const client of DOCKER_CLIENTS) {
     test(`${client} update: limits and restart policy through the API`, async () => {
       const name = `upd-docker-${DOCKER_CLIENTS.indexOf(client)}`;
-      await api.dockerOk(client, ['run', '-d', '--name', name, IMG, 'sleep', '600']);
+      // created with --cpu-quota: the update may change it (a NanoCpus container could not)
+      await api.dockerOk(client, ['run', '-d', '--name', name, '--cpu-quota', '40000', IMG, 'sleep', '600']);
+      assert.equal(limits((await inspect(name)).State.Pid).quota, '40000');
       const r = await api.dockerOk(client, [
         'update',
         '--memory',
@@ -211,6 +213,8 @@ describe('update: limits on the running container, kept for its next start', { s
       const hc = (await inspect(name)).HostConfig;
       assert.equal(hc.RestartPolicy.Name, 'unless-stopped');
       assert.equal(hc.MemorySwap, 192 * MiB);
+      assert.equal(hc.CpuQuota, 30000);
+      assert.equal(hc.NanoCpus, 0);
       const bad = await api.docker(client, ['update', '--memory', '1m', name]);
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /Minimum memory limit allowed is 6MB/);
