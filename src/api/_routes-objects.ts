@@ -52,7 +52,8 @@ export function addObjectRoutes(r: Router, engine: Engine): void {
 
 function addImageRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/images/json', async (req) => {
-    onlyParams(req.query, ['all', 'filters', 'digests', 'shared-size', 'manifests']);
+    // docker-py sends `only_ids`, which dockerd ignores
+    onlyParams(req.query, ['all', 'filters', 'digests', 'shared-size', 'manifests', 'only_ids']);
     queryBool(req.query, 'all');
     queryBool(req.query, 'digests');
     const filters = filterInput(req.query);
@@ -149,10 +150,11 @@ function networkCreateOptions(body: Record<string, unknown>): NetworkCreateOptio
   onlyFields(body, NETWORK_CREATE_FIELDS, 'network create');
   const name = str(body, 'Name');
   if (!name) throw new InvalidArgumentError('network create: "Name" is required');
-  if (bool(body, 'Attachable') || bool(body, 'Ingress') || bool(body, 'ConfigOnly')) {
-    throw new InvalidArgumentError(
-      'network create: swarm options (Attachable, Ingress, ConfigOnly) are not supported',
-    );
+  // `Attachable` only matters to swarm-scoped networks: a local one is always attachable, and
+  // docker-compose sends it for every network it creates
+  bool(body, 'Attachable');
+  if (bool(body, 'Ingress') || bool(body, 'ConfigOnly')) {
+    throw new InvalidArgumentError('network create: swarm options (Ingress, ConfigOnly) are not supported');
   }
   const options: NetworkCreateOptions = { name };
   const driver = str(body, 'Driver');

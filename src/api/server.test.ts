@@ -270,7 +270,7 @@ describe('volumes, images and networks', () => {
       400,
     );
     assert.equal(
-      (await call(sock, 'POST', '/networks/create', '{"Name":"n","Attachable":true}')).status,
+      (await call(sock, 'POST', '/networks/create', '{"Name":"n","Ingress":true}')).status,
       400,
     );
     assert.equal((await get('/networks/nonexistent')).status, 404);
