@@ -269,10 +269,7 @@ describe('volumes, images and networks', () => {
       (await call(sock, 'POST', '/networks/create', '{"Name":"n","IPAM":{"Config":"x"}}')).status,
       400,
     );
-    assert.equal(
-      (await call(sock, 'POST', '/networks/create', '{"Name":"n","Ingress":true}')).status,
-      400,
-    );
+    assert.equal((await call(sock, 'POST', '/networks/create', '{"Name":"n","Ingress":true}')).status, 400);
     assert.equal((await get('/networks/nonexistent')).status, 404);
   });
 });

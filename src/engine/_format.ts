@@ -61,6 +61,7 @@ export interface ContainerInspect {
     DnsSearch: string[];
     DnsOptions: string[];
     ExtraHosts: string[] | null;
+    LogConfig: { Type: string; Config: Record<string, string> };
   };
   Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
   Config: {
@@ -156,6 +157,8 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       DnsSearch: o.dnsSearch ?? [],
       DnsOptions: o.dnsOptions ?? [],
       ExtraHosts: o.addHosts?.length ? o.addHosts.map((h) => `${h.name}:${h.ip}`) : null,
+      // conmon's log format; docker-compose shows no logs for a container without a log driver
+      LogConfig: { Type: 'k8s-file', Config: {} },
     },
     Mounts: (o.mounts ?? []).map((m) => ({
       Type: m.type,
