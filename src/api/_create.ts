@@ -32,6 +32,8 @@ const CONFIG_FIELDS = [
   'AttachStderr',
   'StdinOnce',
   'ArgsEscaped',
+  // dockerode sends the `name` query parameter in the body as well
+  'name',
 ];
 
 const HOST_CONFIG_FIELDS = [
