@@ -3,7 +3,7 @@
 // stdin. The docker CLI attaches before it starts a container, so an attach to a created
 // container waits here until the start route attaches it between runtime create and start.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import type { AttachStreams, Engine } from '../engine/index.js';
@@ -139,19 +139,64 @@ export class HijackRegistry {
   }
 
   async #execStart(engine: Engine, id: string, body: Record<string, unknown>, socket: Duplex, head: Buffer) {
-    const e = this.exec(id);
-    if (e.state !== 'created') throw new HttpError(409, `exec ${id} has already been started`);
+    const e = this.#startable(id);
     const tty = typeof body.Tty === 'boolean' ? body.Tty : e.tty;
     const write = upgraded(socket, tty);
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    forward(stdout, 1, write);
-    forward(stderr, 2, write);
     let stdin: PassThrough | undefined;
     if (e.stdin) {
       stdin = new PassThrough();
       pipeStdin(socket, head, stdin);
     }
+    try {
+      await this.#runExec(engine, e, { tty, write, ...(stdin ? { stdin } : {}) });
+    } finally {
+      socket.end();
+    }
+  }
+
+  /**
+   * POST /exec/{id}/start without an upgrade, as dockerode sends it by default and docker-py for
+   * a detached exec: `Detach` starts it and answers at once; otherwise the output is the
+   * response body (multiplexed, or raw with a TTY), with no stdin.
+   */
+  async execStartPlain(engine: Engine, id: string, body: Record<string, unknown>, res: ServerResponse) {
+    const e = this.#startable(id);
+    const tty = typeof body.Tty === 'boolean' ? body.Tty : e.tty;
+    if (body.Detach === true) {
+      void this.#runExec(engine, e, { tty, write: () => {} });
+      res.writeHead(200).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': streamType(tty) });
+    res.flushHeaders();
+    try {
+      await this.#runExec(engine, e, {
+        tty,
+        write: framed((chunk) => {
+          if (!res.destroyed && !res.writableEnded) res.write(chunk);
+        }, tty),
+      });
+    } finally {
+      res.end();
+    }
+  }
+
+  #startable(id: string): ExecEntry {
+    const e = this.exec(id);
+    if (e.state !== 'created') throw new HttpError(409, `exec ${id} has already been started`);
+    return e;
+  }
+
+  /** Runs a created exec to its end, recording its pid and exit code; never throws. */
+  async #runExec(
+    engine: Engine,
+    e: ExecEntry,
+    io: { tty: boolean; write: Write; stdin?: PassThrough },
+  ): Promise<void> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    forward(stdout, 1, io.write);
+    forward(stderr, 2, io.write);
     e.state = 'running';
     try {
       const session = engine.execInContainer(e.container, {
@@ -159,9 +204,9 @@ export class HijackRegistry {
         ...(e.env ? { env: e.env } : {}),
         ...(e.user ? { user: e.user } : {}),
         ...(e.workdir ? { workdir: e.workdir } : {}),
-        tty,
-        stdin: e.stdin,
-        stdio: { stdout, stderr, ...(stdin ? { stdin } : {}) },
+        tty: io.tty,
+        stdin: io.stdin !== undefined,
+        stdio: { stdout, stderr, ...(io.stdin ? { stdin: io.stdin } : {}) },
       });
       e.resize = (size) => session.resize(size);
       const result = await session.result;
@@ -173,12 +218,11 @@ export class HijackRegistry {
           ? (err as { exitCode: number }).exitCode
           : 126;
       const msg = `${errorReply(err).message}\n`;
-      write(2, Buffer.from(msg));
+      io.write(2, Buffer.from(msg));
     } finally {
       e.state = 'done';
       e.expires = Date.now() + EXEC_TTL_MS;
       delete e.resize;
-      socket.end();
     }
   }
 }
@@ -223,23 +267,33 @@ function readBody(
   });
 }
 
-/** Answer 101 and return a writer: multiplexed frames without a TTY, raw bytes with one. */
-function upgraded(socket: Duplex, tty: boolean): Write {
-  const type = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
-  socket.write(
-    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
-  );
+function streamType(tty: boolean): string {
+  return tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+}
+
+/** A writer of the process's output: 8-byte multiplexed frames without a TTY, raw bytes with one. */
+function framed(send: (data: Buffer) => void, tty: boolean): Write {
   return (stream, chunk) => {
-    if (socket.destroyed || socket.writableEnded || !chunk.length) return;
+    if (!chunk.length) return;
     if (tty) {
-      socket.write(chunk);
+      send(chunk);
       return;
     }
     const header = Buffer.alloc(8);
     header[0] = stream;
     header.writeUInt32BE(chunk.length, 4);
-    socket.write(Buffer.concat([header, chunk]));
+    send(Buffer.concat([header, chunk]));
   };
+}
+
+/** Answer 101 and return a writer: multiplexed frames without a TTY, raw bytes with one. */
+function upgraded(socket: Duplex, tty: boolean): Write {
+  socket.write(
+    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamType(tty)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+  );
+  return framed((data) => {
+    if (!socket.destroyed && !socket.writableEnded) socket.write(data);
+  }, tty);
 }
 
 function forward(from: Readable, stream: 1 | 2, write: Write) {

@@ -42,6 +42,9 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
     if (!args?.length) throw new HttpError(400, 'No exec command specified');
     const c = await engine.inspectContainer(req.params[0]!);
     if (!c.State.Running) throw new HttpError(409, `Container ${c.Id} is not running`);
+    if (c.State.Paused) {
+      throw new HttpError(409, `Container ${c.Id} is paused, unpause the container before exec`);
+    }
     const env = strings(body, 'Env');
     const user = str(body, 'User');
     const workdir = str(body, 'WorkingDir');
@@ -81,6 +84,12 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
         },
       },
     };
+  });
+
+  // with `Connection: Upgrade` the server's upgrade listener takes it (_hijack.ts) instead
+  r.add('POST', '/exec/{id}/start', async (req) => {
+    await hijack.execStartPlain(engine, req.params[0]!, await readObject(req), req.res);
+    return undefined;
   });
 
   r.add('POST', '/exec/{id}/resize', async (req) => {

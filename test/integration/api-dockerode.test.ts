@@ -171,6 +171,28 @@ describe('dockerode against berth system service', { skip }, () => {
     assert.deepEqual(await catOut, { out: 'piped through\n', err: '' });
     await waitFor(async () => (await cat.inspect()).Running === false, { what: 'cat to finish' });
     assert.equal((await cat.inspect()).ExitCode, 0);
+
+    // dockerode's default start is a plain POST (no upgrade): the output is the response body
+    const plain = await c.exec({
+      Cmd: ['sh', '-c', 'echo plain-out; echo plain-err >&2; exit 4'],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    assert.deepEqual(await demux(await plain.start({})), { out: 'plain-out\n', err: 'plain-err\n' });
+    await waitFor(async () => (await plain.inspect()).ExitCode === 4, { what: 'the plain exec to exit 4' });
+    // Detach: started, answered at once, runs on
+    const detached = await c.exec({ Cmd: ['sh', '-c', 'echo detached > /tmp/detached'] });
+    await detached.start({ Detach: true });
+    await waitFor(async () => (await detached.inspect()).ExitCode === 0, {
+      what: 'the detached exec to exit 0',
+    });
+    const check = await c.exec({ Cmd: ['cat', '/tmp/detached'], AttachStdout: true, AttachStderr: true });
+    assert.equal((await demux(await check.start({}))).out, 'detached\n');
+    assert.equal(await statusOf(detached.start({})), 409);
+
+    await c.pause();
+    assert.equal(await statusOf(c.exec({ Cmd: ['true'] })), 409);
+    await c.unpause();
     await c.remove({ force: true });
   });
 
