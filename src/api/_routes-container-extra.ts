@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import type { ContainerStats, Engine } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { onlyParams, queryBool, type Reply, type Request, type Router } from './_http.js';
+import { onlyParams, queryBool, type Reply, type Request, type Router, readObject } from './_http.js';
 
 export function addContainerExtraRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/containers/{id}/top', (req) => top(engine, req));
@@ -17,6 +17,46 @@ export function addContainerExtraRoutes(r: Router, engine: Engine): void {
   r.add('HEAD', '/containers/{id}/archive', (req) => getArchive(engine, req));
   r.add('GET', '/containers/{id}/archive', (req) => getArchive(engine, req));
   r.add('PUT', '/containers/{id}/archive', (req) => putArchive(engine, req));
+  r.add('POST', '/commit', (req) => commit(engine, req));
+}
+
+/** The query parameters of POST /commit, which dockerode repeats in the body. */
+const COMMIT_PARAMS = ['container', 'repo', 'tag', 'comment', 'author', 'pause', 'changes'];
+
+/**
+ * POST /commit: the container's changes as a new image. A body of Config overrides is refused
+ * (the `changes` instructions do that job); the query's own names in it are dockerode's echo.
+ */
+async function commit(engine: Engine, req: Request): Promise<Reply> {
+  onlyParams(req.query, COMMIT_PARAMS);
+  const container = req.query.get('container');
+  if (!container) throw new InvalidArgumentError('commit: the "container" query parameter is required');
+  const body = await readObject(req);
+  for (const [key, value] of Object.entries(body)) {
+    const unset =
+      value === null || value === '' || value === false || (Array.isArray(value) && !value.length);
+    if (
+      !COMMIT_PARAMS.includes(key) &&
+      !unset &&
+      !(typeof value === 'object' && !Object.keys(value).length)
+    ) {
+      throw new InvalidArgumentError(`commit: Config override "${key}" is not supported; use "changes"`);
+    }
+  }
+  const repo = req.query.get('repo') || undefined;
+  const tag = req.query.get('tag') || undefined;
+  if (tag && !repo) throw new InvalidArgumentError('commit: a "tag" needs a "repo"');
+  const author = req.query.get('author') || undefined;
+  const message = req.query.get('comment') || undefined;
+  const image = await engine.commitContainer(container, {
+    ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
+    ...(author ? { author } : {}),
+    ...(message ? { message } : {}),
+    changes: req.query.getAll('changes').filter((c) => c !== ''),
+    // docker pauses unless told not to
+    pause: req.query.get('pause') === null || queryBool(req.query, 'pause'),
+  });
+  return { status: 201, body: { Id: image.id } };
 }
 
 /** `ps_args` as one string, split on blanks (`-eo pid,comm`). */

@@ -218,6 +218,23 @@ describe('dockerode against berth system service', { skip }, () => {
     await c.remove({ force: true });
   });
 
+  test('commit makes an image of a container’s changes', async () => {
+    const c = await docker.createContainer({ Image: IMG, Cmd: ['sh', '-c', 'echo committed > /made-here'] });
+    await c.start();
+    await c.wait();
+    const made = await c.commit({ repo: 'local/committed', tag: 'v1', comment: 'by dockerode' });
+    const image = await docker.getImage('local/committed:v1').inspect();
+    assert.equal(image.Id, made.Id);
+    const run = await docker.createContainer({ Image: 'local/committed:v1', Cmd: ['cat', '/made-here'] });
+    await run.start();
+    assert.equal((await run.wait()).StatusCode, 0);
+    const out = await demux(await run.logs({ stdout: true, stderr: true, follow: true }));
+    assert.equal(out.out, 'committed\n');
+    await run.remove();
+    await c.remove();
+    await docker.getImage('local/committed:v1').remove();
+  });
+
   test('volumes and networks: create, inspect, list, remove', async () => {
     // dockerode resolves to a Volume handle (its types say the create response)
     const vol = (await docker.createVolume({
