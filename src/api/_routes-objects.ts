@@ -5,6 +5,7 @@ import { BerthError, hasCode, InvalidArgumentError } from '../errors/index.js';
 import {
   compareVersions,
   filterInput,
+  HttpError,
   onlyParams,
   queryBool,
   type Reply,
@@ -213,7 +214,12 @@ function addNetworkRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('DELETE', '/networks/{id}', async (req) => {
-    await engine.removeNetwork(req.params[0]!);
+    const ref = req.params[0]!;
+    // docker's pre-defined networks: its `bridge` is berth's default network
+    const predefined =
+      ['bridge', 'host', 'none'].includes(ref) || engine.inspectNetwork(ref).Name === 'berth';
+    if (predefined) throw new HttpError(403, `${ref} is a pre-defined network and cannot be removed`);
+    await engine.removeNetwork(ref);
     return { status: 204 };
   });
 

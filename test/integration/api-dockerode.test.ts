@@ -297,7 +297,7 @@ describe('dockerode against berth system service', { skip }, () => {
     }
   });
 
-  test('errors: 404 for what is missing, 400 for a bad request, 409 for a clash', async () => {
+  test('errors: 404 for what is missing, 400 for a bad request, 403 for what is built in, 409 for a clash', async () => {
     const missing = docker.getContainer('no-such-container');
     assert.equal(await statusOf(missing.inspect()), 404);
     assert.equal(await statusOf(missing.start()), 404);
@@ -307,6 +307,11 @@ describe('dockerode against berth system service', { skip }, () => {
       await statusOf(docker.createContainer({ Image: IMG, HostConfig: { PortBindings: { bogus: [] } } })),
       400,
     );
+    // docker's pre-defined networks cannot be removed; `bridge` is berth's default network
+    for (const n of ['bridge', 'host', 'none'])
+      assert.equal(await statusOf(docker.getNetwork(n).remove()), 403, n);
+    assert.equal((await docker.getNetwork('bridge').inspect()).Name, 'berth');
+    assert.equal(await statusOf(docker.getNetwork('berth').remove()), 403);
     const c = await docker.createContainer({ Image: IMG, name: 'clash' });
     assert.equal(await statusOf(docker.createContainer({ Image: IMG, name: 'clash' })), 409);
     await c.remove();
