@@ -138,6 +138,36 @@ export class HijackRegistry {
     socket.on('close', remove);
   }
 
+  /**
+   * POST /containers/{id}/attach without an upgrade (dockerode's default): the output is the
+   * response body and there is no stdin; for a container not running yet it flows once the
+   * start route attaches it.
+   */
+  async attachPlain(engine: Engine, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+    const c = await engine.inspectContainer(ref);
+    const flag = (k: string) => ['1', 'true', 'True'].includes(q.get(k) ?? '');
+    const tty = c.Config.Tty === true;
+    res.writeHead(200, { 'Content-Type': streamType(tty) });
+    res.flushHeaders();
+    const write = framed((data) => {
+      if (!res.destroyed && !res.writableEnded) res.write(data);
+    }, tty);
+    const connect = (streams: AttachStreams) => {
+      if (flag('stdout')) forward(streams.stdout, 1, write);
+      else streams.stdout.resume();
+      if (flag('stderr')) forward(streams.stderr, 2, write);
+      else streams.stderr.resume();
+      res.on('close', () => streams.detach());
+      void streams.done.then(() => res.end());
+    };
+    if (c.State.Running) {
+      connect(await engine.attachContainer(c.Id));
+      return;
+    }
+    const remove = this.#addPending(c.Id, { stdin: false, connect });
+    res.on('close', remove);
+  }
+
   async #execStart(engine: Engine, id: string, body: Record<string, unknown>, socket: Duplex, head: Buffer) {
     const e = this.#startable(id);
     const tty = typeof body.Tty === 'boolean' ? body.Tty : e.tty;

@@ -86,7 +86,12 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
     };
   });
 
-  // with `Connection: Upgrade` the server's upgrade listener takes it (_hijack.ts) instead
+  // with `Connection: Upgrade` the server's upgrade listener takes these (_hijack.ts) instead
+  r.add('POST', '/containers/{id}/attach', async (req) => {
+    await hijack.attachPlain(engine, req.params[0]!, req.query, req.res);
+    return undefined;
+  });
+
   r.add('POST', '/exec/{id}/start', async (req) => {
     await hijack.execStartPlain(engine, req.params[0]!, await readObject(req), req.res);
     return undefined;

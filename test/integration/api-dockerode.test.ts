@@ -129,6 +129,19 @@ describe('dockerode against berth system service', { skip }, () => {
     assert.equal(await statusOf(c.remove()), 404);
   });
 
+  test('attach (dockerode’s plain POST, no upgrade) before start streams the output to the end', async () => {
+    const c = await docker.createContainer({
+      Image: IMG,
+      Cmd: ['sh', '-c', 'echo attached-out; echo attached-err >&2; exit 2'],
+    });
+    const stream = await c.attach({ stream: true, stdout: true, stderr: true });
+    const output = demux(stream);
+    await c.start();
+    assert.deepEqual(await output, { out: 'attached-out\n', err: 'attached-err\n' });
+    assert.equal((await c.wait()).StatusCode, 2);
+    await c.remove();
+  });
+
   test('a container that exits at once reports its own exit code, not 137', async () => {
     // wait's inspect used to land between the process's exit and conmon's exit file, and
     // record the container as killed: a race, so several rounds
