@@ -56,11 +56,15 @@ function composeFile(hostPort: number): string {
   ].join('\n');
 }
 
-function compose(args: string[]): Promise<RunResult> {
+function compose(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string } = {},
+): Promise<RunResult> {
   return runProcess(COMPOSE, ['-p', project, '--ansi', 'never', ...args], {
     cwd: projectDir,
-    env: { DOCKER_HOST: `unix://${api.sock}`, DOCKER_CONFIG: join(work, 'docker-config') },
+    env: { DOCKER_HOST: `unix://${api.sock}`, DOCKER_CONFIG: join(work, 'docker-config'), ...options.env },
     timeoutMs: 120_000,
+    ...(options.input !== undefined ? { input: options.input } : {}),
   });
 }
 
@@ -150,6 +154,27 @@ describe('docker-compose 1.29 against berth system service', { skip }, () => {
       lines(await b.ok(['ps', '-aq', '--filter', 'label=com.docker.compose.oneoff=True'])),
       [],
     );
+  });
+
+  test('run --rm without the docker CLI: compose attaches through the API itself', async () => {
+    // COMPOSE_INTERACTIVE_NO_CLI: dockerpty attaches (reading Config.Attach* from inspect)
+    const env = { COMPOSE_INTERACTIVE_NO_CLI: '1' };
+    const r = await compose(
+      ['run', '--rm', '-T', 'client', 'sh', '-c', 'echo no-cli; echo to-err >&2; exit 5'],
+      {
+        env,
+      },
+    );
+    assert.equal(r.code, 5, `${r.stdout}\n${r.stderr}\nservice: ${api.log}`);
+    assert.equal(r.stdout, 'no-cli\n');
+    assert.match(r.stderr, /to-err/);
+    const piped = await compose(['run', '--rm', 'client', 'sh', '-c', 'read line; echo "got:$line"'], {
+      env,
+      input: 'piped-in\n',
+    });
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, 'got:piped-in\n');
+    assert.equal((await projectContainers()).length, 2);
   });
 
   test('the volume keeps its data across stop and start', async () => {
