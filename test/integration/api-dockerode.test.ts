@@ -142,6 +142,31 @@ describe('dockerode against berth system service', { skip }, () => {
     await c.remove();
   });
 
+  test('docker.run: create, attach, start and wait in one call, with and without a TTY', async () => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const outText = drain(out);
+    const errText = drain(err);
+    const [result, c] = await docker.run(
+      IMG,
+      ['sh', '-c', 'echo run-out; echo run-err >&2; exit 4'],
+      [out, err],
+      {
+        Tty: false,
+      },
+    );
+    assert.equal(result.StatusCode, 4);
+    assert.equal((await outText).toString(), 'run-out\n');
+    assert.equal((await errText).toString(), 'run-err\n');
+    await c.remove();
+    const tty = new PassThrough();
+    const ttyText = drain(tty);
+    const [ttyResult, t] = await docker.run(IMG, ['echo', 'on-a-tty'], tty);
+    assert.equal(ttyResult.StatusCode, 0);
+    assert.equal((await ttyText).toString(), 'on-a-tty\r\n');
+    await t.remove();
+  });
+
   test('a container that exits at once reports its own exit code, not 137', async () => {
     // wait's inspect used to land between the process's exit and conmon's exit file, and
     // record the container as killed: a race, so several rounds
