@@ -196,6 +196,17 @@ describe('docker-compose 1.29 against berth system service', { skip }, () => {
     assert.deepEqual((await projectContainers()).sort(), before.sort());
   });
 
+  test('up -d --force-recreate replaces a service container, its volume data kept', async () => {
+    // compose reads the image's ContainerConfig (API 1.41) to carry volumes over
+    const before = lines(await b.ok(['ps', '-q', '--filter', `name=${project}_web_1`]));
+    await composeOk(['up', '-d', '--force-recreate', '-t', '1', 'web']);
+    const after = lines(await b.ok(['ps', '-q', '--filter', `name=${project}_web_1`]));
+    assert.equal(after.length, 1);
+    assert.notDeepEqual(after, before);
+    assert.equal(await composeOk(['exec', '-T', 'web', 'cat', '/data/f']), 'persisted\n');
+    assert.equal(await bodyOnceServing('127.0.0.1', port), 'hello-from-web\n');
+  });
+
   test('down -v leaves no container, network or volume', async () => {
     await composeOk(['down', '-v', '-t', '1']);
     assert.deepEqual(await projectContainers(), []);
