@@ -33,6 +33,8 @@ const CONFIG_FIELDS = [
   'AttachStderr',
   'StdinOnce',
   'ArgsEscaped',
+  // dockerode sends the `name` query parameter in the body as well
+  'name',
 ];
 
 const HOST_CONFIG_FIELDS = [
@@ -69,6 +71,8 @@ const HOST_CONFIG_FIELDS = [
   'MemorySwappiness',
   'OomKillDisable',
   'CgroupnsMode',
+  // taken by createContainer: resolving them needs the engine
+  'Links',
 ];
 
 /** Zero values: what a client sends for "not set" (null, false, 0, '', and empty lists/objects). */
@@ -307,17 +311,21 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   const exposed = Object.keys(obj(body.ExposedPorts, 'ExposedPorts'));
   if (exposed.length) o.expose = exposed.flatMap((p) => flags.parseExposeFlag(p));
 
-  const binds = strings(host.Binds, 'HostConfig.Binds') ?? [];
-  // Config.Volumes are `-v /path`: anonymous volumes
-  const anonymous = Object.keys(obj(body.Volumes, 'Volumes'));
   const tmpfs = stringMap(host.Tmpfs, 'HostConfig.Tmpfs') ?? {};
-  const mounts = [
-    ...[...binds, ...anonymous].map((b) => flags.parseVolumeFlag(b)),
+  const given = [
+    ...(strings(host.Binds, 'HostConfig.Binds') ?? []).map((b) => flags.parseVolumeFlag(b)),
     ...mountList(host.Mounts).map((m) => flags.parseMountFlag(mountText(m))),
     ...Object.entries(tmpfs).map(([target, opts]) =>
       flags.parseTmpfsFlag(opts ? `${target}:${opts}` : target),
     ),
   ];
+  // Config.Volumes are `-v /path`: anonymous volumes, except where a bind, mount or tmpfs goes
+  // (docker-compose lists the image's and the service's volume paths there as well)
+  const covered = new Set(given.map((m) => m.target));
+  const anonymous = Object.keys(obj(body.Volumes, 'Volumes'))
+    .map((v) => flags.parseVolumeFlag(v))
+    .filter((m) => !covered.has(m.target));
+  const mounts = [...given, ...anonymous];
   const targets = new Set<string>();
   for (const m of mounts) {
     if (targets.has(m.target)) throw new InvalidArgumentError(`Duplicate mount point: ${m.target}`);
@@ -392,12 +400,35 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   return o;
 }
 
+/**
+ * Legacy links (`NAME[:ALIAS]`, which docker-compose sends for `run`) as hosts entries for the
+ * linked containers' current addresses, as docker writes them on its default network. A linked
+ * container that is missing is a 404; one without an address (not running) a 400.
+ */
+async function linkHosts(engine: Engine, links: string[]): Promise<{ name: string; ip: string }[]> {
+  const out = new Map<string, { name: string; ip: string }>();
+  for (const link of links) {
+    const [target = '', alias] = link.replace(/^\//, '').split(':');
+    const linked = await engine.inspectContainer(target);
+    const ip = Object.values(linked.NetworkSettings.Networks ?? {})
+      .map((n) => n.IPAddress)
+      .find((a) => a);
+    if (!ip) throw new InvalidArgumentError(`cannot link to ${target}: it has no address (is it running?)`);
+    for (const name of new Set([alias?.replace(/^.*\//, '') || target, target])) {
+      out.set(name, flags.parseAddHostFlag(`${name}:${ip}`));
+    }
+  }
+  return [...out.values()];
+}
+
 /** Docker does not pull on create: a missing image is a 404 and the client pulls. */
 export async function createContainer(engine: Engine, req: Request): Promise<Reply> {
   onlyParams(req.query, ['name', 'platform']);
   const name = req.query.get('name') || undefined;
   const { body, warnings } = createBodyForVersion(await readObject(req), req.version);
   const options = createOptionsFromBody(body, name);
+  const links = strings(obj(body.HostConfig, 'HostConfig').Links, 'HostConfig.Links');
+  if (links?.length) options.addHosts = [...(options.addHosts ?? []), ...(await linkHosts(engine, links))];
   engine.resolveImage(options.image);
   const rec = await engine.createContainer(options, { pull: 'never' });
   return { status: 201, body: { Id: rec.id, Warnings: warnings } };

@@ -5,6 +5,7 @@ import { BerthError, hasCode, InvalidArgumentError } from '../errors/index.js';
 import {
   compareVersions,
   filterInput,
+  HttpError,
   onlyParams,
   queryBool,
   type Reply,
@@ -53,7 +54,8 @@ export function addObjectRoutes(r: Router, engine: Engine): void {
 
 function addImageRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/images/json', async (req) => {
-    onlyParams(req.query, ['all', 'filters', 'digests', 'shared-size', 'manifests']);
+    // docker-py sends `only_ids`, which dockerd ignores
+    onlyParams(req.query, ['all', 'filters', 'digests', 'shared-size', 'manifests', 'only_ids']);
     queryBool(req.query, 'all');
     queryBool(req.query, 'digests');
     const filters = filterInput(req.query);
@@ -154,10 +156,11 @@ function networkCreateOptions(body: Record<string, unknown>): NetworkCreateOptio
   onlyFields(body, NETWORK_CREATE_FIELDS, 'network create');
   const name = str(body, 'Name');
   if (!name) throw new InvalidArgumentError('network create: "Name" is required');
-  if (bool(body, 'Attachable') || bool(body, 'Ingress') || bool(body, 'ConfigOnly')) {
-    throw new InvalidArgumentError(
-      'network create: swarm options (Attachable, Ingress, ConfigOnly) are not supported',
-    );
+  // `Attachable` only matters to swarm-scoped networks: a local one is always attachable, and
+  // docker-compose sends it for every network it creates
+  bool(body, 'Attachable');
+  if (bool(body, 'Ingress') || bool(body, 'ConfigOnly')) {
+    throw new InvalidArgumentError('network create: swarm options (Ingress, ConfigOnly) are not supported');
   }
   const options: NetworkCreateOptions = { name };
   const driver = str(body, 'Driver');
@@ -216,7 +219,12 @@ function addNetworkRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('DELETE', '/networks/{id}', async (req) => {
-    await engine.removeNetwork(req.params[0]!);
+    const ref = req.params[0]!;
+    // docker's pre-defined networks: its `bridge` is berth's default network
+    const predefined =
+      ['bridge', 'host', 'none'].includes(ref) || engine.inspectNetwork(ref).Name === 'berth';
+    if (predefined) throw new HttpError(403, `${ref} is a pre-defined network and cannot be removed`);
+    await engine.removeNetwork(ref);
     return { status: 204 };
   });
 

@@ -193,7 +193,8 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
   const id = (req: Request) => req.params[0]!;
 
   r.add('GET', '/containers/json', async (req) => {
-    onlyParams(req.query, ['all', 'limit', 'size', 'filters', 'before', 'since']);
+    // docker-py (docker-compose) sends `trunc_cmd`, which dockerd ignores
+    onlyParams(req.query, ['all', 'limit', 'size', 'filters', 'before', 'since', 'trunc_cmd']);
     const filters = filterInput(req.query);
     const limit = queryInt(req.query, 'limit');
     // `before`/`since` (query or filter): containers created before/after the one named

@@ -10,8 +10,10 @@
 // - 1.44: the container-wide `MacAddress` (create's Config) moves to the endpoint; before 1.44 an
 //   endpoint's own MacAddress is ignored and only one endpoint may be given.
 // - 1.43: HostConfig.Annotations is ignored before 1.43; 1.42: ConsoleSize before 1.42.
-// - 1.45: `Container` and `ContainerConfig` leave image inspect; endpoint `Aliases` stop
-//   carrying the short container ID and the hostname (DNSNames has them).
+// - 1.45: endpoint `Aliases` stop carrying the short container ID and the hostname (DNSNames
+//   has them). dockerd 1.45 also drops `Container` and `ContainerConfig` from image inspect;
+//   berth keeps them at every version it serves, because docker-compose 1.29 (Debian 12's)
+//   negotiates 1.45 and reads ContainerConfig to recreate a container (a KeyError otherwise).
 // - /containers/{id}/wait: `condition` defaults to not-running throughout (since 1.30).
 import type { ContainerInspect } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
@@ -70,14 +72,12 @@ const EMPTY_CONTAINER_CONFIG = {
   Labels: null,
 };
 
-/** Image inspect: VirtualSize before 1.44, Container and ContainerConfig before 1.45. */
+/** Image inspect: VirtualSize before 1.44; Container and ContainerConfig throughout (see above). */
 export function imageInspectShape<T extends { Size: number }>(inspect: T, version: string): Obj {
   const out: Obj = { ...inspect };
   if (before(version, '1.44')) out.VirtualSize = inspect.Size;
-  if (before(version, '1.45')) {
-    out.Container = '';
-    out.ContainerConfig = EMPTY_CONTAINER_CONFIG;
-  }
+  out.Container = '';
+  out.ContainerConfig = EMPTY_CONTAINER_CONFIG;
   return out;
 }
 

@@ -116,6 +116,21 @@ test('Config.Volumes are anonymous volumes', () => {
   );
 });
 
+test('a Config.Volumes path that a bind or named volume covers gets no anonymous volume too', () => {
+  // what docker-compose sends for `volumes: ["data:/data"]`
+  const o = createOptionsFromBody(
+    cliBody({ Volumes: { '/data': {}, '/cache': {} } }, { Binds: ['proj_data:/data:rw'] }),
+    undefined,
+  );
+  assert.deepEqual(
+    o.mounts?.map((m) => [m.type, m.source, m.target]),
+    [
+      ['volume', 'proj_data', '/data'],
+      ['volume', '', '/cache'],
+    ],
+  );
+});
+
 test('host, none and container: network modes', () => {
   const body = cliBody({ NetworkingConfig: {} }, { NetworkMode: 'host' });
   assert.equal(createOptionsFromBody(body, undefined).network, 'host');

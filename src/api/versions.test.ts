@@ -34,12 +34,14 @@ test('untagged images are listed as <none>:<none> and <none>@<none> before 1.43'
   assert.deepEqual(imageListShape(digestOnly, '1.41').RepoTags, [], 'only entirely unnamed images');
 });
 
-test('image inspect has Container and ContainerConfig before 1.45 only', () => {
+test('image inspect keeps Container and ContainerConfig at 1.45 too (compose 1.29 reads them)', () => {
   const inspect = { Id: 'sha256:x', Size: 1, Config: {} };
-  assert.equal(imageInspectShape(inspect, '1.44').Container, '');
-  assert.equal((imageInspectShape(inspect, '1.44').ContainerConfig as { Cmd: unknown }).Cmd, null);
-  assert.equal('Container' in imageInspectShape(inspect, '1.45'), false);
-  assert.equal('ContainerConfig' in imageInspectShape(inspect, '1.45'), false);
+  for (const v of ['1.41', '1.44', '1.45']) {
+    assert.equal(imageInspectShape(inspect, v).Container, '');
+    assert.equal((imageInspectShape(inspect, v).ContainerConfig as { Cmd: unknown }).Cmd, null);
+  }
+  assert.equal(imageInspectShape(inspect, '1.43').VirtualSize, 1);
+  assert.equal('VirtualSize' in imageInspectShape(inspect, '1.44'), false);
 });
 
 function containerInspect(endpointId: string): ContainerInspect {

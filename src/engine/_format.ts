@@ -81,6 +81,10 @@ export interface ContainerInspect {
     User: string;
     Tty: boolean;
     OpenStdin: boolean;
+    AttachStdin: boolean;
+    AttachStdout: boolean;
+    AttachStderr: boolean;
+    StdinOnce: boolean;
     Env: string[];
     Cmd: string[] | null;
     Image: string;
@@ -194,6 +198,12 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       User: o.user ?? '',
       Tty: o.tty === true,
       OpenStdin: o.interactive === true,
+      // how the creating client meant to attach is not recorded: its output can always be
+      // attached, its stdin when kept open (dockerpty, behind `docker-compose run`, reads these)
+      AttachStdin: o.interactive === true,
+      AttachStdout: true,
+      AttachStderr: true,
+      StdinOnce: false,
       Env: cfg.env,
       Cmd: o.command ?? null,
       Image: cfg.imageName,
