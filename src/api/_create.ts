@@ -63,6 +63,9 @@ const HOST_CONFIG_FIELDS = [
   'PidsLimit',
   'Mounts',
   'Tmpfs',
+  'ShmSize',
+  'Sysctls',
+  'OomScoreAdj',
   'SecurityOpt',
   'Ulimits',
   'LogConfig',
@@ -389,6 +392,10 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
       `HostConfig.CgroupnsMode "${cgroupns}" is not supported by berth's API yet`,
     );
   }
+  set('shmSize', count(host.ShmSize, 'HostConfig.ShmSize'));
+  const sysctls = stringMap(host.Sysctls, 'HostConfig.Sysctls');
+  if (sysctls) o.sysctls = flags.parseSysctls(sysctls, o.network === 'host');
+  set('oomScoreAdj', count(host.OomScoreAdj, 'HostConfig.OomScoreAdj'));
   const logConfig = obj(host.LogConfig, 'HostConfig.LogConfig');
   set(
     'log',

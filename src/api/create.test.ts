@@ -140,7 +140,7 @@ test('set fields berth does not map are refused by name; bad types and missing I
   const refused: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
     [{ Healthcheck: { Test: ['CMD', 'true'] } }, {}, /Healthcheck/],
     [{ Healthcheck: { Test: [] }, StopTimeout: 1, Shell: ['sh'] }, {}, /Shell/],
-    [{}, { Sysctls: { 'net.ipv4.ip_forward': '1' } }, /HostConfig\.Sysctls/],
+    [{}, { IpcMode: 'host' }, /HostConfig\.IpcMode/],
     [{}, { Devices: [{ PathOnHost: '/dev/kvm' }] }, /HostConfig\.Devices/],
     [{}, { SecurityOpt: ['apparmor=x'] }, /security-opt "apparmor=x"/],
     [{}, { MemorySwappiness: 10 }, /MemorySwappiness/],
@@ -238,4 +238,37 @@ test('bad mounts, ulimits, security options and log settings are 400s naming the
   for (const [host, re] of bad) {
     assert.throws(() => createOptionsFromBody(cliBody({}, host), 'x'), re, JSON.stringify(host));
   }
+});
+
+test('ShmSize, Sysctls and OomScoreAdj; a sysctl outside the container’s namespaces is refused', () => {
+  const o = createOptionsFromBody(
+    cliBody(
+      {},
+      {
+        ShmSize: 128 * 1024 * 1024,
+        Sysctls: { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1000000', 'fs/mqueue/msg_max': '20' },
+        OomScoreAdj: 500,
+      },
+    ),
+    'x',
+  );
+  assert.equal(o.shmSize, 128 * 1024 * 1024);
+  assert.deepEqual(o.sysctls, {
+    'net.ipv4.ip_forward': '1',
+    'kernel.shmmax': '1000000',
+    'fs.mqueue.msg_max': '20',
+  });
+  assert.equal(o.oomScoreAdj, 500);
+  assert.throws(
+    () => createOptionsFromBody(cliBody({}, { Sysctls: { 'kernel.hostname': 'x' } }), 'x'),
+    /not namespaced/,
+  );
+  assert.throws(
+    () =>
+      createOptionsFromBody(
+        cliBody({}, { NetworkMode: 'host', Sysctls: { 'net.ipv4.ip_forward': '1' } }),
+        'x',
+      ),
+    /host network namespace/,
+  );
 });

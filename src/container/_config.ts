@@ -68,6 +68,12 @@ export interface ContainerCreateOptions {
   addHosts?: { name: string; ip: string }[];
   domainname?: string;
   autoRemove?: boolean;
+  /** `--shm-size`: bytes of /dev/shm (default 64 MiB). */
+  shmSize?: number;
+  /** `--sysctl`: namespaced kernel settings (checked by parseSysctls). */
+  sysctls?: Record<string, string>;
+  /** `--oom-score-adj`: -1000..1000. */
+  oomScoreAdj?: number;
   /** `--log-driver` / `--log-opt`: where the output goes; absent is the default file log. */
   log?: LogConfig;
 }

@@ -410,3 +410,66 @@ export function parseLogOpts(texts: string[]): Record<string, string> {
   }
   return out;
 }
+
+/** Docker's namespaced sysctls: these kernel.* names, and the fs.mqueue.* and net.* trees. */
+const IPC_SYSCTLS = new Set([
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+]);
+
+/**
+ * `--sysctl KEY=VALUE` entries (or the API's map), checked as Docker does: only settings that
+ * live in the container's own namespaces (IPC ones, fs.mqueue.*, net.*), and net.* not with
+ * the host's network. `hostNetwork` is whether the container shares the host's.
+ */
+export function parseSysctls(
+  entries: string[] | Record<string, string>,
+  hostNetwork: boolean,
+): Record<string, string> {
+  const pairs = Array.isArray(entries)
+    ? entries.map((e) => {
+        const i = e.indexOf('=');
+        if (i <= 0) throw new InvalidArgumentError(`invalid --sysctl "${e}": expected KEY=VALUE`);
+        return [e.slice(0, i), e.slice(i + 1)] as const;
+      })
+    : Object.entries(entries);
+  const out: Record<string, string> = {};
+  for (const [rawKey, value] of pairs) {
+    const key = rawKey.replace(/\//g, '.');
+    if (!/^[a-z0-9_]+(\.[a-zA-Z0-9_-]+)+$/.test(key))
+      throw new InvalidArgumentError(`invalid sysctl name "${rawKey}"`);
+    if (/[\n\0]/.test(value)) throw new InvalidArgumentError(`invalid value for sysctl ${key}`);
+    if (key.startsWith('net.')) {
+      if (hostNetwork) {
+        throw new InvalidArgumentError(`sysctl "${key}" is not allowed in the host network namespace`);
+      }
+    } else if (!IPC_SYSCTLS.has(key) && !key.startsWith('fs.mqueue.')) {
+      throw new InvalidArgumentError(
+        `sysctl "${key}" is not allowed: it is not namespaced (only kernel IPC settings, fs.mqueue.* and net.*)`,
+      );
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The limits create checks itself, whichever front end parsed them. */
+export function checkLimits(options: ContainerCreateOptions): void {
+  if (options.memory !== undefined && options.memory < 6 * 1024 * 1024) {
+    throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
+  }
+  const adj = options.oomScoreAdj;
+  if (adj !== undefined && (!Number.isInteger(adj) || adj < -1000 || adj > 1000)) {
+    throw new InvalidArgumentError(`invalid --oom-score-adj ${adj}: between -1000 and 1000`);
+  }
+  if (options.shmSize !== undefined && (!Number.isSafeInteger(options.shmSize) || options.shmSize < 1)) {
+    throw new InvalidArgumentError('invalid --shm-size: must be a positive size');
+  }
+  if (options.sysctls) parseSysctls(options.sysctls, options.network === 'host');
+}

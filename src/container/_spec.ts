@@ -90,6 +90,9 @@ export async function buildContainerSpec(
     network,
     mounts,
     annotations: { 'org.opencontainers.image.ref.name': config.imageName },
+    ...(o.shmSize !== undefined ? { shmSize: o.shmSize } : {}),
+    ...(o.sysctls ? { sysctls: o.sysctls } : {}),
+    ...(o.oomScoreAdj !== undefined ? { oomScoreAdj: o.oomScoreAdj } : {}),
     runtime: where.runtime,
   });
   return { spec, etc: { paths: etc, ...(etcOptions ? { options: etcOptions } : {}) } };

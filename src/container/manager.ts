@@ -46,7 +46,7 @@ import {
   stopContainerNetwork,
   usesCniNetworks,
 } from './_network.js';
-import { parseSignal } from './_options.js';
+import { checkLimits, parseSignal } from './_options.js';
 import { type PortReservation, reserveHostPorts } from './_ports.js';
 import { readSeccompProfile } from './_seccomp-file.js';
 import { buildContainerSpec, TINI_PATHS } from './_spec.js';
@@ -204,9 +204,7 @@ export class ContainerManager {
     if (options.hostname !== undefined) validateHostname(options.hostname);
     if (options.domainname !== undefined) validateHostname(options.domainname);
     if (options.network?.startsWith('container:')) this.get(options.network.slice('container:'.length));
-    if (options.memory !== undefined && options.memory < 6 * 1024 * 1024) {
-      throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
-    }
+    checkLimits(options);
     if (options.init && !TINI_PATHS.some((p) => existsSync(p))) {
       throw new InvalidArgumentError('--init needs tini (Debian package tini) on the host');
     }

@@ -74,6 +74,9 @@ export interface ContainerInspect {
     ExtraHosts: string[] | null;
     LogConfig: { Type: string; Config: Record<string, string> };
     Tmpfs: Record<string, string> | null;
+    ShmSize: number;
+    Sysctls: Record<string, string> | null;
+    OomScoreAdj: number;
   };
   Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
   Config: {
@@ -185,6 +188,9 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
         Config: o.log?.maxSize !== undefined ? { 'max-size': String(o.log.maxSize) } : {},
       },
       Tmpfs: tmpfsMap(o.mounts ?? []),
+      ShmSize: o.shmSize ?? 64 * 1024 * 1024,
+      Sysctls: o.sysctls ?? null,
+      OomScoreAdj: o.oomScoreAdj ?? 0,
     },
     Mounts: (o.mounts ?? []).map((m) => ({
       Type: m.type,

@@ -147,3 +147,11 @@ export function parseLogConfig(
 export function parseLogOpts(texts: string[]): Record<string, string> {
   return rules.parseLogOpts(texts);
 }
+
+/** `--sysctl` entries or the API's map, checked for the container's namespaces. */
+export function parseSysctls(
+  entries: string[] | Record<string, string>,
+  hostNetwork: boolean,
+): Record<string, string> {
+  return rules.parseSysctls(entries, hostNetwork);
+}

@@ -59,6 +59,8 @@ export interface ContainerSpecOptions {
   mounts?: SpecMount[];
   /** Default 64 MiB. */
   shmSize?: number;
+  /** `--sysctl`: namespaced kernel settings, over Docker's defaults (checked by the caller). */
+  sysctls?: Record<string, string>;
   annotations?: Record<string, string>;
   oomScoreAdj?: number;
   /**
@@ -565,6 +567,9 @@ export function buildRuntimeSpec(
       'net.ipv4.ip_unprivileged_port_start': '0',
       'net.ipv4.ping_group_range': '0 2147483647',
     };
+  }
+  if (options.sysctls && Object.keys(options.sysctls).length > 0) {
+    linux.sysctl = { ...linux.sysctl, ...options.sysctls };
   }
   const filter = seccomp(options, caps, host);
   if (filter) linux.seccomp = filter;

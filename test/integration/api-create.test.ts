@@ -101,6 +101,33 @@ describe('docker run with the wider HostConfig against berth system service', { 
         await api.dockerOk(client, ['rm', name]);
       });
 
+      test('--shm-size, --sysctl and --oom-score-adj reach the container', async () => {
+        const r = await api.docker(client, [
+          'run',
+          '--rm',
+          '--shm-size',
+          '16m',
+          '--sysctl',
+          'net.ipv4.ip_forward=1',
+          '--sysctl',
+          'kernel.shmmni=1234',
+          '--oom-score-adj',
+          '321',
+          IMG,
+          'sh',
+          '-c',
+          'df -k /dev/shm | tail -1; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/self/oom_score_adj',
+        ]);
+        assert.equal(r.code, 0, `${r.stderr}\nservice: ${api.log}`);
+        const [df, ...rest] = r.stdout.trim().split('\n');
+        assert.match(df!, /\s16384\s/, 'a 16 MiB /dev/shm');
+        assert.deepEqual(rest, ['1', '1234', '321']);
+        // the docker CLI checks this one itself; berth's CLI (and the API, in create.test) too
+        const bad = await b.run(['create', '--sysctl', 'kernel.hostname=x', IMG, 'true']);
+        assert.equal(bad.code, 125);
+        assert.match(bad.stderr, /not namespaced/);
+      });
+
       test('--log-driver none keeps no log, and docker logs says so; unsupported options fail clearly', async () => {
         const name = `nolog${i}`;
         await api.dockerOk(client, ['run', '--name', name, '--log-driver', 'none', IMG, 'echo', 'hidden']);

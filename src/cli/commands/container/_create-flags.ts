@@ -76,6 +76,19 @@ export const CREATE_FLAGS: FlagSpec[] = [
     description: 'Logging driver for the container (json-file, k8s-file, none)',
   },
   { name: 'log-opt', type: 'list', value: 'list', description: 'Log driver options (max-size, max-file=1)' },
+  { name: 'shm-size', type: 'string', value: 'bytes', description: 'Size of /dev/shm (default 64m)' },
+  {
+    name: 'sysctl',
+    type: 'list',
+    value: 'list',
+    description: 'Namespaced kernel parameters (kernel IPC settings, fs.mqueue.*, net.*)',
+  },
+  {
+    name: 'oom-score-adj',
+    type: 'string',
+    value: 'int',
+    description: "Tune host's OOM preferences (-1000 to 1000)",
+  },
   { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
   {
     name: 'init',
@@ -239,6 +252,13 @@ export function createOptionsFromFlags(flags: FlagValues, args: string[]): Conta
   if (list(flags, 'cap-add').length) o.capAdd = list(flags, 'cap-add');
   if (list(flags, 'cap-drop').length) o.capDrop = list(flags, 'cap-drop');
   for (const so of list(flags, 'security-opt')) Object.assign(o, parse.parseSecurityOpt(so));
+  const shm = str(flags, 'shm-size');
+  if (shm !== undefined) o.shmSize = parse.parseBytes(shm, '--shm-size');
+  const sysctls = list(flags, 'sysctl');
+  if (sysctls.length > 0) o.sysctls = parse.parseSysctls(sysctls, o.network === 'host');
+  const adj = str(flags, 'oom-score-adj');
+  if (adj !== undefined)
+    o.oomScoreAdj = parse.parseInteger(adj, '--oom-score-adj', { min: -1000, max: 1000 });
   const log = parse.parseLogConfig(str(flags, 'log-driver'), parse.parseLogOpts(list(flags, 'log-opt')));
   if (log) o.log = log;
   if (bool(flags, 'privileged')) o.privileged = true;
