@@ -1,7 +1,7 @@
 // Image pull (POST /images/create) and push (POST /images/{name}/push) with dockerd's
 // newline-delimited JSON progress, tag, history, and GET /system/df, all done by Engine methods.
 // Both take the X-Registry-Auth header's credentials (see _registry-auth.ts) over the stored login.
-import type { Engine, ProgressEvent, PushEvent } from '../engine/index.js';
+import { type Engine, type ProgressEvent, type PushEvent, pushStatusText } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
 import { parsePlatform, parseReference } from '../oci/index.js';
 import { compareVersions, errorReply, HttpError, onlyParams, type Request, type Router } from './_http.js';
@@ -165,15 +165,6 @@ export class JsonLineStream {
   }
 }
 
-const PUSH_TEXT: Record<string, string> = {
-  preparing: 'Preparing',
-  waiting: 'Waiting',
-  pushing: 'Pushing',
-  pushed: 'Pushed',
-  exists: 'Layer already exists',
-  mounted: 'Mounted',
-};
-
 /** The JSON lines dockerd sends for one push progress event. */
 export function pushProgressLines(event: PushEvent): JsonMessage[] {
   if (event.type === 'manifest') {
@@ -192,7 +183,7 @@ export function pushProgressLines(event: PushEvent): JsonMessage[] {
   if (event.status === 'mounted' && event.from) {
     return [{ status: `Mounted from ${event.from}`, progressDetail: {}, id }];
   }
-  return [{ status: PUSH_TEXT[event.status] ?? event.status, progressDetail: {}, id }];
+  return [{ status: pushStatusText(event.status), progressDetail: {}, id }];
 }
 
 /** The local names a push of `name` (no tag: every tag of that repository, as dockerd does) covers. */
@@ -296,26 +287,12 @@ async function systemDf(engine: Engine, req: Request) {
   const out: Record<string, unknown> = {};
   if (want('image')) {
     const images = [];
-    for (const id of new Set(engine.listImages().map((row) => row.ID))) {
-      let inspect: Awaited<ReturnType<Engine['inspectImage']>>;
-      try {
-        inspect = await engine.inspectImage(id);
-      } catch (err) {
-        if (hasCode(err, 'NOT_FOUND')) continue;
-        throw err;
-      }
-      const entry = {
-        Id: inspect.Id,
-        ParentId: '',
-        RepoTags: inspect.RepoTags,
-        RepoDigests: inspect.RepoDigests,
-        Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
-        Size: inspect.Size,
-        SharedSize: 0,
-        Labels: (inspect.Config as { Labels?: Record<string, string> | null }).Labels ?? {},
-        Containers: du.images.containersOf[inspect.Id] ?? 0,
-      };
-      images.push(withVirtualSize(entry, req.version));
+    for (const entry of await imageSummaries(
+      engine,
+      engine.listImages().map((row) => row.ID),
+    )) {
+      const counted = { ...entry, SharedSize: 0, Containers: du.images.containersOf[entry.Id] ?? 0 };
+      images.push(withVirtualSize(counted, req.version));
     }
     out.LayersSize = du.images.size;
     out.Images = images;
@@ -346,5 +323,29 @@ async function systemDf(engine: Engine, req: Request) {
     });
   }
   if (want('build-cache')) out.BuildCache = [];
+  return out;
+}
+
+/** Docker's image summary fields for /images/json and /system/df; images gone meanwhile are skipped. */
+export async function imageSummaries(engine: Engine, ids: string[]) {
+  const out = [];
+  for (const id of new Set(ids)) {
+    let inspect: Awaited<ReturnType<Engine['inspectImage']>>;
+    try {
+      inspect = await engine.inspectImage(id);
+    } catch (err) {
+      if (hasCode(err, 'NOT_FOUND')) continue;
+      throw err;
+    }
+    out.push({
+      Id: inspect.Id,
+      ParentId: '',
+      RepoTags: inspect.RepoTags,
+      RepoDigests: inspect.RepoDigests,
+      Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
+      Size: inspect.Size,
+      Labels: (inspect.Config as { Labels?: Record<string, string> | null }).Labels ?? {},
+    });
+  }
   return out;
 }

@@ -1,7 +1,7 @@
 // Image, network and volume endpoints: input checked here, the work done by Engine methods,
 // the engine's Docker-shaped reports returned (the lists regrouped as Docker's list shapes).
 import type { Engine, NetworkCreateOptions, NetworkDriver } from '../engine/index.js';
-import { BerthError, hasCode, InvalidArgumentError } from '../errors/index.js';
+import { BerthError, InvalidArgumentError } from '../errors/index.js';
 import {
   compareVersions,
   filterInput,
@@ -12,7 +12,7 @@ import {
   type Router,
   readObject,
 } from './_http.js';
-import { addImageExtraRoutes } from './_routes-images.js';
+import { addImageExtraRoutes, imageSummaries } from './_routes-images.js';
 import { imageInspectShape, imageListShape } from './_versions.js';
 
 function str(body: Record<string, unknown>, key: string): string | undefined {
@@ -60,33 +60,12 @@ function addImageRoutes(r: Router, engine: Engine): void {
     queryBool(req.query, 'digests');
     const filters = filterInput(req.query);
     const rows = engine.listImages(filters ? { filters } : {});
-    const ids = [...new Set(rows.map((row) => row.ID))];
     const out = [];
-    for (const id of ids) {
-      let inspect: Awaited<ReturnType<Engine['inspectImage']>>;
-      try {
-        inspect = await engine.inspectImage(id);
-      } catch (err) {
-        if (hasCode(err, 'NOT_FOUND')) continue;
-        throw err;
-      }
-      const labels = (inspect.Config as { Labels?: Record<string, string> | null }).Labels ?? {};
-      out.push(
-        imageListShape(
-          {
-            Id: inspect.Id,
-            ParentId: '',
-            RepoTags: inspect.RepoTags,
-            RepoDigests: inspect.RepoDigests,
-            Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
-            Size: inspect.Size,
-            SharedSize: -1,
-            Labels: labels,
-            Containers: -1,
-          },
-          req.version,
-        ),
-      );
+    for (const entry of await imageSummaries(
+      engine,
+      rows.map((row) => row.ID),
+    )) {
+      out.push(imageListShape({ ...entry, SharedSize: -1, Containers: -1 }, req.version));
     }
     return { status: 200, body: out };
   });

@@ -51,33 +51,24 @@ export function imageListShape<T extends { Size: number; RepoTags: string[]; Rep
   return out;
 }
 
-/** The empty container config old image inspects carry as ContainerConfig. */
-const EMPTY_CONTAINER_CONFIG = {
-  Hostname: '',
-  Domainname: '',
-  User: '',
-  AttachStdin: false,
-  AttachStdout: false,
-  AttachStderr: false,
-  Tty: false,
-  OpenStdin: false,
-  StdinOnce: false,
-  Env: null,
-  Cmd: null,
-  Image: '',
-  Volumes: null,
-  WorkingDir: '',
-  Entrypoint: null,
-  OnBuild: null,
-  Labels: null,
-};
+/** A config with the keys of `config` and zero values: the empty ContainerConfig Docker shows. */
+function zeroed(config: unknown): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries((config ?? {}) as Obj)) {
+    out[k] = typeof v === 'string' ? '' : typeof v === 'boolean' ? false : null;
+  }
+  return out;
+}
 
 /** Image inspect: VirtualSize before 1.44; Container and ContainerConfig throughout (see above). */
-export function imageInspectShape<T extends { Size: number }>(inspect: T, version: string): Obj {
+export function imageInspectShape<T extends { Size: number; Config?: unknown }>(
+  inspect: T,
+  version: string,
+): Obj {
   const out: Obj = { ...inspect };
   if (before(version, '1.44')) out.VirtualSize = inspect.Size;
   out.Container = '';
-  out.ContainerConfig = EMPTY_CONTAINER_CONFIG;
+  out.ContainerConfig = zeroed(inspect.Config);
   return out;
 }
 

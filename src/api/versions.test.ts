@@ -35,10 +35,10 @@ test('untagged images are listed as <none>:<none> and <none>@<none> before 1.43'
 });
 
 test('image inspect keeps Container and ContainerConfig at 1.45 too (compose 1.29 reads them)', () => {
-  const inspect = { Id: 'sha256:x', Size: 1, Config: {} };
+  const inspect = { Id: 'sha256:x', Size: 1, Config: { Cmd: ['sh'], Tty: true, User: 'u' } };
   for (const v of ['1.41', '1.44', '1.45']) {
     assert.equal(imageInspectShape(inspect, v).Container, '');
-    assert.equal((imageInspectShape(inspect, v).ContainerConfig as { Cmd: unknown }).Cmd, null);
+    assert.deepEqual(imageInspectShape(inspect, v).ContainerConfig, { Cmd: null, Tty: false, User: '' });
   }
   assert.equal(imageInspectShape(inspect, '1.43').VirtualSize, 1);
   assert.equal('VirtualSize' in imageInspectShape(inspect, '1.44'), false);

@@ -15,28 +15,26 @@ import {
   resourceLimits,
 } from '../runtime/index.js';
 import type { ContainerCreateOptions } from './_config.js';
-import type { RestartPolicy } from './_options.js';
 
 /**
  * What `update` may change. As in Docker, an absent (or 0) value leaves the current one alone;
  * `pidsLimit` 0 or -1 removes the limit.
  */
-export interface ContainerUpdate {
-  memory?: number;
-  /** memory + swap; -1 for unlimited swap. */
-  memorySwap?: number;
-  memoryReservation?: number;
-  cpuShares?: number;
-  /** `--cpus` as CFS quota/period (Docker's NanoCpus). */
-  cpus?: { quota: number; period: number };
-  cpuQuota?: number;
-  cpuPeriod?: number;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  pidsLimit?: number;
-  blkioWeight?: number;
-  restart?: RestartPolicy;
-}
+export type ContainerUpdate = Pick<
+  ContainerCreateOptions,
+  | 'memory'
+  | 'memorySwap'
+  | 'memoryReservation'
+  | 'cpuShares'
+  | 'cpus'
+  | 'cpuQuota'
+  | 'cpuPeriod'
+  | 'cpusetCpus'
+  | 'cpusetMems'
+  | 'pidsLimit'
+  | 'blkioWeight'
+  | 'restart'
+>;
 
 export interface ContainerUpdateReport {
   /** Docker's warnings: settings this host cannot apply, which were dropped. */

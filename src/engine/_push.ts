@@ -19,7 +19,6 @@ import {
 } from '../registry/index.js';
 import { recordImageEvent } from './_events.js';
 import type { Parts } from './_parts.js';
-import { registryHost } from './_system.js';
 
 /** Credentials a caller hands over for one request instead of the stored login. */
 export type RegistryCredentials = Credentials;
@@ -131,13 +130,16 @@ export function pushDestination(source: string, dest: string | undefined, names:
   return ref;
 }
 
-/** `/auth`: check credentials against a registry without storing them; returns the registry host. */
-export async function checkLogin(
-  parts: Parts,
-  server: string,
-  credentials: { username: string; password: string },
-): Promise<string> {
-  const host = registryHost(server);
-  await parts.registry.checkLogin(host, credentials);
-  return host;
+/** docker push's words for a blob's state, shared by the CLI's lines and the API's JSON. */
+export function pushStatusText(status: string): string {
+  return PUSH_STATUS_TEXT[status] ?? status;
 }
+
+const PUSH_STATUS_TEXT: Record<string, string> = {
+  preparing: 'Preparing',
+  waiting: 'Waiting',
+  pushing: 'Pushing',
+  pushed: 'Pushed',
+  exists: 'Layer already exists',
+  mounted: 'Mounted',
+};

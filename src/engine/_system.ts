@@ -91,13 +91,23 @@ export function diskUsage(parts: Parts) {
   };
 }
 
-export async function login(
+/** `/auth`: check credentials against a registry without storing them; returns the registry host. */
+export async function checkLogin(
   parts: Parts,
   server: string,
   credentials: { username: string; password: string },
 ): Promise<string> {
   const host = registryHost(server);
   await parts.registry.checkLogin(host, credentials);
+  return host;
+}
+
+export async function login(
+  parts: Parts,
+  server: string,
+  credentials: { username: string; password: string },
+): Promise<string> {
+  const host = await checkLogin(parts, server, credentials);
   await saveCredentials(host, credentials, { authFile: parts.options.authFile });
   return host;
 }

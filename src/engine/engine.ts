@@ -65,6 +65,7 @@ export type { BuildRequestOptions, ImageSummary, LoadOptions, RemoveReport } fro
 export type { NetworkPruneReport } from './_networks.js';
 export type { EngineOptions } from './_parts.js';
 export type { PushReport, PushRequestOptions, RegistryCredentials } from './_push.js';
+export { pushStatusText } from './_push.js';
 export type { SystemPruneReport } from './_system.js';
 export { registryHost } from './_system.js';
 export type { VolumePruneReport } from './_volumes.js';
@@ -485,7 +486,7 @@ export class Engine {
 
   /** Check credentials against a registry without storing them; returns the registry host. */
   async checkLogin(server: string, credentials: { username: string; password: string }): Promise<string> {
-    return pushes.checkLogin(this.#parts, server, credentials);
+    return system.checkLogin(this.#parts, server, credentials);
   }
 
   async logout(server: string): Promise<{ host: string; removed: boolean }> {

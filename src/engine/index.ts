@@ -54,6 +54,7 @@ export {
   parseEventQuery,
   parseEventTime,
   portList,
+  pushStatusText,
   registryHost,
 } from './engine.js';
 export * as flags from './flags.js';

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import type { PushEvent } from '../../../engine/index.js';
+import { type PushEvent, pushStatusText } from '../../../engine/index.js';
 import { parseReference, repositoryName } from '../../../oci/index.js';
 import { bool, type CommandSpec, type ParsedArgs, str } from '../../args.js';
 import type { CommandContext } from '../../context.js';
@@ -46,15 +46,6 @@ export async function run(ctx: CommandContext, { flags, args }: ParsedArgs) {
   if (quiet) ctx.stdout.write(`${result.reference}\n`);
   return 0;
 }
-
-const STATUS_TEXT: Record<string, string> = {
-  preparing: 'Preparing',
-  waiting: 'Waiting',
-  pushing: 'Pushing',
-  pushed: 'Pushed',
-  exists: 'Layer already exists',
-  mounted: 'Mounted',
-};
 
 interface LayerLine {
   status: string;
@@ -106,7 +97,7 @@ function createPushRenderer(stream: NodeJS.WriteStream, options: { quiet: boolea
 }
 
 function formatLine(id: string, l: LayerLine, bar: boolean): string {
-  const text = STATUS_TEXT[l.status] ?? l.status;
+  const text = pushStatusText(l.status);
   if (l.status === 'mounted' && l.from) return `${id}: Mounted from ${l.from}`;
   if (bar && l.status === 'pushing' && l.total && l.total > 0) {
     const cur = Math.min(l.current ?? 0, l.total);
