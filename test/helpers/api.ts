@@ -1,9 +1,10 @@
 // `berth system service` under test: started on a private socket over a Berth's root, and the
 // real docker CLI (both clients on this machine) pointed at it.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { type Berth, type RunResult, runProcess } from './berth.js';
+import { makeBusyboxBundle } from './bundle.js';
 import { missing } from './prereq.js';
 import { waitFor } from './wait.js';
 
@@ -87,4 +88,18 @@ export class ApiService {
     }
     return r;
   }
+}
+
+/** The busybox image most API test files run, imported into `b` as `name` (built under `work`). */
+export async function importBusybox(b: Berth, work: string, name: string): Promise<void> {
+  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
+  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), name);
+}
+
+/** A test file's end: every container of `b` removed, then its root and the work dir. */
+export async function removeAll(b: Berth, work: string): Promise<void> {
+  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
+  if (ids.length) await b.run(['rm', '-f', ...ids]);
+  b.cleanup();
+  rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 }

@@ -3,13 +3,12 @@
 // the first client starts it, an idle timeout ends it, and a container it ran outlives it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { apiLacking, DOCKER_CLIENTS, importBusybox, removeAll } from '../helpers/api.js';
 import { BERTH_BIN, Berth, runProcess } from '../helpers/berth.js';
-import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { skipUnless } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -22,15 +21,11 @@ const IMG = 'local/bb:activation';
 
 before(async () => {
   if (skip) return;
-  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  await importBusybox(b, work, IMG);
 });
 
 after(async () => {
-  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await b.run(['rm', '-f', ...ids]);
-  b.cleanup();
-  rmSync(work, { recursive: true, force: true });
+  await removeAll(b, work);
 });
 
 describe('socket activation', { skip }, () => {

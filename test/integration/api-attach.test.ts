@@ -2,15 +2,14 @@
 // against `berth system service`: attached runs keep stdout and stderr apart and pass the exit
 // code, `run -i` carries stdin to EOF, and `exec` returns output and exit codes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { ApiService, apiLacking, DOCKER_CLIENTS, importBusybox, removeAll } from '../helpers/api.js';
 import { Berth } from '../helpers/berth.js';
-import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { skipUnless } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -62,17 +61,13 @@ function demux(buf: Buffer): { out: string; err: string } {
 
 before(async () => {
   if (skip) return;
-  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  await importBusybox(b, work, IMG);
   await api.start();
 });
 
 after(async () => {
   await api.stop();
-  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await b.run(['rm', '-f', ...ids]);
-  b.cleanup();
-  rmSync(work, { recursive: true, force: true });
+  await removeAll(b, work);
 });
 
 describe('docker run (attached) and docker exec against berth system service', { skip }, () => {

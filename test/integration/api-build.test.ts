@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { ApiService, apiLacking, DOCKER_CLIENTS, importBusybox, removeAll } from '../helpers/api.js';
 import { BERTH_BIN, Berth, runProcess } from '../helpers/berth.js';
-import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { rawTar } from '../helpers/hostile.js';
 import { skipUnless } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
@@ -77,17 +76,13 @@ function leftoverContexts(): string[] {
 
 before(async () => {
   if (skip) return;
-  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), BASE);
+  await importBusybox(b, work, BASE);
   await api.start();
 });
 
 after(async () => {
   await api.stop();
-  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await b.run(['rm', '-f', ...ids]);
-  b.cleanup();
-  rmSync(work, { recursive: true, force: true });
+  await removeAll(b, work);
 });
 
 const MULTI = `FROM ${BASE} AS build

@@ -4,13 +4,12 @@
 // checked with berth's own CLI on the same root.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiService, apiLacking } from '../helpers/api.js';
+import { ApiService, apiLacking, importBusybox, removeAll } from '../helpers/api.js';
 import { Berth, type RunResult, runProcess } from '../helpers/berth.js';
-import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { bodyOnceServing, freePorts } from '../helpers/net.js';
 import { skipUnless } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
@@ -84,8 +83,7 @@ const projectContainers = async () =>
 
 before(async () => {
   if (skip) return;
-  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  await importBusybox(b, work, IMG);
   port = await freePorts(1);
   mkdirSync(projectDir);
   writeFileSync(join(projectDir, 'docker-compose.yml'), composeFile(port));
@@ -95,11 +93,8 @@ before(async () => {
 after(async () => {
   if (!skip) await compose(['down', '-v', '-t', '1']).catch(() => undefined);
   await api.stop();
-  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await b.run(['rm', '-f', ...ids]);
   await b.run(['network', 'rm', `${project}_back`]);
-  b.cleanup();
-  rmSync(work, { recursive: true, force: true });
+  await removeAll(b, work);
 });
 
 describe('docker-compose 1.29 against berth system service', { skip }, () => {

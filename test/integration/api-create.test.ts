@@ -3,13 +3,12 @@
 // the log driver with its options — through both docker clients against `berth system service`,
 // checked inside the running container and in `docker inspect`.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { ApiService, apiLacking, DOCKER_CLIENTS, importBusybox, removeAll } from '../helpers/api.js';
 import { Berth } from '../helpers/berth.js';
-import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { skipUnless } from '../helpers/prereq.js';
 
 const lacking = apiLacking(['runc', 'conmon']);
@@ -22,17 +21,13 @@ const api = new ApiService(b, work);
 
 before(async () => {
   if (skip) return;
-  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  await importBusybox(b, work, IMG);
   await api.start();
 });
 
 after(async () => {
   await api.stop();
-  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await b.run(['rm', '-f', ...ids]);
-  b.cleanup();
-  rmSync(work, { recursive: true, force: true });
+  await removeAll(b, work);
 });
 
 describe('docker run with the wider HostConfig against berth system service', { skip }, () => {

@@ -4,15 +4,14 @@
 // volumes and networks, the events stream, and errors with Docker's status codes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { ApiService, apiLacking } from '../helpers/api.js';
+import { ApiService, apiLacking, importBusybox, removeAll } from '../helpers/api.js';
 import { Berth } from '../helpers/berth.js';
-import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { skipUnless } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -27,17 +26,13 @@ const docker = new Docker({ socketPath: api.sock });
 
 before(async () => {
   if (skip) return;
-  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  await importBusybox(b, work, IMG);
   await api.start();
 });
 
 after(async () => {
   await api.stop();
-  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await b.run(['rm', '-f', ...ids]);
-  b.cleanup();
-  rmSync(work, { recursive: true, force: true });
+  await removeAll(b, work);
 });
 
 /** Everything a readable stream yields until it ends. */

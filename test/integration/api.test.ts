@@ -2,14 +2,13 @@
 // 20.10 at API 1.41 and the 28.x one, downgraded to 1.45), over a private root that the berth
 // CLI uses at the same time: what one creates, the other sees.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiService, apiLacking, DOCKER_CLIENTS } from '../helpers/api.js';
+import { ApiService, apiLacking, DOCKER_CLIENTS, importBusybox, removeAll } from '../helpers/api.js';
 import { Berth, runProcess } from '../helpers/berth.js';
-import { makeBusyboxBundle } from '../helpers/bundle.js';
 import { skipUnless } from '../helpers/prereq.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
@@ -58,17 +57,13 @@ function rawPost(path: string): Promise<{ status: number; body: Promise<string> 
 
 before(async () => {
   if (skip) return;
-  const bundle = await makeBusyboxBundle(join(work, 'bundle'));
-  await b.importRootfs(bundle.rootfs, join(work, 'rootfs.tar'), IMG);
+  await importBusybox(b, work, IMG);
   await api.start();
 });
 
 after(async () => {
   await api.stop();
-  const ids = (await b.run(['ps', '-aq', '--no-trunc'])).stdout.trim().split('\n').filter(Boolean);
-  if (ids.length) await b.run(['rm', '-f', ...ids]);
-  b.cleanup();
-  rmSync(work, { recursive: true, force: true });
+  await removeAll(b, work);
 });
 
 describe('the docker CLI against berth system service', { skip }, () => {
