@@ -41,8 +41,10 @@ export interface ExecEntry {
   detachKeys?: string;
   /** The terminal size to start with (API 1.42+ `ConsoleSize`: rows, cols). */
   size?: { rows: number; cols: number };
-  /** A detached exec (`Detach: true`) has no exit code to report; it runs while its pid lives. */
-  detached?: boolean;
+  /** A detached exec (`Detach: true`): its exit code as conmon recorded it, once it ended. */
+  detachedExit?: () => number | undefined;
+  /** Its pid was seen gone with no exit code recorded yet (conmon may be about to write it). */
+  pidGone?: boolean;
   state: 'created' | 'running' | 'done';
   exitCode: number | null;
   pid: number;
@@ -86,17 +88,14 @@ export class HijackRegistry {
     this.#sweep();
     const e = this.#execs.get(id);
     if (!e) throw new HttpError(404, `No such exec instance: ${id}`);
-    if (e.detached && e.state === 'running' && e.pid > 0 && !existsSync(`/proc/${e.pid}`)) {
-      e.state = 'done';
-      e.expires = Date.now() + EXEC_TTL_MS;
-    }
+    settleDetached(e);
     return e;
   }
 
   #sweep() {
     const now = Date.now();
     for (const [id, e] of this.#execs) {
-      if (e.detached && e.state === 'running' && !existsSync(`/proc/${e.pid}`)) e.state = 'done';
+      settleDetached(e);
       if (e.state !== 'running' && e.expires < now) this.#execs.delete(id);
     }
   }
@@ -209,7 +208,6 @@ export class HijackRegistry {
     const size = consoleSize(body.ConsoleSize) ?? e.size;
     if (body.Detach === true) {
       e.state = 'running';
-      e.detached = true;
       try {
         const session = engine.execInContainer(e.container, {
           ...execRequest(e),
@@ -219,6 +217,7 @@ export class HijackRegistry {
           ...(size ? { size } : {}),
         });
         e.pid = (await session.result).pid;
+        e.detachedExit = () => session.exitCode();
       } catch (err) {
         e.state = 'done';
         throw err;
@@ -268,6 +267,26 @@ export class HijackRegistry {
       out.end();
     }
   }
+}
+
+/**
+ * A detached exec that ended: its exit code from conmon's record. Without one (the container and
+ * its state went away) it is done with no code once its pid was seen gone twice: the first time,
+ * conmon may not have written the code yet.
+ */
+function settleDetached(e: ExecEntry): void {
+  if (!e.detachedExit || e.state !== 'running') return;
+  const code = e.detachedExit();
+  if (code === undefined) {
+    if (e.pid <= 0 || existsSync(`/proc/${e.pid}`)) return;
+    if (!e.pidGone) {
+      e.pidGone = true;
+      return;
+    }
+  }
+  e.exitCode = code ?? null;
+  e.state = 'done';
+  e.expires = Date.now() + EXEC_TTL_MS;
 }
 
 function execRequest(e: ExecEntry) {

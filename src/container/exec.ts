@@ -33,6 +33,8 @@ export interface ExecSession {
   result: Promise<ExecResult>;
   /** Resize the session's terminal; a finished session ignores it. */
   resize(size: TerminalSize): void;
+  /** A detached session's exit code once its process has ended (conmon records it); else undefined. */
+  exitCode(): number | undefined;
 }
 
 interface ProcessSpec {
@@ -106,6 +108,14 @@ export function startExec(manager: ContainerManager, idOrName: string, request: 
   result.then(stopRetry, stopRetry);
   return {
     result,
+    exitCode() {
+      if (!detach) return undefined;
+      try {
+        return driver.exitCode(sessionDir, rec.id);
+      } catch {
+        return undefined;
+      }
+    },
     resize(size) {
       pending = size;
       if (apply() || retry) return;

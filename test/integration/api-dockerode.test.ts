@@ -214,12 +214,13 @@ describe('dockerode against berth system service', { skip }, () => {
     assert.deepEqual(await demux(await plain.start({})), { out: 'plain-out\n', err: 'plain-err\n' });
     await waitFor(async () => (await plain.inspect()).ExitCode === 4, { what: 'the plain exec to exit 4' });
     // Detach: started, answered at once, runs on
-    const detached = await c.exec({ Cmd: ['sh', '-c', 'echo detached > /tmp/detached'] });
+    const detached = await c.exec({ Cmd: ['sh', '-c', 'echo detached > /tmp/detached; exit 6'] });
     await detached.start({ Detach: true });
-    // berth keeps no exit code for a detached exec (dockerd does): it is over when it stops running
+    // as dockerd: the exit code of a detached exec, from conmon's record, once it has ended
     await waitFor(async () => (await detached.inspect()).Running === false, {
       what: 'the detached exec to finish',
     });
+    assert.equal((await detached.inspect()).ExitCode, 6);
     const check = await c.exec({ Cmd: ['cat', '/tmp/detached'], AttachStdout: true, AttachStderr: true });
     assert.equal((await demux(await check.start({}))).out, 'detached\n');
     assert.equal(await statusOf(detached.start({})), 409);
