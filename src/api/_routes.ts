@@ -6,6 +6,7 @@ import {
   type ContainerSummary,
   containerStatusText,
   type Engine,
+  flags,
   portList,
 } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
@@ -251,17 +252,16 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
 
   r.add('POST', '/containers/{id}/stop', async (req) => {
     onlyParams(req.query, ['t', 'signal']);
-    const timeout = queryInt(req.query, 't');
+    const options = stopOptions(req.query);
     const c = await engine.inspectContainer(id(req));
     if (!c.State.Running) return { status: 304 };
-    await engine.stopContainer(id(req), timeout !== undefined && timeout >= 0 ? { timeout } : {});
+    await engine.stopContainer(id(req), options);
     return { status: 204 };
   });
 
   r.add('POST', '/containers/{id}/restart', async (req) => {
     onlyParams(req.query, ['t', 'signal']);
-    const timeout = queryInt(req.query, 't');
-    await engine.restartContainer(id(req), timeout !== undefined && timeout >= 0 ? { timeout } : {});
+    await engine.restartContainer(id(req), stopOptions(req.query));
     return { status: 204 };
   });
 
@@ -361,4 +361,15 @@ async function waitContainer(engine: Engine, req: Request): Promise<Reply | unde
   if (req.signal.aborted) return undefined;
   req.res.end(`${JSON.stringify({ StatusCode: code, Error: error })}\n`);
   return undefined;
+}
+
+/** `t` (seconds; negative is the container's own timeout) and `signal` (1.42+) of stop and restart. */
+function stopOptions(q: URLSearchParams): { timeout?: number; signal?: string } {
+  const timeout = queryInt(q, 't');
+  const signal = q.get('signal') || undefined;
+  if (signal !== undefined) flags.parseSignal(signal);
+  return {
+    ...(timeout !== undefined && timeout >= 0 ? { timeout } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+  };
 }

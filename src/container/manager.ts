@@ -569,9 +569,11 @@ export class ContainerManager {
     return rec;
   }
 
-  async stop(idOrName: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+  /** The stop signal (`signal`, else the container's), then SIGKILL after the timeout. */
+  async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<ContainerRecord> {
     let rec = this.get(idOrName);
     const config = this.config(rec);
+    const stopSigno = parseSignal(signal ?? config.stopSignal);
     // mark first, even when it is down right now: a restart policy may be about to bring it back
     rec = this.store.updateContainer(rec.id, { config: { ...config, stoppedByUser: true } });
     if (!isActiveState(rec.state)) {
@@ -585,7 +587,7 @@ export class ContainerManager {
     // a restart already under way in another process (its cleanup read the record before our
     // mark) can bring it back once; stop again until it stays down
     for (let attempt = 0; attempt < 3; attempt++) {
-      const signo = parseSignal(config.stopSignal);
+      const signo = stopSigno;
       await driver.kill(rec.id, signo).catch(() => {});
       this.notify('kill', rec, { signal: String(signo) });
       if (!(await this.waitGone(rec, timeout))) {

@@ -132,9 +132,9 @@ export async function startContainer(
 export async function restartContainer(
   parts: Parts,
   idOrName: string,
-  options: { timeout?: number } = {},
+  options: { timeout?: number; signal?: string } = {},
 ): Promise<void> {
-  const rec = await parts.containers.stop(idOrName, options.timeout);
+  const rec = await parts.containers.stop(idOrName, options.timeout, options.signal);
   const started = await parts.containers.start(rec.id);
   recordEvent(parts.store, 'container', 'restart', {
     ID: rec.id,

@@ -120,13 +120,19 @@ export class Engine {
     return containers.startContainer(this.#parts, idOrName, options);
   }
 
-  /** Stop signal, then SIGKILL after `timeout` seconds (the container's stop timeout by default). */
-  async stopContainer(idOrName: string, options: { timeout?: number } = {}): Promise<void> {
-    await this.#parts.containers.stop(idOrName, options.timeout);
+  /**
+   * The stop signal (`signal`, else the container's), then SIGKILL after `timeout` seconds (the
+   * container's stop timeout by default).
+   */
+  async stopContainer(idOrName: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+    await this.#parts.containers.stop(idOrName, options.timeout, options.signal);
   }
 
   /** Stop (as `stopContainer`) whatever state it is in, then start; exited containers just start. */
-  async restartContainer(idOrName: string, options: { timeout?: number } = {}): Promise<void> {
+  async restartContainer(
+    idOrName: string,
+    options: { timeout?: number; signal?: string } = {},
+  ): Promise<void> {
     return containers.restartContainer(this.#parts, idOrName, options);
   }
 

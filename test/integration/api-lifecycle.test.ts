@@ -113,6 +113,22 @@ describe('docker port, restart, wait, kill -s, pause and rename against berth sy
         await api.dockerOk(client, ['rm', name]);
       });
 
+      test('stop --signal (API 1.42+) sends that signal instead of the stop signal', async (t) => {
+        const help = await api.docker(client, ['stop', '--help']);
+        if (!/--signal/.test(help.stdout)) {
+          t.skip(`${client} has no stop --signal (it came with API 1.42)`);
+          return;
+        }
+        const name = `life-stopsig-${n}`;
+        await api.dockerOk(client, ['run', '-d', '--name', name, IMG, ...TRAPPING]);
+        await waitFor(async () => (await b.run(['exec', name, 'test', '-e', '/armed'])).code === 0, {
+          what: 'the trap to be set',
+        });
+        await api.dockerOk(client, ['stop', '--signal', 'USR1', '-t', '20', name]);
+        assert.equal(await inspect('{{.State.ExitCode}}', name), '3', 'USR1 reached it, not SIGTERM');
+        await api.dockerOk(client, ['rm', name]);
+      });
+
       test('pause, unpause and rename of a running container', async () => {
         const name = `life-pause-${n}`;
         await api.dockerOk(client, ['run', '-d', '--name', name, IMG, 'sleep', '600']);
