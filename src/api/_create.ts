@@ -61,6 +61,8 @@ const HOST_CONFIG_FIELDS = [
   'MemorySwappiness',
   'OomKillDisable',
   'CgroupnsMode',
+  // the docker CLI writes `--cidfile` itself; dockerd ignores the path it also sends
+  'ContainerIDFile',
 ];
 
 /** Zero values: what a client sends for "not set" (null, false, 0, '', and empty lists/objects). */

@@ -238,8 +238,21 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
     onlyParams(req.query, ['detachKeys']);
     const c = await engine.inspectContainer(id(req));
     if (c.State.Running) return { status: 304 };
-    const beforeStart = hijack.beforeStart(engine, c.Id);
-    await engine.startContainer(c.Id, beforeStart ? { beforeStart } : {});
+    // an attach that follows the log waits for the exit and records it, as `berth run` does, so
+    // no exit command is needed (a restart policy still needs one, for the exits after this)
+    const policy = c.HostConfig.RestartPolicy?.Name ?? 'no';
+    const callerCleansUp = hijack.followsLog(c.Id) && (policy === '' || policy === 'no');
+    const beforeStart = hijack.beforeStart(engine, c.Id, { recordsExit: callerCleansUp });
+    try {
+      await engine.startContainer(c.Id, {
+        ...(beforeStart ? { beforeStart } : {}),
+        ...(callerCleansUp ? { callerCleansUp } : {}),
+      });
+    } catch (err) {
+      hijack.afterStart(c.Id, false);
+      throw err;
+    }
+    hijack.afterStart(c.Id, true);
     return { status: 204 };
   });
 
@@ -289,10 +302,11 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
   r.add('DELETE', '/containers/{id}', async (req) => {
     onlyParams(req.query, ['force', 'v', 'link']);
     if (queryBool(req.query, 'link')) throw new InvalidArgumentError('legacy links are not supported');
-    await engine.removeContainer(id(req), {
+    const removed = await engine.removeContainer(id(req), {
       force: queryBool(req.query, 'force'),
       volumes: queryBool(req.query, 'v'),
     });
+    hijack.removed(removed.Id);
     return { status: 204 };
   });
 

@@ -362,6 +362,12 @@ export class ContainerManager {
       if (cni) releaseSetupGuard(net.paths, rec.id);
       this.notifyVolumes('mount', started);
       this.notify('start', started);
+      // A process that exited at once may have run conmon's exit command before the record
+      // said running: that cleanup found nothing to do, so the exit is recorded here
+      if (!hooks.callerCleansUp && driver.exitCode(stateDir, rec.id) !== undefined) {
+        // a failed cleanup is not a failed start: the next reconcile records the exit
+        return (await this.cleanup(rec.id, { exited: true }).catch(() => started)) ?? started;
+      }
       return started;
     } catch (err) {
       await driver.delete(rec.id, { force: true }).catch(() => {});
