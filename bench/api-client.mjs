@@ -28,6 +28,9 @@ const docker = new Docker({ socketPath: o.socket });
 
 async function once() {
   const c = await docker.createContainer({
+    // dockerode repeats the body in the query string unless told the query; berth refused
+    // unknown query parameters before the compose fixes, so the query is given (empty)
+    _query: {},
     Image: o.image,
     Cmd: ['true'],
     HostConfig: { NetworkMode: o.network, ...(o.runtime ? { Runtime: o.runtime } : {}) },

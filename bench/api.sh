@@ -9,6 +9,8 @@
 #  3. `docker-compose up -d` and `down -v` of a two-service project (a user network, a named
 #     volume, a published port) against berth and dockerd.
 #   RUNS=20 COMPOSE_RUNS=8 DOCKER_CLI=/usr/local/bin/docker
+#   BERTH_BASELINE=OLD/dist/berth.mjs  also serve an older build (own root and socket) and
+#                                      measure it in the same runs, for before/after figures
 # Writes bench/results/api-run.md, api-client.md, api-compose.md (and their .json) and api.md.
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
@@ -22,11 +24,19 @@ SOCK=$W/api.sock
 BERTH="node $REPO/dist/berth.mjs --root $W/root --runroot $RUNROOT"
 IMG=$REG/bb:latest
 MD=$W/api.md
-SERVICE_PID=
+SERVICE_PIDS=()
+BASE=${BERTH_BASELINE:-}
+BASE_SOCK=$W/base.sock
+BASE_BERTH="node $BASE --root $W/base-root --runroot $RUNROOT-base"
 
 cleanup() {
   local ids
-  [ -z "$SERVICE_PID" ] || kill "$SERVICE_PID" 2>/dev/null || true
+  for p in "${SERVICE_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "$BASE" ]; then
+    ids=$($BASE_BERTH ps -aq 2>/dev/null || true)
+    [ -z "$ids" ] || $BASE_BERTH rm -f $ids >/dev/null 2>&1 || true
+    rm -rf "$RUNROOT-base"
+  fi
   "$W/compose-berth" down -v >/dev/null 2>&1 || true
   "$W/compose-docker" down -v >/dev/null 2>&1 || true
   ids=$($BERTH ps -aq 2>/dev/null || true)
@@ -43,14 +53,20 @@ trap 'exit 130' INT TERM
 
 note() { echo "$*" | tee -a "$MD"; }
 
-$BERTH pull -q "$IMG" >/dev/null
-$BERTH system service --socket "$SOCK" 2>"$W/service.log" &
-SERVICE_PID=$!
-for _ in $(seq 1 100); do
-  [ "$(curl -s --unix-socket "$SOCK" http://berth/_ping 2>/dev/null)" = OK ] && break
-  sleep 0.1
-done
-[ "$(curl -s --unix-socket "$SOCK" http://berth/_ping)" = OK ] || { cat "$W/service.log" >&2; exit 1; }
+# serve BERTH_COMMAND SOCKET: pull the image into that root and start a service on SOCKET
+serve() {
+  $1 pull -q "$IMG" >/dev/null
+  $1 system service --socket "$2" 2>>"$W/service.log" &
+  SERVICE_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    [ "$(curl -s --unix-socket "$2" http://berth/_ping 2>/dev/null)" = OK ] && return 0
+    sleep 0.1
+  done
+  cat "$W/service.log" >&2
+  return 1
+}
+serve "$BERTH" "$SOCK"
+[ -z "$BASE" ] || serve "$BASE_BERTH" "$BASE_SOCK"
 "$DOCKER" image inspect bb >/dev/null
 
 {
@@ -60,14 +76,16 @@ done
   echo
   echo "- berth $(git -C "$REPO" rev-parse --short HEAD), \`berth system service\` resident; docker CLI $("$DOCKER_CLI" version --format '{{.Client.Version}}' 2>/dev/null) for both engines"
   echo "- dockerd $("$DOCKER" version --format '{{.Server.Version}}' 2>/dev/null), podman $(podman --version | awk '{print $3}'), runc $(runc --version | head -1 | awk '{print $3}')"
+  [ -z "$BASE" ] || echo "- baseline: $BASE, own root and socket, measured in the same runs"
   echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$MD"
 
 # ------------------------------------------------------------ 1. docker run --rm through the CLI
 out=$RESULTS/api-run.json
-hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$out" \
-  -n "docker CLI → berth" "$DOCKER_CLI -H unix://$SOCK run --rm $IMG true" \
-  -n "docker CLI → dockerd" "$DOCKER_CLI -H unix:///var/run/docker.sock run --rm bb true"
+cmds=(-n "docker CLI → berth" "$DOCKER_CLI -H unix://$SOCK run --rm $IMG true")
+[ -z "$BASE" ] || cmds+=(-n "docker CLI → berth baseline" "$DOCKER_CLI -H unix://$BASE_SOCK run --rm $IMG true")
+cmds+=(-n "docker CLI → dockerd" "$DOCKER_CLI -H unix:///var/run/docker.sock run --rm bb true")
+hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$out" "${cmds[@]}"
 note
 note "#### \`docker run --rm IMG true\`, the same docker CLI against each engine (target ≤ 0.6× dockerd)"
 note
@@ -84,6 +102,8 @@ for rt in "${runtimes[@]}"; do
 done
 hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$out" "${cmds[@]}"
 for rt in "${runtimes[@]}"; do
+  [ -z "$BASE" ] || node "$BENCH_DIR/api-client.mjs" --socket "$BASE_SOCK" --image "$IMG" --runtime "$rt" \
+    --runs "$RUNS" --name "berth baseline API, dockerode ($rt)" --into "$out"
   node "$BENCH_DIR/api-client.mjs" --socket "$SOCK" --image "$IMG" --runtime "$rt" --runs "$RUNS" \
     --name "berth API, dockerode ($rt)" --into "$out"
 done

@@ -238,10 +238,13 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
     onlyParams(req.query, ['detachKeys']);
     const c = await engine.inspectContainer(id(req));
     if (c.State.Running) return { status: 304 };
-    // an attach that follows the log waits for the exit and records it, as `berth run` does, so
-    // no exit command is needed (a restart policy still needs one, for the exits after this)
+    // The service records the exit itself, as `berth run` does: an attach that follows the log
+    // waits for it, else a wait of its own. conmon's exit command (a whole berth process per
+    // exit) is then not needed; a restart policy still needs it, for the exits after a restart.
+    // Should the service die first, the next list or inspect records the exit (reconcile).
     const policy = c.HostConfig.RestartPolicy?.Name ?? 'no';
-    const callerCleansUp = hijack.followsLog(c.Id) && (policy === '' || policy === 'no');
+    const callerCleansUp = policy === '' || policy === 'no';
+    const followsLog = hijack.followsLog(c.Id);
     const beforeStart = hijack.beforeStart(engine, c.Id, { recordsExit: callerCleansUp });
     try {
       await engine.startContainer(c.Id, {
@@ -253,6 +256,7 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
       throw err;
     }
     hijack.afterStart(c.Id, true);
+    if (callerCleansUp && !followsLog) void engine.waitContainer(c.Id).catch(() => {});
     return { status: 204 };
   });
 

@@ -502,9 +502,13 @@ export class ContainerManager {
       return undefined;
     }
     if (!isActiveState(rec.state)) return rec;
-    const state = await this.driverFor(this.config(rec))
-      .state(rec.id)
-      .catch(() => undefined);
+    const driver = this.driverFor(this.config(rec));
+    // conmon's files answer without spawning the runtime (every list and inspect asks): an exit
+    // file means it exited; a live conmon without one means its process still runs
+    const stateDir = this.stateDir(rec.id);
+    if (driver.exitCode(stateDir, rec.id) !== undefined) return this.cleanup(rec.id, { exited: true });
+    if (driver.conmonPid(stateDir) !== undefined) return rec;
+    const state = await driver.state(rec.id).catch(() => undefined);
     if (state && state.status !== 'stopped') return rec;
     return this.cleanup(rec.id);
   }
