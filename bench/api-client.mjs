@@ -1,59 +1,88 @@
-// A resident Docker API client for bench/api.sh: create + start + wait + remove of one container,
-// RUNS times in a row from one process (dockerode, no CLI start-up per container), each timed.
-// The times are appended to a hyperfine --export-json file as one more command, so
-// bench/summarise.mjs puts them in the same table as the hyperfine-timed commands.
-//   node bench/api-client.mjs --socket PATH --image IMG --name LABEL --into FILE.json
-//        [--runs 30] [--warmup 3] [--runtime runc] [--network none]
-import { readFileSync, writeFileSync } from 'node:fs';
+// Timing for bench/api.sh, with the contenders alternating run by run (A B C A B C …), so the
+// drift of this shared 2-core VM lands on all of them alike, which hyperfine's one-command-
+// after-the-other order does not give. Two kinds of contender:
+//   --api 'LABEL=SOCKET[,RUNTIME]'  a resident Docker API client (dockerode, no CLI start-up):
+//                                   create + start + wait + remove of one container, `--network
+//                                   none`, in this process
+//   -n LABEL 'COMMAND ARGS…'        a command, spawned and waited for (split on spaces, no shell)
+// Writes hyperfine's --export-json shape, so bench/summarise.mjs makes the table.
+//   node bench/api-client.mjs --image IMG --into FILE.json [--runs 20] [--warmup 3] CONTENDERS…
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 
-const { values: o } = parseArgs({
+const { values: o, tokens } = parseArgs({
   options: {
-    socket: { type: 'string' },
     image: { type: 'string' },
-    name: { type: 'string' },
     into: { type: 'string' },
-    runs: { type: 'string', default: '30' },
+    runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
-    runtime: { type: 'string' },
-    network: { type: 'string', default: 'none' },
+    api: { type: 'string', multiple: true, default: [] },
+    n: { type: 'string', short: 'n', multiple: true, default: [] },
   },
+  allowPositionals: true,
+  tokens: true,
 });
-if (!o.socket || !o.image || !o.name || !o.into) {
-  console.error('usage: api-client.mjs --socket PATH --image IMG --name LABEL --into FILE.json');
+if (!o.into) {
+  console.error('usage: api-client.mjs --into FILE.json [--image IMG] [--api LABEL=SOCK[,RT]] [-n LABEL CMD]…');
   process.exit(2);
 }
-const docker = new Docker({ socketPath: o.socket });
 
-async function once() {
-  const c = await docker.createContainer({
-    // dockerode repeats the body in the query string unless told the query; berth refused
-    // unknown query parameters before the compose fixes, so the query is given (empty)
-    _query: {},
-    Image: o.image,
-    Cmd: ['true'],
-    HostConfig: { NetworkMode: o.network, ...(o.runtime ? { Runtime: o.runtime } : {}) },
+/** @type {{ name: string, once: () => Promise<void> }[]} */
+const contenders = [];
+for (const spec of o.api) {
+  const eq = spec.indexOf('=');
+  const [socketPath, runtime] = spec.slice(eq + 1).split(',');
+  const docker = new Docker({ socketPath });
+  contenders.push({
+    name: spec.slice(0, eq),
+    once: async () => {
+      const c = await docker.createContainer({
+        // dockerode repeats the body in the query string unless given the query; berth refused
+        // unknown query parameters before the compose fixes, so the query is given (empty)
+        _query: {},
+        Image: o.image,
+        Cmd: ['true'],
+        HostConfig: { NetworkMode: 'none', ...(runtime ? { Runtime: runtime } : {}) },
+      });
+      await c.start();
+      const { StatusCode } = await c.wait();
+      if (StatusCode !== 0) throw new Error(`the container exited ${StatusCode}`);
+      await c.remove();
+    },
   });
-  await c.start();
-  const { StatusCode } = await c.wait();
-  if (StatusCode !== 0) throw new Error(`the container exited ${StatusCode}`);
-  await c.remove();
+}
+// -n LABEL COMMAND: the label is the option's value, the command the positional after it
+const toks = tokens ?? [];
+for (let i = 0; i < toks.length; i++) {
+  const t = toks[i];
+  if (t.kind !== 'option' || t.name !== 'n') continue;
+  const next = toks[i + 1];
+  if (next?.kind !== 'positional') throw new Error(`-n ${t.value}: no command after the label`);
+  const [cmd, ...args] = next.value.split(' ').filter(Boolean);
+  contenders.push({
+    name: t.value,
+    once: async () => {
+      const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.status !== 0) throw new Error(`${next.value} exited ${r.status}: ${r.stderr}`);
+    },
+  });
 }
 
-for (let i = 0; i < Number(o.warmup); i++) await once();
-const times = [];
+for (let i = 0; i < Number(o.warmup); i++) for (const c of contenders) await c.once();
+const times = contenders.map(() => []);
 for (let i = 0; i < Number(o.runs); i++) {
-  const t0 = process.hrtime.bigint();
-  await once();
-  times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  for (const [k, c] of contenders.entries()) {
+    const t0 = process.hrtime.bigint();
+    await c.once();
+    times[k].push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
 }
-const mean = times.reduce((a, b) => a + b, 0) / times.length;
-const stddev = Math.sqrt(times.reduce((a, t) => a + (t - mean) ** 2, 0) / Math.max(1, times.length - 1));
-const out = JSON.parse(readFileSync(o.into, 'utf8'));
-out.results.unshift({ command: o.name, mean, stddev, times });
-writeFileSync(o.into, JSON.stringify(out, null, 2));
-const sorted = [...times].sort((a, b) => a - b);
-console.log(
-  `${o.name}: median ${(sorted[sorted.length >> 1] * 1000).toFixed(1)} ms over ${times.length} runs`,
-);
+const results = contenders.map((c, k) => {
+  const ts = times[k];
+  const mean = ts.reduce((a, b) => a + b, 0) / ts.length;
+  const stddev = Math.sqrt(ts.reduce((a, t) => a + (t - mean) ** 2, 0) / Math.max(1, ts.length - 1));
+  return { command: c.name, mean, stddev, times: ts };
+});
+writeFileSync(o.into, JSON.stringify({ results }, null, 2));

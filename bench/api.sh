@@ -11,7 +11,7 @@
 #   RUNS=20 COMPOSE_RUNS=8 DOCKER_CLI=/usr/local/bin/docker
 #   BERTH_BASELINE=OLD/dist/berth.mjs  also serve an older build (own root and socket) and
 #                                      measure it in the same runs, for before/after figures
-# Writes bench/results/api-run.md, api-client.md, api-compose.md (and their .json) and api.md.
+# Writes bench/results/api-run.md, api-client-RUNTIME.md, api-compose.md (and their .json), api.md.
 set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
 ensure_peers
@@ -80,12 +80,14 @@ serve "$BERTH" "$SOCK"
   echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$MD"
 
+# Parts 1 and 2 alternate the contenders run by run (bench/api-client.mjs), so this shared VM's
+# drift lands on all of them alike.
 # ------------------------------------------------------------ 1. docker run --rm through the CLI
 out=$RESULTS/api-run.json
 cmds=(-n "docker CLI → berth" "$DOCKER_CLI -H unix://$SOCK run --rm $IMG true")
 [ -z "$BASE" ] || cmds+=(-n "docker CLI → berth baseline" "$DOCKER_CLI -H unix://$BASE_SOCK run --rm $IMG true")
 cmds+=(-n "docker CLI → dockerd" "$DOCKER_CLI -H unix:///var/run/docker.sock run --rm bb true")
-hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$out" "${cmds[@]}"
+node "$BENCH_DIR/api-client.mjs" --runs "$RUNS" --into "$out" "${cmds[@]}"
 note
 note "#### \`docker run --rm IMG true\`, the same docker CLI against each engine (target ≤ 0.6× dockerd)"
 note
@@ -95,22 +97,17 @@ note "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # ------------------------------------------- 2. a resident API client against podman run --rm
 runtimes=(runc)
 crun --version >/dev/null 2>&1 && runtimes+=(crun)
-out=$RESULTS/api-client.json
-cmds=()
-for rt in "${runtimes[@]}"; do
-  cmds+=(-n "podman --runtime $rt run --rm" "podman --runtime $rt run --rm --network none localhost/bb true")
-done
-hyperfine -N --runs "$RUNS" --warmup 3 --export-json "$out" "${cmds[@]}"
-for rt in "${runtimes[@]}"; do
-  [ -z "$BASE" ] || node "$BENCH_DIR/api-client.mjs" --socket "$BASE_SOCK" --image "$IMG" --runtime "$rt" \
-    --runs "$RUNS" --name "berth baseline API, dockerode ($rt)" --into "$out"
-  node "$BENCH_DIR/api-client.mjs" --socket "$SOCK" --image "$IMG" --runtime "$rt" --runs "$RUNS" \
-    --name "berth API, dockerode ($rt)" --into "$out"
-done
 note
 note "#### create + start + wait + remove from a resident dockerode client against \`podman run --rm\`, \`--network none\` (target ≤ 0.3× podman)"
-note
-summarise "$out" "podman --runtime runc" | tee "$RESULTS/api-client.md" | tee -a "$MD"
+for rt in "${runtimes[@]}"; do
+  out=$RESULTS/api-client-$rt.json
+  args=(--api "berth API, dockerode ($rt)=$SOCK,$rt")
+  [ -z "$BASE" ] || args+=(--api "berth baseline API, dockerode ($rt)=$BASE_SOCK,$rt")
+  args+=(-n "podman run --rm ($rt)" "podman --runtime $rt run --rm --network none localhost/bb true")
+  node "$BENCH_DIR/api-client.mjs" --image "$IMG" --runs "$RUNS" --into "$out" "${args[@]}"
+  note
+  summarise "$out" "podman run --rm ($rt)" | tee "$RESULTS/api-client-$rt.md" | tee -a "$MD"
+done
 note "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ------------------------------------------------------------- 3. docker-compose up -d and down
