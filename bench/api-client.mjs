@@ -5,10 +5,12 @@
 //                                   create + start + wait + remove of one container, `--network
 //                                   none`, in this process
 //   -n LABEL 'COMMAND ARGS…'        a command, spawned and waited for (split on spaces, no shell)
+// Before each run, background cleanups of the previous one finish first (see settle).
 // Writes hyperfine's --export-json shape, so bench/summarise.mjs makes the table.
 //   node bench/api-client.mjs --image IMG --into FILE.json [--runs 20] [--warmup 3] CONTENDERS…
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 
@@ -25,11 +27,14 @@ const { values: o, tokens } = parseArgs({
   tokens: true,
 });
 if (!o.into) {
-  console.error('usage: api-client.mjs --into FILE.json [--image IMG] [--api LABEL=SOCK[,RT]] [-n LABEL CMD]…');
+  console.error(
+    'usage: api-client.mjs --into FILE.json [--image IMG] [--api LABEL=SOCK[,RT]] [-n LABEL CMD]…',
+  );
   process.exit(2);
 }
 
-/** @type {{ name: string, once: () => Promise<void> }[]} */
+/** Each contender's one run; resolves to a failure's description, or undefined. */
+/** @type {{ name: string, once: () => Promise<string | undefined> }[]} */
 const contenders = [];
 for (const spec of o.api) {
   const eq = spec.indexOf('=');
@@ -48,8 +53,8 @@ for (const spec of o.api) {
       });
       await c.start();
       const { StatusCode } = await c.wait();
-      if (StatusCode !== 0) throw new Error(`the container exited ${StatusCode}`);
       await c.remove();
+      if (StatusCode !== 0) return `the container exited ${StatusCode}`;
     },
   });
 }
@@ -65,19 +70,48 @@ for (let i = 0; i < toks.length; i++) {
     name: t.value,
     once: async () => {
       const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      if (r.status !== 0) throw new Error(`${next.value} exited ${r.status}: ${r.stderr}`);
+      if (r.status !== 0) return `exited ${r.status}: ${r.stderr.toString().trim()}`;
     },
   });
 }
 
+// What a run leaves to finish in the background (conmon's exit command: `berth container
+// cleanup`, `podman container cleanup`) would be charged to the next contender's run: wait
+// (bounded) until none is left before the next run starts.
+function cleanupsRunning() {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('container\0cleanup')) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+async function settle() {
+  const deadline = Date.now() + 5000;
+  while (cleanupsRunning() && Date.now() < deadline) await sleep(5);
+}
+
 for (let i = 0; i < Number(o.warmup); i++) for (const c of contenders) await c.once();
 const times = contenders.map(() => []);
+// a failed run is timed all the same (it did the work), and reported under the table
+const failures = contenders.map(() => []);
 for (let i = 0; i < Number(o.runs); i++) {
   for (const [k, c] of contenders.entries()) {
+    await settle();
     const t0 = process.hrtime.bigint();
-    await c.once();
+    const failed = await c.once();
     times[k].push(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (failed) failures[k].push(failed);
   }
+}
+for (const [k, f] of failures.entries()) {
+  if (f.length)
+    console.log(
+      `- ${contenders[k].name}: ${f.length} of ${o.runs} runs failed (${[...new Set(f)].join('; ')})`,
+    );
 }
 const results = contenders.map((c, k) => {
   const ts = times[k];

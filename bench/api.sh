@@ -87,11 +87,12 @@ out=$RESULTS/api-run.json
 cmds=(-n "docker CLI → berth" "$DOCKER_CLI -H unix://$SOCK run --rm $IMG true")
 [ -z "$BASE" ] || cmds+=(-n "docker CLI → berth baseline" "$DOCKER_CLI -H unix://$BASE_SOCK run --rm $IMG true")
 cmds+=(-n "docker CLI → dockerd" "$DOCKER_CLI -H unix:///var/run/docker.sock run --rm bb true")
-node "$BENCH_DIR/api-client.mjs" --runs "$RUNS" --into "$out" "${cmds[@]}"
+node "$BENCH_DIR/api-client.mjs" --runs "$RUNS" --into "$out" "${cmds[@]}" | tee "$W/failed"
 note
 note "#### \`docker run --rm IMG true\`, the same docker CLI against each engine (target ≤ 0.6× dockerd)"
 note
 summarise "$out" "docker CLI → dockerd" | tee "$RESULTS/api-run.md" | tee -a "$MD"
+tee -a "$RESULTS/api-run.md" "$MD" <"$W/failed"
 note "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ------------------------------------------- 2. a resident API client against podman run --rm
@@ -104,9 +105,10 @@ for rt in "${runtimes[@]}"; do
   args=(--api "berth API, dockerode ($rt)=$SOCK,$rt")
   [ -z "$BASE" ] || args+=(--api "berth baseline API, dockerode ($rt)=$BASE_SOCK,$rt")
   args+=(-n "podman run --rm ($rt)" "podman --runtime $rt run --rm --network none localhost/bb true")
-  node "$BENCH_DIR/api-client.mjs" --image "$IMG" --runs "$RUNS" --into "$out" "${args[@]}"
+  node "$BENCH_DIR/api-client.mjs" --image "$IMG" --runs "$RUNS" --into "$out" "${args[@]}" | tee "$W/failed"
   note
   summarise "$out" "podman run --rm ($rt)" | tee "$RESULTS/api-client-$rt.md" | tee -a "$MD"
+  tee -a "$RESULTS/api-client-$rt.md" "$MD" <"$W/failed"
 done
 note "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
