@@ -538,6 +538,9 @@ export class ContainerManager {
     const config = this.config(rec);
     // mark first, even when it is down right now: a restart policy may be about to bring it back
     rec = this.store.updateContainer(rec.id, { config: { ...config, stoppedByUser: true } });
+    // without a restart policy nothing brings it back, so there is no restart to wait out
+    const mayRestart = (config.options.restart?.name ?? 'no') !== 'no';
+    if (!isActiveState(rec.state) && !mayRestart) return rec;
     if (!isActiveState(rec.state)) {
       await new Promise((r) => setTimeout(r, 300));
       rec = this.get(rec.id);
@@ -558,7 +561,7 @@ export class ContainerManager {
         await this.waitGone(rec, 10_000);
       }
       let after = await this.cleanup(rec.id);
-      if (after && after.state === 'exited') {
+      if (mayRestart && after && after.state === 'exited') {
         // a restart in flight flips it back to running within a moment: look once more
         await new Promise((r) => setTimeout(r, 300));
         after = this.store.getContainer(rec.id);
