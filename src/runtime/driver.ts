@@ -283,8 +283,6 @@ export class RuntimeDriver {
   /** Delete the runtime's record (and with `force`, kill the container first). Idempotent. */
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
     checkId(id);
-    // nothing to delete: no need to spawn the runtime to hear so (a removal after cleanup)
-    if (!existsSync(join(this.runtimeRoot, id))) return;
     try {
       await this.run(
         ['delete', ...(options.force ? ['--force'] : []), id],
