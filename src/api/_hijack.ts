@@ -210,7 +210,9 @@ export class HijackRegistry {
     // Without stdin or a TTY the output comes from the log, as `berth run` reads it: conmon
     // sends to an attach socket only once it has accepted it, which can be after a short-lived
     // process wrote everything, and then the client would see no output at all.
-    const fromLog = !want.stdin && !tty;
+    // (`--log-driver none` keeps no log: the attach socket is all there is)
+    const logType = (c.HostConfig as { LogConfig?: { Type?: string } }).LogConfig?.Type;
+    const fromLog = !want.stdin && !tty && logType !== 'none';
     const remove = this.#addPending(c.Id, {
       stdin: want.stdin,
       fromLog,
