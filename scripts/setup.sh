@@ -14,7 +14,7 @@ log() { printf '[setup] %s\n' "$*"; }
 PKGS=(runc crun conmon containernetworking-plugins golang-github-containernetworking-plugin-dnsname
       dnsmasq-base iptables busybox-static docker-registry skopeo podman
       iproute2 uidmap zstd xz-utils bzip2 apache2-utils openssl curl ca-certificates hyperfine debootstrap tar gzip
-      tini gcc libc6-dev docker-compose tmux)
+      tini gcc libc6-dev docker-compose tmux systemd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -54,9 +54,16 @@ const HOST_CONFIG_FIELDS = [
   'Memory',
   'MemorySwap',
   'CpuShares',
+  'NanoCpus',
+  'CpuQuota',
+  'CpuPeriod',
   'PidsLimit',
-  // values the docker CLI always sends that mean "the default" here
+  'Mounts',
+  'Tmpfs',
+  'SecurityOpt',
+  'Ulimits',
   'LogConfig',
+  // values the docker CLI always sends that mean "the default" here
   'ConsoleSize',
   'MemorySwappiness',
   'OomKillDisable',
@@ -183,6 +190,85 @@ function networkOptions(
   return { networks };
 }
 
+/** HostConfig.Mounts: a list of objects. */
+function mountList(v: unknown): Obj[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new InvalidArgumentError('"HostConfig.Mounts" must be a list');
+  return v.map((m, i) => obj(m, `HostConfig.Mounts[${i}]`));
+}
+
+/** One HostConfig.Mounts entry as the `--mount` text the engine parses (and checks). */
+function mountText(m: Obj): string {
+  refuseUnmapped(
+    m,
+    ['Type', 'Source', 'Target', 'ReadOnly', 'Consistency', 'BindOptions', 'VolumeOptions', 'TmpfsOptions'],
+    'Mounts.',
+  );
+  const type = text(m.Type, 'Mounts.Type') ?? 'volume';
+  const source = text(m.Source, 'Mounts.Source') ?? '';
+  const target = text(m.Target, 'Mounts.Target') ?? '';
+  for (const [what, v] of [
+    ['Source', source],
+    ['Target', target],
+  ] as const) {
+    if (/[,"\n]/.test(v))
+      throw new InvalidArgumentError(`Mounts.${what} "${v}": a comma, quote or newline is not supported`);
+  }
+  const parts = [`type=${type}`, ...(source ? [`source=${source}`] : []), `target=${target}`];
+  if (flag(m.ReadOnly, 'Mounts.ReadOnly')) parts.push('readonly');
+  const bind = obj(m.BindOptions, 'Mounts.BindOptions');
+  refuseUnmapped(bind, ['Propagation'], 'Mounts.BindOptions.');
+  const propagation = text(bind.Propagation, 'BindOptions.Propagation');
+  if (propagation) parts.push(`bind-propagation=${propagation}`);
+  const volume = obj(m.VolumeOptions, 'Mounts.VolumeOptions');
+  refuseUnmapped(volume, ['NoCopy'], 'Mounts.VolumeOptions.');
+  if (flag(volume.NoCopy, 'VolumeOptions.NoCopy')) parts.push('volume-nocopy');
+  const tmpfs = obj(m.TmpfsOptions, 'Mounts.TmpfsOptions');
+  refuseUnmapped(tmpfs, ['SizeBytes', 'Mode'], 'Mounts.TmpfsOptions.');
+  const size = count(tmpfs.SizeBytes, 'TmpfsOptions.SizeBytes');
+  if (size !== undefined) parts.push(`tmpfs-size=${size}`);
+  const mode = count(tmpfs.Mode, 'TmpfsOptions.Mode');
+  if (mode !== undefined) parts.push(`tmpfs-mode=${mode.toString(8).padStart(4, '0')}`);
+  return parts.join(',');
+}
+
+/** NanoCpus (`--cpus`) or CpuQuota/CpuPeriod as the engine's CFS quota over a period. */
+function cpuLimit(host: Obj): { quota: number; period: number } | undefined {
+  const nano = count(host.NanoCpus, 'HostConfig.NanoCpus');
+  const quota = count(host.CpuQuota, 'HostConfig.CpuQuota');
+  const period = count(host.CpuPeriod, 'HostConfig.CpuPeriod');
+  if (nano !== undefined && (quota !== undefined || period !== undefined)) {
+    throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period/Quota cannot both be set');
+  }
+  if (nano !== undefined) return flags.parseCpus(String(nano / 1e9));
+  if (quota === undefined) {
+    if (period !== undefined)
+      throw new InvalidArgumentError('HostConfig.CpuPeriod needs HostConfig.CpuQuota');
+    return undefined;
+  }
+  const p = period ?? 100_000;
+  if (p < 1000 || p > 1_000_000)
+    throw new InvalidArgumentError('CPU period must be between 1ms and 1s (1000-1000000)');
+  if (quota < 1000) throw new InvalidArgumentError('CPU quota must be at least 1ms (1000)');
+  return { quota, period: p };
+}
+
+/** HostConfig.Ulimits `[{Name, Soft, Hard}]`, checked as `--ulimit` is. */
+function ulimitList(v: unknown): { name: string; soft: number; hard: number }[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new InvalidArgumentError('"HostConfig.Ulimits" must be a list');
+  return v.map((u, i) => {
+    const e = obj(u, `HostConfig.Ulimits[${i}]`);
+    const name = text(e.Name, 'Ulimits.Name') ?? '';
+    const num = (x: unknown, what: string) => {
+      if (typeof x !== 'number' || !Number.isInteger(x))
+        throw new InvalidArgumentError(`"Ulimits.${what}" must be an integer`);
+      return x;
+    };
+    return flags.parseUlimit(`${name}=${num(e.Soft, 'Soft')}:${num(e.Hard, 'Hard')}`);
+  });
+}
+
 /** The request body as ContainerCreateOptions (exported for the tests). */
 export function createOptionsFromBody(body: Obj, name: string | undefined): ContainerCreateOptions {
   refuseUnmapped(body, CONFIG_FIELDS, '');
@@ -223,7 +309,19 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   const binds = strings(host.Binds, 'HostConfig.Binds') ?? [];
   // Config.Volumes are `-v /path`: anonymous volumes
   const anonymous = Object.keys(obj(body.Volumes, 'Volumes'));
-  const mounts = [...binds, ...anonymous].map((b) => flags.parseVolumeFlag(b));
+  const tmpfs = stringMap(host.Tmpfs, 'HostConfig.Tmpfs') ?? {};
+  const mounts = [
+    ...[...binds, ...anonymous].map((b) => flags.parseVolumeFlag(b)),
+    ...mountList(host.Mounts).map((m) => flags.parseMountFlag(mountText(m))),
+    ...Object.entries(tmpfs).map(([target, opts]) =>
+      flags.parseTmpfsFlag(opts ? `${target}:${opts}` : target),
+    ),
+  ];
+  const targets = new Set<string>();
+  for (const m of mounts) {
+    if (targets.has(m.target)) throw new InvalidArgumentError(`Duplicate mount point: ${m.target}`);
+    targets.add(m.target);
+  }
   if (mounts.length) o.mounts = mounts;
   const ports = publishTexts(obj(host.PortBindings, 'HostConfig.PortBindings'));
   if (ports.length) o.ports = ports.flatMap((p) => flags.parsePublishFlag(p));
@@ -260,6 +358,12 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   set('memory', count(host.Memory, 'HostConfig.Memory'));
   set('memorySwap', count(host.MemorySwap, 'HostConfig.MemorySwap'));
   set('cpuShares', count(host.CpuShares, 'HostConfig.CpuShares'));
+  set('cpus', cpuLimit(host));
+  const ulimits = ulimitList(host.Ulimits);
+  if (ulimits.length) o.ulimits = ulimits;
+  for (const so of strings(host.SecurityOpt, 'HostConfig.SecurityOpt') ?? []) {
+    Object.assign(o, flags.parseSecurityOpt(so, { content: true }));
+  }
   const pids = count(host.PidsLimit, 'HostConfig.PidsLimit');
   // 0 and -1 both mean "no limit" to docker
   if (pids !== undefined && pids > 0) o.pidsLimit = pids;
@@ -276,10 +380,14 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
       `HostConfig.CgroupnsMode "${cgroupns}" is not supported by berth's API yet`,
     );
   }
-  const logType = text(obj(host.LogConfig, 'HostConfig.LogConfig').Type, 'LogConfig.Type');
-  if (logType && logType !== 'json-file' && logType !== 'k8s-file') {
-    throw new InvalidArgumentError(`log driver "${logType}" is not supported`);
-  }
+  const logConfig = obj(host.LogConfig, 'HostConfig.LogConfig');
+  set(
+    'log',
+    flags.parseLogConfig(
+      text(logConfig.Type, 'LogConfig.Type'),
+      stringMap(logConfig.Config, 'LogConfig.Config') ?? {},
+    ),
+  );
   return o;
 }
 

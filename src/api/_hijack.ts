@@ -2,14 +2,23 @@
 // carries the process's output (8-byte multiplexed without a TTY, raw with one) and the client's
 // stdin. The docker CLI attaches before it starts a container, so an attach to a created
 // container waits here until the start route attaches it between runtime create and start.
+// The same two endpoints also answer a plain POST (no upgrade), as dockerd does for
+// `docker exec -d` and for clients that read the output as the response body: there is no stdin
+// then. Output is written with backpressure (a slow client pauses the source, not the heap), and
+// with a TTY and stdin the detach keys (default ctrl-p,ctrl-q) leave the process running.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough, Writable } from 'node:stream';
 import type { AttachStreams, Engine } from '../engine/index.js';
 import { errorReply, HttpError, splitVersion } from './_http.js';
 
-type Write = (stream: 1 | 2, chunk: Buffer) => void;
+/** Writes one chunk of a stream; false when the client's buffer is full (wait for 'drain'). */
+type Write = (stream: 1 | 2, chunk: Buffer) => boolean;
+
+/** Where the output goes: the upgraded socket, or a plain response body. */
+type Out = Duplex | ServerResponse;
 
 interface PendingAttach {
   stdin: boolean;
@@ -36,6 +45,14 @@ export interface ExecEntry {
   workdir?: string;
   tty: boolean;
   stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** The detach sequence for a TTY session ('' turns it off); undefined is ctrl-p,ctrl-q. */
+  detachKeys?: string;
+  /** The terminal size to start with (API 1.42+ `ConsoleSize`: rows, cols). */
+  size?: { rows: number; cols: number };
+  /** A detached exec (`Detach: true`) has no exit code to report; it runs while its pid lives. */
+  detached?: boolean;
   state: 'created' | 'running' | 'done';
   exitCode: number | null;
   pid: number;
@@ -117,12 +134,19 @@ export class HijackRegistry {
     this.#sweep();
     const e = this.#execs.get(id);
     if (!e) throw new HttpError(404, `No such exec instance: ${id}`);
+    if (e.detached && e.state === 'running' && e.pid > 0 && !existsSync(`/proc/${e.pid}`)) {
+      e.state = 'done';
+      e.expires = Date.now() + EXEC_TTL_MS;
+    }
     return e;
   }
 
   #sweep() {
     const now = Date.now();
-    for (const [id, e] of this.#execs) if (e.state !== 'running' && e.expires < now) this.#execs.delete(id);
+    for (const [id, e] of this.#execs) {
+      if (e.detached && e.state === 'running' && !existsSync(`/proc/${e.pid}`)) e.state = 'done';
+      if (e.state !== 'running' && e.expires < now) this.#execs.delete(id);
+    }
   }
 
   #addPending(id: string, p: PendingAttach) {
@@ -163,15 +187,32 @@ export class HijackRegistry {
     }
   }
 
-  async #attach(engine: Engine, ref: string, q: URLSearchParams, socket: Duplex, head: Buffer) {
+  /** POST /containers/{id}/attach without an upgrade: the output is the response body. */
+  async attachPlain(engine: Engine, ref: string, q: URLSearchParams, res: ServerResponse): Promise<void> {
+    await this.#attach(engine, ref, q, res, Buffer.alloc(0), false);
+  }
+
+  /** POST /exec/{id}/start without an upgrade: detached, or the output as the response body. */
+  async execStartPlain(engine: Engine, id: string, body: Record<string, unknown>, res: ServerResponse) {
+    await this.#execStart(engine, id, body, res, Buffer.alloc(0), false);
+  }
+
+  async #attach(engine: Engine, ref: string, q: URLSearchParams, out: Out, head: Buffer, upgrade = true) {
     const c = await engine.inspectContainer(ref);
     const flag = (k: string) => ['1', 'true', 'True'].includes(q.get(k) ?? '');
-    const want = { stdin: flag('stdin'), stdout: flag('stdout'), stderr: flag('stderr') };
+    const want = {
+      stdin: upgrade && flag('stdin'),
+      stdout: flag('stdout'),
+      stderr: flag('stderr'),
+      logs: flag('logs'),
+      stream: flag('stream') || !q.has('stream'),
+    };
     const tty = c.Config.Tty === true;
-    const write = upgraded(socket, tty);
-    // The socket is read from the start, so a client that closes is seen ('close' needs the
-    // read side's EOF too); until the start connects stdin, what it sends is kept for it (up to
-    // a bound). A client gone from a silent container is let go when it exits or is removed.
+    const keys = tty && want.stdin ? parseDetachKeys(q.get('detachKeys') ?? undefined) : undefined;
+    const write = begin(out, tty, upgrade);
+    // An upgraded socket is read from the start, so a client that closes is seen ('close' needs
+    // the read side's EOF too); until the start connects stdin, what it sends is kept for it (up
+    // to a bound). A client gone from a silent container is let go when it exits or is removed.
     const early: Buffer[] = head.length ? [head] : [];
     let earlyBytes = head.length;
     let earlyEnd = false;
@@ -179,29 +220,45 @@ export class HijackRegistry {
       if (!want.stdin) return;
       early.push(d);
       earlyBytes += d.length;
-      if (earlyBytes > MAX_EARLY_STDIN) socket.destroy();
+      if (earlyBytes > MAX_EARLY_STDIN) out.destroy();
     };
     // the docker CLI half-closes at once when it sends no stdin: that is not a leave
     const onEarlyEnd = () => {
       earlyEnd = true;
     };
-    socket.on('data', onEarly);
-    socket.on('end', onEarlyEnd);
+    if (upgrade) {
+      out.on('data', onEarly);
+      out.on('end', onEarlyEnd);
+    }
+    if (want.logs) {
+      for await (const e of engine.containerLogs(c.Id, {})) {
+        const line = e.partial ? e.line : Buffer.concat([e.line, Buffer.from('\n')]);
+        const n = e.stream === 'stderr' ? 2 : 1;
+        if ((n === 1 ? want.stdout : want.stderr) && !write(n, line)) await drained(out);
+      }
+    }
+    if (!want.stream) {
+      out.end();
+      return;
+    }
     const connect = (streams: AttachStreams) => {
-      if (want.stdout) forward(streams.stdout, 1, write);
+      if (want.stdout) forward(streams.stdout, 1, write, out);
       else streams.stdout.resume();
-      if (want.stderr) forward(streams.stderr, 2, write);
+      if (want.stderr) forward(streams.stderr, 2, write, out);
       else streams.stderr.resume();
       // without stdin the early listeners stay: they drop what comes and notice the client leave
       if (want.stdin) {
-        socket.off('data', onEarly);
-        socket.off('end', onEarlyEnd);
-        pipeStdin(socket, Buffer.concat(early), streams.stdin);
+        out.off('data', onEarly);
+        out.off('end', onEarlyEnd);
+        pipeStdin(out as Duplex, Buffer.concat(early), streams.stdin, keys, () => {
+          streams.detach();
+          out.end();
+        });
         if (earlyEnd) streams.stdin.end();
       }
-      if (socket.destroyed) streams.detach();
-      else socket.on('close', () => streams.detach());
-      void streams.done.then(() => socket.end());
+      if (out.destroyed) streams.detach();
+      else out.on('close', () => streams.detach());
+      void streams.done.then(() => out.end());
     };
     if (c.State.Running) {
       connect(await engine.attachContainer(c.Id));
@@ -211,43 +268,72 @@ export class HijackRegistry {
     // sends to an attach socket only once it has accepted it, which can be after a short-lived
     // process wrote everything, and then the client would see no output at all.
     // (`--log-driver none` keeps no log: the attach socket is all there is)
-    const logType = (c.HostConfig as { LogConfig?: { Type?: string } }).LogConfig?.Type;
-    const fromLog = !want.stdin && !tty && logType !== 'none';
+    const fromLog = !want.stdin && !tty && c.HostConfig.LogConfig?.Type !== 'none';
     const remove = this.#addPending(c.Id, {
       stdin: want.stdin,
       fromLog,
       connect,
-      drop: () => socket.destroy(),
+      drop: () => out.destroy(),
     });
-    socket.on('close', remove);
+    out.on('close', remove);
   }
 
-  async #execStart(engine: Engine, id: string, body: Record<string, unknown>, socket: Duplex, head: Buffer) {
+  async #execStart(
+    engine: Engine,
+    id: string,
+    body: Record<string, unknown>,
+    out: Out,
+    head: Buffer,
+    upgrade = true,
+  ) {
     const e = this.exec(id);
     if (e.state !== 'created') throw new HttpError(409, `exec ${id} has already been started`);
     const tty = typeof body.Tty === 'boolean' ? body.Tty : e.tty;
-    const write = upgraded(socket, tty);
+    const size = consoleSize(body.ConsoleSize) ?? e.size;
+    if (body.Detach === true) {
+      e.state = 'running';
+      e.detached = true;
+      try {
+        const session = engine.execInContainer(e.container, {
+          ...execRequest(e),
+          tty,
+          stdin: false,
+          detach: true,
+          ...(size ? { size } : {}),
+        });
+        e.pid = (await session.result).pid;
+      } catch (err) {
+        e.state = 'done';
+        throw err;
+      }
+      out.end();
+      return;
+    }
+    const stdinWanted = upgrade && e.stdin;
+    const keys = tty && stdinWanted ? parseDetachKeys(e.detachKeys) : undefined;
+    const write = begin(out, tty, upgrade);
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    forward(stdout, 1, write);
-    forward(stderr, 2, write);
+    if (e.stdout) forward(stdout, 1, write, out);
+    else stdout.resume();
+    if (e.stderr) forward(stderr, 2, write, out);
+    else stderr.resume();
     let stdin: PassThrough | undefined;
-    if (e.stdin) {
+    if (stdinWanted) {
       stdin = new PassThrough();
-      pipeStdin(socket, head, stdin);
+      // detaching from an exec leaves it running with its stdin closed
+      pipeStdin(out as Duplex, head, stdin, keys, () => out.end());
     }
     e.state = 'running';
     try {
       const session = engine.execInContainer(e.container, {
-        args: e.args,
-        ...(e.env ? { env: e.env } : {}),
-        ...(e.user ? { user: e.user } : {}),
-        ...(e.workdir ? { workdir: e.workdir } : {}),
+        ...execRequest(e),
         tty,
-        stdin: e.stdin,
+        stdin: stdinWanted,
         stdio: { stdout, stderr, ...(stdin ? { stdin } : {}) },
+        ...(size ? { size } : {}),
       });
-      e.resize = (size) => session.resize(size);
+      e.resize = (s) => session.resize(s);
       const result = await session.result;
       e.pid = result.pid;
       e.exitCode = result.exitCode ?? null;
@@ -262,7 +348,7 @@ export class HijackRegistry {
       e.state = 'done';
       e.expires = Date.now() + EXEC_TTL_MS;
       delete e.resize;
-      socket.end();
+      out.end();
     }
   }
 }
@@ -326,6 +412,91 @@ function logAttach(engine: Engine, id: string, recordsExit: boolean): LogAttach 
 
 const NL = Buffer.from('\n');
 
+function execRequest(e: ExecEntry) {
+  return {
+    args: e.args,
+    ...(e.env ? { env: e.env } : {}),
+    ...(e.user ? { user: e.user } : {}),
+    ...(e.workdir ? { workdir: e.workdir } : {}),
+  };
+}
+
+/** API 1.42+ `ConsoleSize`: `[rows, cols]`; absent or zeros is none. */
+export function consoleSize(v: unknown): { rows: number; cols: number } | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length !== 2 || v.some((n) => !Number.isInteger(n) || n < 0 || n > 0xffff)) {
+    throw new HttpError(400, 'ConsoleSize must be [height, width] with whole numbers');
+  }
+  const [rows, cols] = v as [number, number];
+  return rows && cols ? { rows, cols } : undefined;
+}
+
+const CTRL: Record<string, number> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
+
+/**
+ * Docker's detach-key syntax: comma-separated keys, each one character or `ctrl-<a-z @ [ \\ ] ^ _>`.
+ * undefined means the default, ctrl-p,ctrl-q; '' turns detaching off (undefined result).
+ */
+export function parseDetachKeys(spec: string | undefined): Buffer | undefined {
+  const text = spec ?? 'ctrl-p,ctrl-q';
+  if (text === '') return undefined;
+  const bytes: number[] = [];
+  for (const key of text.split(',')) {
+    const ctrl = /^ctrl-(.)$/.exec(key);
+    if (ctrl) {
+      const k = ctrl[1]!;
+      const code = /^[a-z]$/.test(k) ? k.charCodeAt(0) - 96 : CTRL[k];
+      if (code === undefined) throw new HttpError(400, `Invalid detach keys (${text}) provided`);
+      bytes.push(code);
+    } else if (key.length === 1 && key.charCodeAt(0) < 128) {
+      bytes.push(key.charCodeAt(0));
+    } else {
+      throw new HttpError(400, `Invalid detach keys (${text}) provided`);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/**
+ * A filter over stdin chunks that watches for `keys`: bytes that might start the sequence are
+ * held back until it is complete (then `onDetach`, and nothing after it passes) or broken (then
+ * they pass, as typed).
+ */
+export function escapeFilter(keys: Buffer, onDetach: () => void): (chunk: Buffer) => Buffer {
+  let matched = 0;
+  let done = false;
+  return (chunk) => {
+    if (done) return Buffer.alloc(0);
+    const out: number[] = [];
+    for (const byte of chunk) {
+      if (byte === keys[matched]) {
+        matched++;
+        if (matched === keys.length) {
+          done = true;
+          onDetach();
+          break;
+        }
+        continue;
+      }
+      if (matched) {
+        out.push(...keys.subarray(0, matched));
+        matched = 0;
+        if (byte === keys[0]) {
+          matched = 1;
+          if (matched === keys.length) {
+            done = true;
+            onDetach();
+            break;
+          }
+          continue;
+        }
+      }
+      out.push(byte);
+    }
+    return Buffer.from(out);
+  };
+}
+
 /** An upgrade request's body: node hands it over unparsed, in `head` and then on the socket. */
 function readBody(
   raw: IncomingMessage,
@@ -366,34 +537,70 @@ function readBody(
   });
 }
 
-/** Answer 101 and return a writer: multiplexed frames without a TTY, raw bytes with one. */
-function upgraded(socket: Duplex, tty: boolean): Write {
+/**
+ * Start the output: `101 UPGRADED` on a socket, or `200` on a plain response; then a writer of
+ * multiplexed frames without a TTY, raw bytes with one.
+ */
+function begin(out: Out, tty: boolean, upgrade: boolean): Write {
   const type = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
-  socket.write(
-    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
-  );
+  if (upgrade) {
+    out.write(
+      `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+    );
+  } else {
+    (out as ServerResponse).writeHead(200, { 'Content-Type': type });
+  }
   return (stream, chunk) => {
-    if (socket.destroyed || socket.writableEnded || !chunk.length) return;
-    if (tty) {
-      socket.write(chunk);
-      return;
-    }
+    if (out.destroyed || out.writableEnded || !chunk.length) return true;
+    if (tty) return out.write(chunk);
     const header = Buffer.alloc(8);
     header[0] = stream;
     header.writeUInt32BE(chunk.length, 4);
-    socket.write(Buffer.concat([header, chunk]));
+    return out.write(Buffer.concat([header, chunk]));
   };
 }
 
-function forward(from: Readable, stream: 1 | 2, write: Write) {
-  from.on('data', (d: Buffer) => write(stream, d));
+/** Resolves when `out` can take more, or is gone. */
+function drained(out: Out): Promise<void> {
+  return new Promise((resolve) => {
+    const go = () => {
+      out.off('drain', go);
+      out.off('close', go);
+      resolve();
+    };
+    out.once('drain', go);
+    out.once('close', go);
+  });
+}
+
+/** Output to the client; a full client buffer pauses the source until it drains (or closes). */
+function forward(from: Readable, stream: 1 | 2, write: Write, out: Out) {
+  from.on('data', (d: Buffer) => {
+    if (write(stream, d) || out.destroyed) return;
+    from.pause();
+    void drained(out).then(() => from.resume());
+  });
   from.on('error', () => {});
 }
 
-/** The client's bytes after the upgrade go to stdin; its half-close ends stdin (EOF). */
-function pipeStdin(socket: Duplex, head: Buffer, stdin: NodeJS.WritableStream) {
-  if (head.length) stdin.write(head);
-  socket.on('data', (d: Buffer) => stdin.write(d));
+/**
+ * The client's bytes after the upgrade go to stdin; its half-close ends stdin (EOF). With
+ * `keys`, the detach sequence calls `onDetach` instead of reaching the process.
+ */
+function pipeStdin(
+  socket: Duplex,
+  head: Buffer,
+  stdin: Writable,
+  keys: Buffer | undefined,
+  onDetach: () => void,
+) {
+  const filter = keys ? escapeFilter(keys, onDetach) : (b: Buffer) => b;
+  const feed = (d: Buffer) => {
+    const pass = filter(d);
+    if (pass.length && !stdin.writableEnded) stdin.write(pass);
+  };
+  if (head.length) feed(head);
+  socket.on('data', feed);
   socket.on('end', () => stdin.end());
-  (stdin as unknown as Readable).on?.('error', () => {});
+  stdin.on?.('error', () => {});
 }

@@ -75,20 +75,29 @@ interface Route {
   method: string;
   re: RegExp;
   handler: Handler;
+  streamBody: boolean;
+}
+
+export interface RouteOptions {
+  /** The handler streams the request body itself (a tar of any size): no JSON body cap. */
+  streamBody?: boolean;
 }
 
 /** `{id}` matches one path segment; `{name*}` (images) matches the rest, slashes included. */
 export class Router {
   readonly #routes: Route[] = [];
 
-  add(method: string, pattern: string, handler: Handler): this {
+  add(method: string, pattern: string, handler: Handler, options: RouteOptions = {}): this {
     const re = new RegExp(`^${pattern.replace(/\{[a-z]+\*\}/g, '(.+?)').replace(/\{[a-z]+\}/g, '([^/]+)')}$`);
-    this.#routes.push({ method, re, handler });
+    this.#routes.push({ method, re, handler, streamBody: options.streamBody === true });
     return this;
   }
 
   /** The handler and decoded parameters; `allowed` lists the methods of a path that exists. */
-  match(method: string, path: string): { handler: Handler; params: string[] } | { allowed: string[] } {
+  match(
+    method: string,
+    path: string,
+  ): { handler: Handler; params: string[]; streamBody: boolean } | { allowed: string[] } {
     const allowed: string[] = [];
     for (const r of this.#routes) {
       const m = r.re.exec(path);
@@ -104,7 +113,7 @@ export class Router {
           throw new HttpError(400, `invalid path parameter "${p}"`);
         }
       });
-      return { handler: r.handler, params };
+      return { handler: r.handler, params, streamBody: r.streamBody };
     }
     return { allowed };
   }

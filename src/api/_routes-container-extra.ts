@@ -16,7 +16,7 @@ export function addContainerExtraRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/containers/{id}/stats', (req) => stats(engine, req));
   r.add('HEAD', '/containers/{id}/archive', (req) => getArchive(engine, req));
   r.add('GET', '/containers/{id}/archive', (req) => getArchive(engine, req));
-  r.add('PUT', '/containers/{id}/archive', (req) => putArchive(engine, req));
+  r.add('PUT', '/containers/{id}/archive', (req) => putArchive(engine, req), { streamBody: true });
 }
 
 /** `ps_args` as one string, split on blanks (`-eo pid,comm`). */
@@ -115,8 +115,12 @@ function octal(block: Buffer, start: number, len: number): number {
   return t === '' ? 0 : Number.parseInt(t, 8);
 }
 
-/** Docker's path stat from the first entry of a tar (pax and GNU long-name headers skipped). */
-export function statFromTar(tar: Buffer, path: string): Record<string, unknown> {
+/**
+ * Docker's path stat from the first entry of a tar (pax and GNU long-name headers skipped).
+ * With `partial`, a buffer that ends before the first entry's header is whole gives undefined
+ * (read more and ask again); otherwise that is an empty archive.
+ */
+export function statFromTar(tar: Buffer, path: string, partial = false): Record<string, unknown> | undefined {
   let off = 0;
   let linkTarget = '';
   while (off + 512 <= tar.length) {
@@ -124,6 +128,7 @@ export function statFromTar(tar: Buffer, path: string): Record<string, unknown> 
     const type = String.fromCharCode(block[156] ?? 48);
     const size = octal(block, 124, 12);
     if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+      if (off + 512 + size > tar.length) break;
       const data = tar.subarray(off + 512, off + 512 + size).toString('utf8');
       const link = /\d+ linkpath=([^\n]*)\n/.exec(data);
       if (link) linkTarget = link[1]!;
@@ -144,29 +149,96 @@ export function statFromTar(tar: Buffer, path: string): Record<string, unknown> 
       linkTarget: linkTarget || (type === '2' ? field(block, 157, 100) : ''),
     };
   }
+  if (partial) return undefined;
   throw new InvalidArgumentError(`could not stat "${path}": empty archive`);
 }
 
+/** The most a tar's leading headers may take before its first entry (long names, pax records). */
+const MAX_HEADER_BYTES = 1 << 20;
+
+/** Thrown into the copy once a HEAD has its stat: the rest of the tar is not wanted. */
+class HeadAnswered extends Error {}
+
+/**
+ * GET/HEAD: the tar streams straight to the client. Only its first entry's headers are held
+ * back, to fill the stat header that must precede the body; HEAD stops the copy right there.
+ */
 async function getArchive(engine: Engine, req: Request): Promise<Reply | undefined> {
   onlyParams(req.query, ['path']);
   const path = req.query.get('path');
   if (!path) throw new InvalidArgumentError('Bad parameters: path is required');
-  const chunks: Buffer[] = [];
+  const res = req.res;
+  const head = req.method === 'HEAD';
+  let held: Buffer[] = [];
+  let started = false;
+  const begin = (stat: Record<string, unknown>, length?: number): void => {
+    res.writeHead(200, {
+      'Content-Type': 'application/x-tar',
+      'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64'),
+      ...(length === undefined || head ? {} : { 'Content-Length': String(length) }),
+    });
+    started = true;
+  };
+  const send = (chunk: Buffer, done: (err?: Error | null) => void): void => {
+    if (res.destroyed) {
+      done(new Error('client went away'));
+      return;
+    }
+    if (res.write(chunk)) {
+      done();
+      return;
+    }
+    const onDrain = (): void => {
+      res.off('close', onClose);
+      done();
+    };
+    const onClose = (): void => {
+      res.off('drain', onDrain);
+      done(new Error('client went away'));
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  };
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk);
-      done();
+      if (started) {
+        send(chunk, done);
+        return;
+      }
+      held.push(chunk);
+      const sofar = Buffer.concat(held);
+      const stat = statFromTar(sofar, path, true);
+      if (!stat) {
+        if (sofar.length > MAX_HEADER_BYTES)
+          return done(new InvalidArgumentError(`could not stat "${path}"`));
+        return done();
+      }
+      held = [];
+      begin(stat);
+      if (head) {
+        res.end();
+        done(new HeadAnswered());
+        return;
+      }
+      send(sofar, done);
     },
   });
-  await engine.copyFromContainer(req.params[0]!, path, sink);
-  const tar = Buffer.concat(chunks);
-  const stat = Buffer.from(JSON.stringify(statFromTar(tar, path))).toString('base64');
-  req.res.writeHead(200, {
-    'Content-Type': 'application/x-tar',
-    'X-Docker-Container-Path-Stat': stat,
-    ...(req.method === 'HEAD' ? {} : { 'Content-Length': String(tar.length) }),
-  });
-  req.res.end(req.method === 'HEAD' ? undefined : tar);
+  try {
+    await engine.copyFromContainer(req.params[0]!, path, sink);
+  } catch (err) {
+    if (err instanceof HeadAnswered || sink.errored instanceof HeadAnswered) return undefined;
+    if (!started) throw err;
+    res.destroy(err as Error);
+    return undefined;
+  }
+  if (!started) {
+    // The whole tar fitted before its first entry was complete: a small file or empty dir.
+    const tar = Buffer.concat(held);
+    begin(statFromTar(tar, path)!, tar.length);
+    res.end(head ? undefined : tar);
+    return undefined;
+  }
+  res.end();
   return undefined;
 }
 

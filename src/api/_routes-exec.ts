@@ -1,8 +1,8 @@
 // Exec create/inspect/resize and container resize. The hijacked parts (attach, exec start) are
 // in _hijack.ts; the exec registry is the server's in-memory one (the engine execs one-shot).
 import type { Engine } from '../engine/index.js';
-import type { HijackRegistry } from './_hijack.js';
-import { HttpError, queryInt, type Router, readObject } from './_http.js';
+import { consoleSize, type HijackRegistry, parseDetachKeys } from './_hijack.js';
+import { HttpError, onlyParams, queryInt, type Router, readObject } from './_http.js';
 
 function strings(body: Record<string, unknown>, key: string): string[] | undefined {
   const v = body[key];
@@ -40,11 +40,20 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
     const body = await readObject(req);
     const args = strings(body, 'Cmd');
     if (!args?.length) throw new HttpError(400, 'No exec command specified');
-    const c = await engine.inspectContainer(req.params[0]!);
-    if (!c.State.Running) throw new HttpError(409, `Container ${c.Id} is not running`);
     const env = strings(body, 'Env');
     const user = str(body, 'User');
     const workdir = str(body, 'WorkingDir');
+    if (body.Privileged === true) {
+      throw new HttpError(
+        400,
+        'exec --privileged is not supported by berth: the exec gets the container’s own privileges',
+      );
+    }
+    const detachKeys = typeof body.DetachKeys === 'string' ? body.DetachKeys : undefined;
+    if (detachKeys) parseDetachKeys(detachKeys);
+    const size = consoleSize(body.ConsoleSize);
+    const c = await engine.inspectContainer(req.params[0]!);
+    if (!c.State.Running) throw new HttpError(409, `Container ${c.Id} is not running`);
     const e = hijack.addExec({
       container: c.Id,
       args,
@@ -53,6 +62,11 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
       ...(workdir ? { workdir } : {}),
       tty: body.Tty === true,
       stdin: body.AttachStdin === true,
+      // dockerd attaches both outputs unless the create says false for one
+      stdout: body.AttachStdout !== false,
+      stderr: body.AttachStderr !== false,
+      ...(detachKeys !== undefined ? { detachKeys } : {}),
+      ...(size ? { size } : {}),
     });
     return { status: 201, body: { Id: e.id } };
   });
@@ -68,10 +82,10 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
         ExitCode: e.exitCode,
         Pid: e.pid,
         OpenStdin: e.stdin,
-        OpenStdout: true,
-        OpenStderr: true,
+        OpenStdout: e.stdout,
+        OpenStderr: e.stderr,
         CanRemove: false,
-        DetachKeys: '',
+        DetachKeys: e.detachKeys ?? '',
         ProcessConfig: {
           tty: e.tty,
           entrypoint: e.args[0],
@@ -81,6 +95,18 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
         },
       },
     };
+  });
+
+  // Without `Connection: Upgrade` (upgrades go to _hijack.ts from the server's 'upgrade' event)
+  r.add('POST', '/exec/{id}/start', async (req) => {
+    const body = await readObject(req);
+    await hijack.execStartPlain(engine, req.params[0]!, body, req.res);
+    return undefined;
+  });
+  r.add('POST', '/containers/{id}/attach', async (req) => {
+    onlyParams(req.query, ['detachKeys', 'logs', 'stream', 'stdin', 'stdout', 'stderr']);
+    await hijack.attachPlain(engine, req.params[0]!, req.query, req.res);
+    return undefined;
   });
 
   r.add('POST', '/exec/{id}/resize', async (req) => {

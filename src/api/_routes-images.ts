@@ -1,13 +1,11 @@
-// Image pull (POST /images/create) with dockerd's newline-delimited JSON progress, tag, history,
-// and GET /system/df, all done by Engine methods.
-//
-// X-Registry-Auth: Engine.pull takes no per-call credentials; the service pulls with the
-// credentials of berth's login config (`berth login`, or `docker login` through /auth once it
-// exists). The header is accepted and not used.
-import type { Engine, ProgressEvent } from '../engine/index.js';
+// Image pull (POST /images/create) and push (POST /images/{name}/push) with dockerd's
+// newline-delimited JSON progress, tag, history, and GET /system/df, all done by Engine methods.
+// Both take the X-Registry-Auth header's credentials (see _registry-auth.ts) over the stored login.
+import type { Engine, ProgressEvent, PushEvent } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
 import { parsePlatform, parseReference } from '../oci/index.js';
 import { errorReply, HttpError, onlyParams, type Request, type Router } from './_http.js';
+import { addAuthRoutes, requestCredentials } from './_registry-auth.js';
 import { containerListEntry } from './_routes.js';
 
 /** One line of dockerd's JSON message stream. */
@@ -17,6 +15,7 @@ export interface JsonMessage {
   progressDetail?: { current?: number; total?: number };
   errorDetail?: { message: string };
   error?: string;
+  aux?: Record<string, unknown>;
 }
 
 const LAYER_TEXT: Record<string, string> = {
@@ -92,55 +91,159 @@ async function pullImage(engine: Engine, req: Request): Promise<undefined> {
   const platform = platformText ? parsePlatform(platformText) : undefined;
   const name = ref.digest || input.split('/').pop()!.includes(':') ? input : `${input}:latest`;
 
-  const res = req.res;
+  const credentials = requestCredentials(req);
   const completed = new Set<string>();
   // nothing is sent until the registry has answered for the reference, so an unknown image or
   // registry is still a plain Docker error with its status code
-  let started = false;
-  const pending: JsonMessage[] = [
-    { status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag ?? 'latest' },
-  ];
-  const write = (line: JsonMessage) => {
-    if (!started) pending.push(line);
-    else if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(line)}\n`);
-  };
-  const start = () => {
-    if (started) return;
-    started = true;
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    for (const line of pending.splice(0)) res.write(`${JSON.stringify(line)}\n`);
-  };
+  const stream = new JsonLineStream(req);
+  stream.write({ status: `Pulling from ${ref.path}`, id: ref.digest ?? ref.tag ?? 'latest' });
   try {
     const report = await engine.pull(input, {
       ...(platform ? { platform, platformExplicit: true } : {}),
+      ...(credentials ? { credentials } : {}),
       signal: req.signal,
       onProgress: (event) => {
-        if (event.type === 'resolved') start();
-        for (const line of pullProgressLines(event, completed)) write(line);
+        if (event.type === 'resolved') stream.start();
+        for (const line of pullProgressLines(event, completed)) stream.write(line);
       },
     });
-    start();
-    write({ status: `Digest: ${report.digest}` });
-    write({
+    stream.start();
+    stream.write({ status: `Digest: ${report.digest}` });
+    stream.write({
       status: report.upToDate
         ? `Status: Image is up to date for ${name}`
         : `Status: Downloaded newer image for ${name}`,
     });
   } catch (err) {
-    if (!started) {
-      // a registry that cannot be reached is a 500 from dockerd, not a gateway error
+    stream.fail(err);
+  }
+  stream.end();
+  return undefined;
+}
+
+/**
+ * A dockerd JSON message stream: lines are held back until `start()`, so a failure before it is
+ * still a plain Docker error with its status; after it, a failure is an error line.
+ */
+export class JsonLineStream {
+  #started = false;
+  readonly #pending: JsonMessage[] = [];
+
+  constructor(private readonly req: Request) {}
+
+  get started(): boolean {
+    return this.#started;
+  }
+
+  write(line: JsonMessage): void {
+    const res = this.req.res;
+    if (!this.#started) this.#pending.push(line);
+    else if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(line)}\n`);
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.req.res.writeHead(200, { 'Content-Type': 'application/json' });
+    for (const line of this.#pending.splice(0)) this.write(line);
+  }
+
+  /** Rethrows a failure before the stream began (a registry that cannot be reached is dockerd's 500). */
+  fail(err: unknown): void {
+    if (!this.#started) {
       const { status, message } = errorReply(err);
       throw status === 502 ? new HttpError(500, message) : err;
     }
-    const message = err instanceof Error ? err.message : String(err);
-    write(errorLine(message));
+    const { message } = errorReply(err);
+    this.write(errorLine(message));
   }
-  res.end();
+
+  end(): void {
+    if (!this.#started) this.start();
+    if (!this.req.res.writableEnded) this.req.res.end();
+  }
+}
+
+const PUSH_TEXT: Record<string, string> = {
+  preparing: 'Preparing',
+  waiting: 'Waiting',
+  pushing: 'Pushing',
+  pushed: 'Pushed',
+  exists: 'Layer already exists',
+  mounted: 'Mounted',
+};
+
+/** The JSON lines dockerd sends for one push progress event. */
+export function pushProgressLines(event: PushEvent): JsonMessage[] {
+  if (event.type === 'manifest') {
+    return [
+      { status: `${event.tag}: digest: ${event.digest} size: ${event.size}` },
+      { progressDetail: {}, aux: { Tag: event.tag, Digest: event.digest, Size: event.size } },
+    ];
+  }
+  const id = event.id;
+  if (event.status === 'pushing') {
+    const detail: { current?: number; total?: number } = {};
+    if (event.current !== undefined) detail.current = event.current;
+    if (event.total !== undefined) detail.total = event.total;
+    return [{ status: 'Pushing', progressDetail: detail, id }];
+  }
+  if (event.status === 'mounted' && event.from) {
+    return [{ status: `Mounted from ${event.from}`, progressDetail: {}, id }];
+  }
+  return [{ status: PUSH_TEXT[event.status] ?? event.status, progressDetail: {}, id }];
+}
+
+/** The local names a push of `name` (no tag: every tag of that repository, as dockerd does) covers. */
+function pushTargets(engine: Engine, name: string, tag: string | null): string[] {
+  if (tag) return [pullReference(name, tag)];
+  const ref = parseReference(name, { defaultTag: false });
+  if (ref.tag !== undefined || ref.digest !== undefined) return [name];
+  const repo = `${ref.domain}/${ref.path}`;
+  const tags = new Set<string>();
+  for (const row of engine.listImages()) {
+    if (row.Tag === '<none>') continue;
+    const r = parseReference(`${row.Repository}:${row.Tag}`);
+    if (`${r.domain}/${r.path}` === repo) tags.add(`${name}:${row.Tag}`);
+  }
+  if (tags.size === 0) throw new HttpError(404, `An image does not exist locally with the tag: ${name}`);
+  return [...tags].sort();
+}
+
+async function pushImage(engine: Engine, req: Request): Promise<undefined> {
+  onlyParams(req.query, ['tag', 'platform']);
+  const name = req.params[0]!;
+  const credentials = requestCredentials(req);
+  const targets = pushTargets(engine, name, req.query.get('tag'));
+  for (const t of targets) parseReference(t); // a bad reference is a 400 before anything is sent
+  const stream = new JsonLineStream(req);
+  const repo = parseReference(targets[0]!);
+  stream.write({ status: `The push refers to repository [${repo.domain}/${repo.path}]` });
+  try {
+    for (const target of targets) {
+      if (!engine.findImage(target)) {
+        throw new HttpError(404, `An image does not exist locally with the tag: ${target}`);
+      }
+      await engine.push(target, {
+        ...(credentials ? { credentials } : {}),
+        signal: req.signal,
+        onProgress: (event) => {
+          stream.start();
+          for (const line of pushProgressLines(event)) stream.write(line);
+        },
+      });
+    }
+  } catch (err) {
+    stream.fail(err);
+  }
+  stream.end();
   return undefined;
 }
 
 export function addImageExtraRoutes(r: Router, engine: Engine): void {
   r.add('POST', '/images/create', (req) => pullImage(engine, req));
+  r.add('POST', '/images/{name*}/push', (req) => pushImage(engine, req));
+  addAuthRoutes(r, engine);
 
   r.add('POST', '/images/{name*}/tag', (req) => {
     onlyParams(req.query, ['repo', 'tag']);

@@ -23,6 +23,7 @@ import {
   type Request,
   Router,
 } from './_http.js';
+import { addBuildRoutes } from './_routes-build.js';
 import { addContainerExtraRoutes } from './_routes-container-extra.js';
 import { addExecRoutes } from './_routes-exec.js';
 import { addObjectRoutes } from './_routes-objects.js';
@@ -153,6 +154,7 @@ export function buildRouter(engine: Engine, serverVersion: string, hijack: Hijac
   addStreamRoutes(r, engine);
   addContainerExtraRoutes(r, engine);
   addExecRoutes(r, engine, hijack);
+  addBuildRoutes(r, engine);
   return r;
 }
 

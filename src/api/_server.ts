@@ -37,6 +37,11 @@ export interface ServeOptions {
   /** The socket's group (a gid), so members can use the API without root. */
   group?: number;
   tcp?: TcpListen;
+  /**
+   * A listening socket handed over already bound (systemd socket activation: fd 3). The
+   * service is then started on demand and, with an idle timeout, exits until the next client.
+   */
+  listenFd?: number;
   /** Seconds without a request (and none in flight) before the server closes; 0 = never. */
   idleTimeout?: number;
   /** The version berth reports (`Server:` header, /version). */
@@ -78,8 +83,11 @@ async function prepareSocket(path: string): Promise<void> {
 
 export async function serveApi(engine: Engine, options: ServeOptions): Promise<ApiServer> {
   const socket = options.socket;
-  if ((socket === undefined) === (options.tcp === undefined)) {
-    throw new InvalidArgumentError('serve on exactly one of a unix socket and a TCP address');
+  const ways = [socket, options.tcp, options.listenFd].filter((w) => w !== undefined).length;
+  if (ways !== 1) {
+    throw new InvalidArgumentError(
+      'serve on exactly one of a unix socket, a TCP address and a passed socket',
+    );
   }
   if (socket !== undefined) await prepareSocket(socket);
   const hijack = new HijackRegistry();
@@ -109,6 +117,10 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
         onRequest,
       )
     : createServer(onRequest);
+  // Node ends a request not received in whole within 5 minutes; a build context or an image
+  // archive may take longer to upload. Headers must still come within a minute.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
   // attach and exec start: `Connection: Upgrade` requests do not reach onRequest
   const hijacked = new Set<Duplex>();
   server.on('upgrade', (raw: IncomingMessage, sock: Duplex, head: Buffer) => {
@@ -141,7 +153,7 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
         throw new HttpError(404, `page not found: ${path}`);
       }
       // no endpoint yet takes a streamed upload: anything larger than a JSON body is refused unread
-      if (Number(raw.headers['content-length'] ?? 0) > MAX_JSON_BODY) {
+      if (!found.streamBody && Number(raw.headers['content-length'] ?? 0) > MAX_JSON_BODY) {
         throw new HttpError(413, `request body too large (over ${MAX_JSON_BODY} bytes)`);
       }
       const req: Request = {
@@ -182,17 +194,20 @@ export async function serveApi(engine: Engine, options: ServeOptions): Promise<A
       resolve();
     };
     if (tcp) server.listen(tcp.port, tcp.host, done);
+    else if (options.listenFd !== undefined) server.listen({ fd: options.listenFd }, done);
     else server.listen(socket, done);
   });
   if (socket !== undefined) {
     chmodSync(socket, 0o660);
     if (options.group !== undefined) chownSync(socket, -1, options.group);
   }
-  const bound = server.address() as AddressInfo | string;
+  const bound = server.address() as AddressInfo | string | null;
   const address =
-    typeof bound === 'string'
-      ? `unix://${bound}`
-      : `tcp://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    options.listenFd !== undefined
+      ? `fd://${options.listenFd}`
+      : typeof bound === 'string' || bound === null
+        ? `unix://${bound}`
+        : `tcp://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   armIdle();
 
   let resolveClosed!: () => void;

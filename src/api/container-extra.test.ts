@@ -65,19 +65,29 @@ describe('statFromTar', () => {
   });
 
   test('a directory and a symlink carry Go’s mode bits; a pax header is skipped', () => {
-    assert.equal(statFromTar(header('etc/', '5', 0, 0o755), '/etc/').mode, (0x80000000 | 0o755) >>> 0);
+    assert.equal(statFromTar(header('etc/', '5', 0, 0o755), '/etc/')!.mode, (0x80000000 | 0o755) >>> 0);
     const pax = Buffer.alloc(512);
     pax.write('19 linkpath=/a/b/c\n');
     const link = statFromTar(
       Buffer.concat([header('PaxHeader', 'x', 19, 0o644), pax, header('l', '2', 0, 0o777, 'x')]),
       '/l',
-    );
+    )!;
     assert.equal(link.mode, (0x08000000 | 0o777) >>> 0);
     assert.equal(link.linkTarget, '/a/b/c');
   });
 
   test('an empty archive is refused', () => {
     assert.throws(() => statFromTar(Buffer.alloc(0), '/x'), /empty archive/);
+  });
+
+  test('partial: a first entry not yet whole asks for more instead of failing', () => {
+    const pax = Buffer.alloc(512);
+    pax.write('19 linkpath=/a/b/c\n');
+    const whole = Buffer.concat([header('PaxHeader', 'x', 19, 0o644), pax, header('l', '2', 0, 0o777, 'x')]);
+    for (const cut of [0, 100, 512, 700, 1024, 1500]) {
+      assert.equal(statFromTar(whole.subarray(0, cut), '/l', true), undefined, `cut at ${cut}`);
+    }
+    assert.equal(statFromTar(whole, '/l', true)!.linkTarget, '/a/b/c');
   });
 });
 

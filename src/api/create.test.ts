@@ -125,9 +125,9 @@ test('set fields berth does not map are refused by name; bad types and missing I
   const refused: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
     [{ Healthcheck: { Test: ['CMD', 'true'] } }, {}, /Healthcheck/],
     [{ Healthcheck: { Test: [] }, StopTimeout: 1, Shell: ['sh'] }, {}, /Shell/],
-    [{}, { Tmpfs: { '/run': '' } }, /HostConfig\.Tmpfs/],
+    [{}, { Sysctls: { 'net.ipv4.ip_forward': '1' } }, /HostConfig\.Sysctls/],
     [{}, { Devices: [{ PathOnHost: '/dev/kvm' }] }, /HostConfig\.Devices/],
-    [{}, { SecurityOpt: ['apparmor=x'] }, /HostConfig\.SecurityOpt/],
+    [{}, { SecurityOpt: ['apparmor=x'] }, /security-opt "apparmor=x"/],
     [{}, { MemorySwappiness: 10 }, /MemorySwappiness/],
     [{}, { LogConfig: { Type: 'syslog', Config: {} } }, /log driver "syslog"/],
     [{ Bogus: 1 }, {}, /Bogus/],
@@ -144,5 +144,83 @@ test('set fields berth does not map are refused by name; bad types and missing I
       re,
       JSON.stringify([over, host]),
     );
+  }
+});
+
+test('Mounts, Tmpfs, Ulimits, SecurityOpt, NanoCpus and LogConfig as the docker CLI sends them', () => {
+  const profile = { defaultAction: 'SCMP_ACT_ALLOW' };
+  const o = createOptionsFromBody(
+    cliBody(
+      {},
+      {
+        Mounts: [
+          {
+            Type: 'bind',
+            Source: '/srv',
+            Target: '/srv',
+            ReadOnly: true,
+            BindOptions: { Propagation: 'rslave' },
+          },
+          { Type: 'volume', Source: 'data', Target: '/data', VolumeOptions: { NoCopy: true } },
+          { Type: 'tmpfs', Target: '/scratch', TmpfsOptions: { SizeBytes: 65536, Mode: 0o1777 } },
+        ],
+        Tmpfs: { '/run': 'rw,size=64m', '/run2': '' },
+        Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }],
+        SecurityOpt: ['no-new-privileges', `seccomp=${JSON.stringify(profile)}`, 'label=disable'],
+        NanoCpus: 1_500_000_000,
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '1m' } },
+      },
+    ),
+    undefined,
+  );
+  assert.deepEqual(
+    o.mounts?.map((m) => [m.type, m.source, m.target, m.readOnly, m.options]),
+    [
+      ['bind', '/srv', '/srv', true, ['rslave']],
+      ['volume', 'data', '/data', false, []],
+      ['tmpfs', '', '/scratch', false, ['size=65536', 'mode=1777']],
+      ['tmpfs', '', '/run', false, ['size=64m']],
+      ['tmpfs', '', '/run2', false, []],
+    ],
+  );
+  assert.deepEqual(o.ulimits, [{ name: 'nofile', soft: 1024, hard: 2048 }]);
+  assert.equal(o.noNewPrivileges, true);
+  assert.deepEqual(o.seccomp, { profile });
+  assert.deepEqual(o.cpus, { quota: 150_000, period: 100_000 });
+  assert.deepEqual(o.log, { driver: 'json-file', maxSize: 1024 * 1024 });
+});
+
+test('CpuQuota/CpuPeriod map to the same CFS limit; with NanoCpus they conflict', () => {
+  assert.deepEqual(createOptionsFromBody(cliBody({}, { CpuQuota: 50_000, CpuPeriod: 200_000 }), 'x').cpus, {
+    quota: 50_000,
+    period: 200_000,
+  });
+  assert.throws(
+    () => createOptionsFromBody(cliBody({}, { NanoCpus: 1e9, CpuQuota: 50_000 }), 'x'),
+    /Conflicting options/,
+  );
+});
+
+test('bad mounts, ulimits, security options and log settings are 400s naming the field', () => {
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ Mounts: [{ Type: 'bind', Source: 'rel', Target: '/x' }] }, /absolute/],
+    [{ Mounts: [{ Type: 'nfs', Target: '/x' }] }, /type must be/],
+    [
+      { Mounts: [{ Type: 'volume', Target: '/x', VolumeOptions: { DriverConfig: { Name: 'x' } } }] },
+      /DriverConfig/,
+    ],
+    [{ Mounts: [{ Type: 'bind', Source: '/a,b', Target: '/x' }] }, /comma/],
+    [{ Binds: ['/a:/x'], Tmpfs: { '/x': '' } }, /Duplicate mount point/],
+    [{ Ulimits: [{ Name: 'bogus', Soft: 1, Hard: 1 }] }, /ulimit/],
+    [{ Ulimits: [{ Name: 'nofile', Soft: '1', Hard: 1 }] }, /Soft/],
+    [{ SecurityOpt: ['seccomp=/etc/profile.json'] }, /not a JSON profile/],
+    [{ SecurityOpt: ['apparmor=docker-default'] }, /security-opt/],
+    [{ LogConfig: { Type: 'syslog', Config: {} } }, /log driver "syslog"/],
+    [{ LogConfig: { Type: 'json-file', Config: { 'max-file': '3' } } }, /max-file=3/],
+    [{ LogConfig: { Type: 'json-file', Config: { tag: 'x' } } }, /"tag"/],
+    [{ LogConfig: { Type: 'none', Config: { 'max-size': '1m' } } }, /takes no options/],
+  ];
+  for (const [host, re] of bad) {
+    assert.throws(() => createOptionsFromBody(cliBody({}, host), 'x'), re, JSON.stringify(host));
   }
 });

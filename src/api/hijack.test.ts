@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createEngine, type Engine } from '../engine/index.js';
+import { consoleSize, escapeFilter, parseDetachKeys } from './_hijack.js';
 import type { ApiServer } from './_server.js';
 import { serveApi } from './index.js';
 
@@ -71,5 +72,54 @@ describe('hijacked endpoints refuse with JSON errors', () => {
     );
     assert.match(await post('/v1.45/exec/abc/resize?h=0&w=10'), /^HTTP\/1\.1 400 /);
     assert.match(await post('/v1.45/containers/nope/resize?h=10&w=10'), /^HTTP\/1\.1 404 /);
+  });
+});
+
+describe('the plain (not upgraded) forms', () => {
+  test('exec start and attach without an upgrade check their input the same way', async () => {
+    assert.match(await post('/v1.45/exec/abc/start', '{"Detach":true}'), /^HTTP\/1\.1 404 /);
+    assert.match(await post('/v1.45/containers/nope/attach?stream=1&stdout=1'), /^HTTP\/1\.1 404 /);
+    assert.match(await post('/v1.45/containers/nope/attach?bogus=1'), /^HTTP\/1\.1 400 /);
+  });
+
+  test('exec create refuses a bad ConsoleSize, bad detach keys and --privileged', async () => {
+    // the container is looked up after the body is checked, so these fail before any 404
+    for (const body of [
+      '{"Cmd":["true"],"ConsoleSize":[1]}',
+      '{"Cmd":["true"],"ConsoleSize":[-1,2]}',
+      '{"Cmd":["true"],"DetachKeys":"ctrl-é"}',
+      '{"Cmd":["true"],"Privileged":true}',
+    ]) {
+      assert.match(await post('/v1.45/containers/nope/exec', body), /^HTTP\/1\.1 400 /, body);
+    }
+  });
+});
+
+describe('detach keys', () => {
+  test('Docker’s syntax: ctrl-<key> and single characters; the default is ctrl-p,ctrl-q', () => {
+    assert.deepEqual([...parseDetachKeys(undefined)!], [16, 17]);
+    assert.deepEqual([...parseDetachKeys('ctrl-a,x,ctrl-@,ctrl-_')!], [1, 120, 0, 31]);
+    assert.equal(parseDetachKeys(''), undefined);
+    assert.throws(() => parseDetachKeys('ctrl-1'), /Invalid detach keys/);
+    assert.throws(() => parseDetachKeys('ab'), /Invalid detach keys/);
+  });
+
+  test('the sequence is held back across chunks; a broken one passes as typed', () => {
+    let detached = 0;
+    const f = escapeFilter(Buffer.from([16, 17]), () => detached++);
+    assert.deepEqual([...f(Buffer.from([65, 16]))], [65]);
+    assert.deepEqual([...f(Buffer.from([66]))], [16, 66]);
+    assert.deepEqual([...f(Buffer.from([16, 16]))], [16]);
+    assert.equal(detached, 0);
+    assert.deepEqual([...f(Buffer.from([17, 67]))], []);
+    assert.equal(detached, 1);
+    assert.deepEqual([...f(Buffer.from([68]))], [], 'nothing passes after a detach');
+  });
+
+  test('ConsoleSize is [rows, cols]; zeros mean none', () => {
+    assert.deepEqual(consoleSize([24, 80]), { rows: 24, cols: 80 });
+    assert.equal(consoleSize([0, 0]), undefined);
+    assert.equal(consoleSize(undefined), undefined);
+    assert.throws(() => consoleSize('24x80'), /ConsoleSize/);
   });
 });

@@ -89,6 +89,8 @@ export class TarParser {
   private holdLen = 0;
   private remaining = 0;
   private pad = 0;
+  /** The padding owed after the last entry's data (to tell "none of it read" from "some"). */
+  private padOwed = 0;
   /** Data of the current entry is delivered (false: skipped, e.g. a volume label). */
   private deliver = false;
   private ext: Buffer = Buffer.alloc(0);
@@ -170,10 +172,15 @@ export class TarParser {
     }
   }
 
-  /** The input is over: fail unless it stopped between entries. */
+  /**
+   * The input is over: fail unless it stopped between entries. Right after an entry's data,
+   * before any of its padding, counts as between entries, as Go's archive/tar (so dockerd) reads
+   * it: the docker CLI sends build contexts cut there (`build -f` outside the context).
+   */
   end(): void {
     if (this.state === S_END) return;
     if (this.state === S_HEADER && this.holdLen === 0 && !this.localPending) return;
+    if (this.state === S_PAD && this.pad === this.padOwed && !this.localPending) return;
     throw new SizeLimitError(`truncated tar: input ended inside an entry at byte ${this.offset}`);
   }
 
@@ -182,6 +189,7 @@ export class TarParser {
       this.deliver = false;
       this.handlers.entryEnd();
     }
+    this.padOwed = this.pad;
     this.state = this.pad > 0 ? S_PAD : S_HEADER;
   }
 

@@ -329,6 +329,16 @@ describe('tar reader refuses bad input', () => {
     );
   });
 
+  test('a tar cut right after an entry data (no padding, no end marker) ends there, as Go reads it', () => {
+    // the docker CLI's `build -f` outside the context sends such a tar
+    const tar = rawTar(rawFile('a', 'x'.repeat(600)), rawFile('b', 'yz'));
+    const cut = tar.subarray(0, 512 + 1024 + 512 + 2);
+    const names = parseSync(cut).map((e) => e.header.name);
+    assert.deepEqual(names, ['a', 'b']);
+    // some of the padding read is still a cut tar
+    rejectsWith('SIZE_LIMIT', () => parseSync(tar.subarray(0, 512 + 1024 + 512 + 3)), /truncated/);
+  });
+
   test('huge PAX record is refused before it is buffered', () => {
     // Only the header is given: the size field alone must trigger the refusal.
     rejectsWith(

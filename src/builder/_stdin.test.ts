@@ -76,3 +76,36 @@ test('build -: a gzip context is capped by its uncompressed size (a small bomb c
   await readStdinContext(chunked(gz), whole);
   assert.equal(readFileSync(join(whole, 'zeros')).length, 4 * 1024 * 1024);
 });
+
+test('build - and POST /build: xz and bzip2 contexts unpack like plain ones', async () => {
+  const tar = contextTar({ Dockerfile: 'FROM scratch\n', 'a.txt': 'A' });
+  for (const codec of ['xz', 'bzip2']) {
+    const dir = mkdtempSync(join(work, 'ctx-'));
+    const packed = execFileSync(codec, ['-c'], { input: tar });
+    assert.deepEqual(await readStdinContext(chunked(packed, 100), dir), {}, codec);
+    assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'A', codec);
+  }
+});
+
+test('POST /build: with allowDevices false a device node in the context is refused', async () => {
+  // a raw ustar header for a char device 1/3 (null), made by hand: tar would need root
+  const h = Buffer.alloc(512);
+  h.write('null', 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write('00000000000\0', 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write('3', 156);
+  h.write('ustar\u000000', 257);
+  h.write('0000001\0', 329);
+  h.write('0000003\0', 337);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const tar = Buffer.concat([h, Buffer.alloc(1024)]);
+  const dir = mkdtempSync(join(work, 'ctx-'));
+  await assert.rejects(readStdinContext(chunked(tar), dir, { allowDevices: false }), { code: 'UNSAFE_PATH' });
+  assert.deepEqual(readdirSync(dir), []);
+});

@@ -2,9 +2,13 @@
 // SizeLimitError past it, never an unbounded buffer or an unbounded temp dir.
 
 import { pipeline, Readable } from 'node:stream';
-import { decompressStream, unpackLayer } from '../archive/index.js';
+import {
+  decompressExternal,
+  decompressStream,
+  sniffArchiveCompression,
+  unpackLayer,
+} from '../archive/index.js';
 import { SizeLimitError } from '../errors/index.js';
-import { sniffCompression } from '../oci/index.js';
 import { MAX_DOCKERFILE_BYTES } from './_parser.js';
 
 /** Most bytes of (uncompressed) context tar `build -` takes from stdin. */
@@ -15,6 +19,8 @@ export interface StdinLimits {
   maxDockerfileBytes?: number;
   /** Uncompressed tar bytes; default MAX_STDIN_CONTEXT_BYTES (8 GiB). */
   maxContextBytes?: number;
+  /** Create device nodes the tar holds (default: as the layer unpacker does, when root). */
+  allowDevices?: boolean;
 }
 
 function toBuffer(value: Buffer | string): Buffer {
@@ -53,7 +59,7 @@ async function* capped(source: AsyncIterable<Buffer>, max: number, what: string)
 }
 
 /**
- * `build -`: stdin is either a context tar (plain, gzip or zstd), unpacked with the checked
+ * `build -`: stdin is either a context tar (plain, gzip, zstd, xz or bzip2), unpacked with the checked
  * layer unpacker into `dir`, or a Dockerfile with an empty context (as docker does). The tar
  * is capped by its uncompressed size (a small gzip cannot fill the disk), the Dockerfile by
  * MAX_DOCKERFILE_BYTES.
@@ -74,7 +80,7 @@ export async function readStdinContext(
     size += b.length;
   }
   const first = Buffer.concat(head);
-  const compression = sniffCompression(first);
+  const compression = sniffArchiveCompression(first);
   const isTar =
     compression !== 'none' ||
     (first.length >= 262 && first.subarray(257, 262).toString('latin1') === 'ustar');
@@ -90,13 +96,19 @@ export async function readStdinContext(
   const max = limits.maxContextBytes ?? MAX_STDIN_CONTEXT_BYTES;
   let decoded: Readable = Readable.from(rest());
   if (compression !== 'none') {
-    const decoder = decompressStream(compression);
+    const decoder =
+      compression === 'xz' || compression === 'bzip2'
+        ? decompressExternal(compression)
+        : decompressStream(compression);
     // pipeline, not pipe: a failing stdin must fail the decoder too, not leave it waiting
     pipeline(decoded, decoder, () => {});
     decoded = decoder;
   }
   try {
-    await unpackLayer(capped(decoded, max, 'the build context on stdin'), dir, { compression: 'none' });
+    await unpackLayer(capped(decoded, max, 'the build context on stdin'), dir, {
+      compression: 'none',
+      ...(limits.allowDevices !== undefined ? { allowDevices: limits.allowDevices } : {}),
+    });
   } finally {
     decoded.destroy();
   }

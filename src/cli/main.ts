@@ -20,6 +20,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Common',
     load: () => import('./commands/image/pull.js'),
   },
+  push: {
+    summary: 'Upload an image to a registry',
+    group: 'Common',
+    load: () => import('./commands/image/push.js'),
+  },
   images: { summary: 'List images', group: 'Common', load: () => import('./commands/image/ls.js') },
   rmi: {
     summary: 'Remove one or more images',
@@ -77,6 +82,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Download an image from a registry',
     group: 'Image',
     load: () => import('./commands/image/pull.js'),
+  },
+  'image push': {
+    summary: 'Upload an image to a registry',
+    group: 'Image',
+    load: () => import('./commands/image/push.js'),
   },
   'image ls': { summary: 'List images', group: 'Image', load: () => import('./commands/image/ls.js') },
   'image list': {

@@ -60,6 +60,15 @@ export interface ContainerCreateOptions {
   addHosts?: { name: string; ip: string }[];
   domainname?: string;
   autoRemove?: boolean;
+  /** `--log-driver` / `--log-opt`: where the output goes; absent is the default file log. */
+  log?: LogConfig;
+}
+
+/** The container's log: a file (`json-file`/`k8s-file` name the same conmon k8s-file log) or none. */
+export interface LogConfig {
+  driver: 'json-file' | 'k8s-file' | 'none';
+  /** `max-size`: conmon starts the file afresh past this many bytes. */
+  maxSize?: number;
 }
 
 /** What the store keeps for a container (its config_json). */

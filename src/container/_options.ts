@@ -4,6 +4,7 @@
 import { constants } from 'node:os';
 import { InvalidArgumentError } from '../errors/index.js';
 import { formatIp, parseIp } from '../network/index.js';
+import type { ContainerCreateOptions, LogConfig } from './_config.js';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -324,4 +325,88 @@ export function parseAddHostFlag(text: string): { name: string; ip: string } {
   const raw = m[2]!.replace(/^\[(.*)\]$/, '$1');
   if (raw === 'host-gateway') return { name, ip: raw };
   return { name, ip: parseIpFlag(raw, undefined, '--add-host') };
+}
+
+/** What one `--security-opt` sets. */
+export type SecurityOptions = Pick<ContainerCreateOptions, 'seccomp' | 'noNewPrivileges'>;
+
+/**
+ * One `--security-opt`: `seccomp=FILE|unconfined` and `no-new-privileges[:true|false]`.
+ * With `content` (the Docker API), `seccomp=` carries the profile's JSON text itself, which the
+ * docker CLI read from the file, as dockerd expects. `apparmor=unconfined` and `label=disable`
+ * are accepted and change nothing: berth applies neither AppArmor profiles nor SELinux labels.
+ */
+export function parseSecurityOpt(text: string, options: { content?: boolean } = {}): SecurityOptions {
+  const m = /^([a-z-]+)(?:[=:](.*))?$/s.exec(text);
+  const key = m?.[1];
+  const value = m?.[2];
+  if (key === 'no-new-privileges') {
+    if (value === undefined || value === 'true') return { noNewPrivileges: true };
+    if (value === 'false') return { noNewPrivileges: false };
+  } else if (key === 'seccomp' && value) {
+    if (value === 'unconfined') return { seccomp: 'unconfined' };
+    if (!options.content) return { seccomp: { file: value } };
+    try {
+      return { seccomp: { profile: JSON.parse(value) as unknown } };
+    } catch {
+      throw new InvalidArgumentError('invalid security option seccomp: the value is not a JSON profile');
+    }
+  } else if ((key === 'apparmor' && value === 'unconfined') || (key === 'label' && value === 'disable')) {
+    return {};
+  }
+  throw new InvalidArgumentError(
+    `invalid --security-opt "${text.length > 80 ? `${text.slice(0, 80)}…` : text}": supported are seccomp=FILE|unconfined, no-new-privileges[:true|false], apparmor=unconfined and label=disable`,
+  );
+}
+
+const LOG_DRIVERS = ['json-file', 'k8s-file', 'none'] as const;
+
+/**
+ * `--log-driver` and `--log-opt`. Both file drivers are conmon's k8s-file log (what `logs`
+ * reads); `none` keeps no log. `max-size` is honoured; anything that would keep more or other
+ * than that is refused rather than ignored (one file only: `max-file` may be 1).
+ */
+export function parseLogConfig(
+  driver: string | undefined,
+  opts: Record<string, string>,
+): LogConfig | undefined {
+  const keys = Object.keys(opts);
+  if (!driver && keys.length === 0) return undefined;
+  const d = driver || 'json-file';
+  if (!(LOG_DRIVERS as readonly string[]).includes(d)) {
+    throw new InvalidArgumentError(
+      `log driver "${d}" is not supported: berth logs to a file (json-file, k8s-file) or not at all (none)`,
+    );
+  }
+  const log: LogConfig = { driver: d as LogConfig['driver'] };
+  for (const [k, v] of Object.entries(opts)) {
+    if (d === 'none') throw new InvalidArgumentError(`log driver "none" takes no options (got ${k})`);
+    if (k === 'max-size') {
+      const n = parseBytes(v, '--log-opt max-size');
+      if (n < 4096) throw new InvalidArgumentError(`invalid --log-opt max-size "${v}": at least 4k`);
+      log.maxSize = n;
+    } else if (k === 'max-file') {
+      if (v !== '1') {
+        throw new InvalidArgumentError(
+          `--log-opt max-file=${v} is not supported: berth keeps one log file, started afresh past max-size`,
+        );
+      }
+    } else {
+      throw new InvalidArgumentError(
+        `log option "${k}" is not supported by the ${d} log driver (max-size, max-file=1)`,
+      );
+    }
+  }
+  return log;
+}
+
+/** `--log-opt k=v` texts as a map. */
+export function parseLogOpts(texts: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of texts) {
+    const i = t.indexOf('=');
+    if (i <= 0) throw new InvalidArgumentError(`invalid --log-opt "${t}": expected KEY=VALUE`);
+    out[t.slice(0, i)] = t.slice(i + 1);
+  }
+  return out;
 }

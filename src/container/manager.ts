@@ -324,7 +324,8 @@ export class ContainerManager {
       const created = await driver.create(rec.id, {
         bundle,
         stateDir,
-        logPath: this.logPath(rec.id),
+        ...(o.log?.driver === 'none' ? {} : { logPath: this.logPath(rec.id) }),
+        ...(o.log?.maxSize !== undefined ? { logSizeMax: o.log.maxSize } : {}),
         terminal: o.tty === true,
         stdin: o.interactive === true,
         ...(hooks.callerCleansUp
@@ -688,6 +689,9 @@ export class ContainerManager {
     options: { follow?: boolean; since?: Date; tail?: number; signal?: AbortSignal } = {},
   ) {
     const rec = this.get(idOrName);
+    if (this.config(rec).options.log?.driver === 'none') {
+      throw new InvalidArgumentError('configured logging driver does not support reading');
+    }
     const path = this.logPath(rec.id);
     if (!existsSync(path)) {
       return (async function* () {})();

@@ -1,7 +1,12 @@
 // Docker-shaped renderings of store records: what `inspect`, `ps` and `volume ls` show and what
 // the Docker API will return as JSON. Pure functions over plain data, so every front end gets
 // the same shape.
-import { formatPortsColumn, liveNetStatus, type StoredContainerConfig } from '../container/index.js';
+import {
+  type ContainerCreateOptions,
+  formatPortsColumn,
+  liveNetStatus,
+  type StoredContainerConfig,
+} from '../container/index.js';
 import type { ContainerRecord, VolumeRecord } from '../store/index.js';
 import { formatNetworkSettings, type NetworkSettings } from './_format-endpoints.js';
 
@@ -61,6 +66,8 @@ export interface ContainerInspect {
     DnsSearch: string[];
     DnsOptions: string[];
     ExtraHosts: string[] | null;
+    LogConfig: { Type: string; Config: Record<string, string> };
+    Tmpfs: Record<string, string> | null;
   };
   Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
   Config: {
@@ -156,6 +163,12 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       DnsSearch: o.dnsSearch ?? [],
       DnsOptions: o.dnsOptions ?? [],
       ExtraHosts: o.addHosts?.length ? o.addHosts.map((h) => `${h.name}:${h.ip}`) : null,
+      // Docker's name for the default: a file that `logs` reads (compose checks it)
+      LogConfig: {
+        Type: o.log?.driver ?? 'json-file',
+        Config: o.log?.maxSize !== undefined ? { 'max-size': String(o.log.maxSize) } : {},
+      },
+      Tmpfs: tmpfsMap(o.mounts ?? []),
     },
     Mounts: (o.mounts ?? []).map((m) => ({
       Type: m.type,
@@ -331,4 +344,13 @@ export function portList(ports: NetworkSettings['Ports']): PortListEntry[] {
     }
   }
   return out;
+}
+
+/** `--tmpfs` mounts as Docker's HostConfig.Tmpfs map (target → options); null when none. */
+function tmpfsMap(mounts: NonNullable<ContainerCreateOptions['mounts']>): Record<string, string> | null {
+  const t = mounts.filter((m) => m.type === 'tmpfs');
+  if (!t.length) return null;
+  return Object.fromEntries(
+    t.map((m) => [m.target, [...(m.readOnly ? ['ro'] : []), ...m.options].join(',')]),
+  );
 }

@@ -17,12 +17,14 @@ import {
   saveImagesToDir,
 } from '../image/index.js';
 import { familiarName, parsePlatform, parseReference } from '../oci/index.js';
+import { normalizeAuthHost } from '../registry/index.js';
 import type { ImageRecord } from '../store/index.js';
 import { atomicWriteStream } from '../util/index.js';
 import { sweepDeadBuilds } from './_builds.js';
 import { recordImageEvent } from './_events.js';
 import { type FilterInput, parseImageFilters } from './_filters.js';
 import type { Parts } from './_parts.js';
+import { pullWithCredentials, type RegistryCredentials } from './_push.js';
 
 export interface ImageSummary {
   ID: string;
@@ -62,7 +64,11 @@ export type BuildRequestOptions = Omit<BuildRequest, 'tags'> & {
 export async function build(
   parts: Parts,
   options: BuildRequestOptions,
-  extra: { onPullProgress?: PullOptions['onProgress'] } = {},
+  extra: {
+    onPullProgress?: PullOptions['onProgress'];
+    /** Credentials per registry (keys as docker writes them: `host[:port]` or a URL) for base-image pulls. */
+    credentials?: Record<string, RegistryCredentials>;
+  } = {},
 ): Promise<BuildResult> {
   const { buildImage } = await import('../builder/index.js');
   const { output, ...request } = options;
@@ -77,10 +83,17 @@ export async function build(
       resolveImage: async (reference, options) => {
         const existing = options.pull ? undefined : parts.findImage(reference);
         if (existing) return existing;
-        const pulled = await parts.pull(reference, {
-          ...(extra.onPullProgress ? { onProgress: extra.onPullProgress } : {}),
-          ...(options.platform ? { platform: parsePlatform(options.platform), platformExplicit: true } : {}),
-        });
+        const pulled = await pullWithCredentials(
+          parts,
+          reference,
+          {
+            ...(extra.onPullProgress ? { onProgress: extra.onPullProgress } : {}),
+            ...(options.platform
+              ? { platform: parsePlatform(options.platform), platformExplicit: true }
+              : {}),
+          },
+          credentialsFor(extra.credentials, reference),
+        );
         return pulled.image;
       },
     },
@@ -98,6 +111,19 @@ export async function build(
     }
   }
   return result;
+}
+
+/** The credentials given for the registry of `reference`, if any. */
+function credentialsFor(
+  credentials: Record<string, RegistryCredentials> | undefined,
+  reference: string,
+): RegistryCredentials | undefined {
+  if (!credentials) return undefined;
+  const host = normalizeAuthHost(parseReference(reference).domain);
+  for (const [key, creds] of Object.entries(credentials)) {
+    if (host !== undefined && normalizeAuthHost(key) === host) return creds;
+  }
+  return undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import { NotFoundError } from '../errors/index.js';
 import { fullTagName, type PullOptions, type PullResult, pullImage } from '../image/index.js';
 import { NetworkStore } from '../network/index.js';
 import { parseReference } from '../oci/index.js';
-import { loadRegistriesConfig, RegistryClient } from '../registry/index.js';
+import { loadRegistriesConfig, RegistryClient, type RegistryClientOptions } from '../registry/index.js';
 import { type ImageRecord, Store } from '../store/index.js';
 import { recordImageEvent, recordManagerEvent } from './_events.js';
 import { loadBerthConfig } from './config.js';
@@ -53,13 +53,19 @@ export class Parts {
   }
 
   get registry(): RegistryClient {
-    this.clientHandle ??= new RegistryClient({
+    this.clientHandle ??= this.newRegistryClient();
+    return this.clientHandle;
+  }
+
+  /** A client of its own (the caller closes it), e.g. with one request's credentials. */
+  newRegistryClient(extra: Pick<RegistryClientOptions, 'credentials'> = {}): RegistryClient {
+    return new RegistryClient({
       authFile: this.options.authFile,
       tlsVerify: this.options.tlsVerify,
       config: loadRegistriesConfig(this.options.registriesConfig),
       userAgent: 'berth/0.1',
+      ...extra,
     });
-    return this.clientHandle;
   }
 
   get containers(): ContainerManager {
@@ -126,8 +132,8 @@ export class Parts {
     return image;
   }
 
-  async pull(reference: string, options: PullOptions = {}): Promise<PullResult> {
-    const pulled = await pullImage({ store: this.store, client: this.registry }, reference, options);
+  async pull(reference: string, options: PullOptions = {}, client = this.registry): Promise<PullResult> {
+    const pulled = await pullImage({ store: this.store, client }, reference, options);
     // Docker's pull event is about the reference; the image ID is in the tag events' Actor
     recordImageEvent(this.store, 'pull', pulled.reference, pulled.reference);
     return pulled;

@@ -2,7 +2,7 @@
 // work lives in the private `_*.ts` files by concern; the wiring (store, registry client,
 // container manager) lives in `_parts.ts` and never leaves this folder.
 import type { Writable } from 'node:stream';
-import type { BuildResult } from '../builder/index.js';
+import type { BuildResult, StdinLimits } from '../builder/index.js';
 import type {
   CommitOptions,
   ContainerChange,
@@ -39,6 +39,7 @@ import type { NetworkInspect } from './_format-network.js';
 import * as images from './_images.js';
 import * as networks from './_networks.js';
 import { type EngineOptions, Parts } from './_parts.js';
+import * as pushes from './_push.js';
 import * as system from './_system.js';
 import * as volumes from './_volumes.js';
 
@@ -61,6 +62,7 @@ export type { NetworkContainerEndpoint, NetworkInspect } from './_format-network
 export type { BuildRequestOptions, ImageSummary, LoadOptions, RemoveReport } from './_images.js';
 export type { NetworkPruneReport } from './_networks.js';
 export type { EngineOptions } from './_parts.js';
+export type { PushReport, PushRequestOptions, RegistryCredentials } from './_push.js';
 export type { SystemPruneReport } from './_system.js';
 export { registryHost } from './_system.js';
 export type { VolumePruneReport } from './_volumes.js';
@@ -262,11 +264,27 @@ export class Engine {
     return this.#parts.resolveImage(input);
   }
 
-  /** `pull`; `upToDate` says the reference already named the image pulled (docker's Status line). */
-  async pull(reference: string, options: PullOptions = {}): Promise<PullReport> {
+  /**
+   * `pull`; `upToDate` says the reference already named the image pulled (docker's Status line).
+   * `credentials` are used for the image's registry instead of the stored login.
+   */
+  async pull(
+    reference: string,
+    options: PullOptions & { credentials?: pushes.RegistryCredentials } = {},
+  ): Promise<PullReport> {
+    const { credentials, ...pullOptions } = options;
     const before = this.#parts.findImage(reference)?.id;
-    const result = await this.#parts.pull(reference, options);
+    const result = await pushes.pullWithCredentials(this.#parts, reference, pullOptions, credentials);
     return { ...result, upToDate: before === result.image.id };
+  }
+
+  /**
+   * `push SOURCE [DEST]`: layers (skipping what the registry has), config, then the manifest,
+   * byte for byte as stored, so a pulled image keeps its digest. Credentials: the stored login,
+   * or `options.credentials` for the destination's registry.
+   */
+  async push(source: string, options: pushes.PushRequestOptions = {}): Promise<pushes.PushReport> {
+    return pushes.push(this.#parts, source, options);
   }
 
   /** `images [REFERENCE]`; filters (dangling, reference) are checked before anything is listed. */
@@ -332,7 +350,11 @@ export class Engine {
    */
   async build(
     request: images.BuildRequestOptions,
-    extra: { onPullProgress?: PullOptions['onProgress'] } = {},
+    extra: {
+      onPullProgress?: PullOptions['onProgress'];
+      /** Per-registry credentials for base-image pulls (the API's X-Registry-Config). */
+      credentials?: Record<string, pushes.RegistryCredentials>;
+    } = {},
   ): Promise<BuildResult> {
     return images.build(this.#parts, request, extra);
   }
@@ -343,13 +365,17 @@ export class Engine {
     return readIgnoreFile(contextDir, dockerfileName);
   }
 
-  /** `build -`: unpack a context tar from `input` into `dir`, or return the Dockerfile it holds. */
+  /**
+   * `build -` and the API's POST /build: unpack a context tar from `input` into `dir`, or return
+   * the Dockerfile it holds; `limits` caps the sizes and can refuse device nodes.
+   */
   async readStdinBuildContext(
     input: AsyncIterable<Buffer | string>,
     dir: string,
+    limits: StdinLimits = {},
   ): Promise<{ dockerfile?: string }> {
     const { readStdinContext } = await import('../builder/index.js');
-    return readStdinContext(input, dir);
+    return readStdinContext(input, dir, limits);
   }
 
   /** `build -f -`: the Dockerfile on stdin, refused past the parser's 4 MiB limit. */
@@ -444,6 +470,11 @@ export class Engine {
 
   async login(server: string, credentials: { username: string; password: string }): Promise<string> {
     return system.login(this.#parts, server, credentials);
+  }
+
+  /** Check credentials against a registry without storing them; returns the registry host. */
+  async checkLogin(server: string, credentials: { username: string; password: string }): Promise<string> {
+    return pushes.checkLogin(this.#parts, server, credentials);
   }
 
   async logout(server: string): Promise<{ host: string; removed: boolean }> {

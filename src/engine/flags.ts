@@ -129,3 +129,21 @@ export function portBindingsMap(
 ): Record<string, { HostIp: string; HostPort: string }[] | null> {
   return rules.portBindingsMap(mappings, exposed, options);
 }
+
+/** One `--security-opt`; `content` when seccomp= carries the profile's JSON (the Docker API). */
+export function parseSecurityOpt(text: string, options: { content?: boolean } = {}): rules.SecurityOptions {
+  return rules.parseSecurityOpt(text, options);
+}
+
+/** `--log-driver` with its `--log-opt` map (undefined: the default file log). */
+export function parseLogConfig(
+  driver: string | undefined,
+  opts: Record<string, string>,
+): ReturnType<typeof rules.parseLogConfig> {
+  return rules.parseLogConfig(driver, opts);
+}
+
+/** `--log-opt KEY=VALUE` texts as a map. */
+export function parseLogOpts(texts: string[]): Record<string, string> {
+  return rules.parseLogOpts(texts);
+}

@@ -13,7 +13,7 @@ export type {
   ExecSession,
   TopResult,
 } from '../container/index.js';
-export type { ImageDiff } from '../image/index.js';
+export type { ImageDiff, PushBlobStatus, PushEvent, PushSink } from '../image/index.js';
 export type { NetworkCreateOptions, NetworkDriver, NetworkRequest, PortMapping } from '../network/index.js';
 export type { AttachStreams, LogEntry } from '../runtime/index.js';
 export type { ContainerRecord, EventRecord, EventType } from '../store/index.js';
@@ -32,6 +32,9 @@ export type {
   NetworkPruneReport,
   PortListEntry,
   PullReport,
+  PushReport,
+  PushRequestOptions,
+  RegistryCredentials,
   RemoveReport,
   StartOptions,
   SystemPruneReport,

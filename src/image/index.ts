@@ -15,4 +15,13 @@ export {
 } from './inspect.js';
 export { type LoadOptions, type LoadResult, loadImages } from './load.js';
 export { type PullOptions, type PullResult, pullImage, selectPlatform } from './pull.js';
+export {
+  mountSource,
+  type PushBlobStatus,
+  type PushEvent,
+  type PushOptions,
+  type PushResult,
+  type PushSink,
+  pushImage,
+} from './push.js';
 export { type SaveFormat, type SaveItem, saveImagesStream, saveImagesToDir } from './save.js';

@@ -297,15 +297,19 @@ export function teardownContainerNetwork(
   paths: NetworkPaths,
   containerId: string,
   cni?: CniOptions,
-  options: { namespaceFirst?: boolean } = {},
+  options: { namespaceFirst?: boolean; sweeping?: boolean } = {},
 ): Promise<void> {
   // two cleaners in one process (a --rm run's wait and its log follower) share one teardown
   const key = join(paths.netnsDir, containerId);
   const running = teardowns.get(key);
   if (running) return running;
-  const p = teardown(paths, containerId, cni, options.namespaceFirst === true).finally(() =>
-    teardowns.delete(key),
-  );
+  const p = teardown(
+    paths,
+    containerId,
+    cni,
+    options.namespaceFirst === true,
+    options.sweeping === true,
+  ).finally(() => teardowns.delete(key));
   teardowns.set(key, p);
   return p;
 }
@@ -323,16 +327,22 @@ async function teardown(
   containerId: string,
   cni: CniOptions | undefined,
   namespaceFirst: boolean,
+  sweeping = false,
 ): Promise<void> {
+  // A sweep undoes what a dead process left; if the container starts again meanwhile (a new
+  // live guard), what is there from now on is that start's, and the sweep stops touching it.
+  const taken = () => sweeping && guardAlive(paths, containerId);
   if (namespaceFirst) deleteNetns(join(paths.netnsDir, containerId));
   let first: unknown;
   for (const file of cacheFilesOf(paths, containerId)) {
+    if (taken()) return;
     try {
       await delFromCache(file, cni);
     } catch (err) {
       first ??= err;
     }
   }
+  if (taken()) return;
   deleteNetns(join(paths.netnsDir, containerId));
   releaseSetupGuard(paths, containerId);
   if (first !== undefined) throw first;
@@ -369,7 +379,11 @@ function guardFile(paths: NetworkPaths, containerId: string): string {
  */
 export function holdSetupGuard(paths: NetworkPaths, containerId: string): void {
   mkdirSync(paths.netnsDir, { recursive: true, mode: 0o755 });
-  writeFileSync(guardFile(paths, containerId), `${process.pid} ${processStart(process.pid) ?? ''}\n`);
+  // written aside and renamed in: a sweep must never read it half written (empty = "dead"),
+  // and the temporary name must not look like a container's (a sweep would take it for one)
+  const tmp = join(paths.netnsDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  writeFileSync(tmp, `${process.pid} ${processStart(process.pid) ?? ''}\n`);
+  renameSync(tmp, guardFile(paths, containerId));
 }
 
 export function releaseSetupGuard(paths: NetworkPaths, containerId: string): void {
@@ -464,12 +478,13 @@ export async function sweepContainerNetworks(
     }
   }
   removeDeadTempFiles(paths.cacheDir);
+  removeDeadTempFiles(paths.netnsDir);
   const cleaned: string[] = [];
   for (const id of ids) {
     if (guardAlive(paths, id) || isActive(id)) continue;
     // a plugin the killed berth started may still be running: DEL only once it is done
     await pluginsDone(id);
-    await teardownContainerNetwork(paths, id, cni).catch(() => {});
+    await teardownContainerNetwork(paths, id, cni, { sweeping: true }).catch(() => {});
     cleaned.push(id);
   }
   return cleaned;

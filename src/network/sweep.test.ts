@@ -21,7 +21,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { missing, requireOrSkip } from '../../test/helpers/prereq.js';
 import { killWhen, waitFor } from '../../test/helpers/wait.js';
-import { sweepContainerNetworks } from './index.js';
+import {
+  deleteNetns,
+  guardAlive,
+  holdSetupGuard,
+  releaseSetupGuard,
+  sweepContainerNetworks,
+} from './index.js';
 
 const CHILD = fileURLToPath(new URL('../../test/helpers/attach-child.js', import.meta.url));
 const lacks = missing({ root: true, commands: ['unshare', 'nsenter', 'ip'] });
@@ -71,6 +77,52 @@ exit 0
   );
   assert.deepEqual(readdirSync(paths.netnsDir), []);
   assert.deepEqual(readdirSync(paths.cacheDir), []);
+});
+
+test('a sweep stops undoing a container once a live start holds its guard again', async (t) => {
+  if (!requireOrSkip(t, lacks ?? '', lacks === undefined)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'berth-sweep-'));
+  const state = join(dir, 'state');
+  const plugins = join(dir, 'plugins');
+  mkdirSync(state);
+  mkdirSync(plugins);
+  // ADD answers at once; DEL waits (bounded, about 5 s) for the test to say go
+  writeFileSync(
+    join(plugins, 'orphan'),
+    `#!/bin/sh
+cat >/dev/null
+case "$CNI_COMMAND" in
+ADD) printf '{"cniVersion":"1.0.0","ips":[{"address":"10.231.99.2/24"}]}' ;;
+DEL) : > ${state}/del-started
+  i=0; while [ ! -e ${state}/go ] && [ $i -lt 250 ]; do sleep 0.02; i=$((i+1)); done ;;
+esac
+exit 0
+`,
+  );
+  chmodSync(join(plugins, 'orphan'), 0o755);
+  const paths = { netnsDir: join(dir, 'netns'), cacheDir: join(dir, 'cache') };
+  const id = randomBytes(32).toString('hex');
+  t.after(() => {
+    deleteNetns(join(paths.netnsDir, id));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // a setup whose process then exits: its namespace and record are leftovers, its guard dead
+  const child = spawn(process.execPath, [CHILD, paths.netnsDir, paths.cacheDir, plugins, id], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const code = await new Promise<unknown>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.equal(guardAlive(paths, id), false);
+
+  const sweep = sweepContainerNetworks(paths, () => false, { pluginDirs: [plugins] });
+  await waitFor(() => existsSync(join(state, 'del-started')), { what: 'the sweep to DEL' });
+  // the container starts again now (as `berth start` does: guard first, then its namespace)
+  holdSetupGuard(paths, id);
+  writeFileSync(join(state, 'go'), '');
+  await sweep;
+  assert.ok(existsSync(join(paths.netnsDir, id)), 'the restarted container keeps its namespace');
+  assert.equal(guardAlive(paths, id), true, 'and its setup guard');
+  releaseSetupGuard(paths, id);
 });
 
 function processWithContainerId(id: string): boolean {

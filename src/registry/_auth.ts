@@ -107,6 +107,11 @@ export class AuthSession {
     const scheme = this.transport.schemeOf(ep);
     const base = new URL(`${scheme ?? 'https'}://${ep.host}/`);
     const creds = this.transport.mayCarryCredentials(base) ? await this.creds(ep.credHost) : undefined;
+    if (creds && 'registryToken' in creds) {
+      if (!TOKEN_RE.test(creds.registryToken))
+        throw new RegistryError(`cannot ${req.what}: invalid registry token`);
+      return `Bearer ${creds.registryToken}`;
+    }
     if (challenge.scheme === 'basic') {
       if (!creds || !('username' in creds)) return undefined;
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`, 'utf8').toString('base64')}`;
@@ -227,7 +232,13 @@ function hostMatches(url: URL, ep: Endpoint): boolean {
 
 function scrub(text: string, creds: Credentials | undefined): string {
   let out = text;
-  const secret = creds && ('password' in creds ? creds.password : creds.identityToken);
+  const secret =
+    creds &&
+    ('password' in creds
+      ? creds.password
+      : 'identityToken' in creds
+        ? creds.identityToken
+        : creds.registryToken);
   if (secret && secret.length >= 4) out = out.split(secret).join('***');
   return oneLine(out);
 }

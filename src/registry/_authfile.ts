@@ -7,7 +7,11 @@ import { atomicWriteFile } from '../util/index.js';
 import { registryKey } from './_config.js';
 import { oneLine } from './_http.js';
 
-export type Credentials = { username: string; password: string } | { identityToken: string };
+/** A registry token (`registryToken`) is sent as it is, as a bearer token, with no token exchange. */
+export type Credentials =
+  | { username: string; password: string }
+  | { identityToken: string }
+  | { registryToken: string };
 
 const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/';
 const MAX_AUTH_FILE_BYTES = 4 * 1024 * 1024;

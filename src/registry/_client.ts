@@ -32,7 +32,7 @@ import {
   parseReference,
 } from '../oci/index.js';
 import { AuthSession } from './_auth.js';
-import { getCredentials, normalizeAuthHost } from './_authfile.js';
+import { type Credentials, getCredentials, normalizeAuthHost } from './_authfile.js';
 import { type RegistriesConfig, validateRegistriesConfig } from './_config.js';
 import { type DownloadOptions, type DownloadResult, downloadToFile } from './_download.js';
 import { errorFromResponse, wrapFailure } from './_errors.js';
@@ -43,6 +43,11 @@ import { checkUserAgent, type Endpoint, type RetryInfo, Transport } from './_tra
 export interface RegistryClientOptions {
   /** Docker config.json / auth.json to read credentials from (see authFilePath). */
   authFile?: string;
+  /**
+   * Credentials per registry host, instead of the auth file (an API request's X-Registry-Auth);
+   * undefined for a host means anonymous access to it.
+   */
+  credentials?: (host: string) => Promise<Credentials | undefined>;
   /** false = allow plain HTTP and skip certificate checks for every host. */
   tlsVerify?: boolean;
   config?: RegistriesConfig;
@@ -138,7 +143,10 @@ export class RegistryClient {
     // validate every mirror now, so a bad config fails before the first pull
     for (const host of Object.keys(config.registries ?? {})) this.transport.mirrors(host);
     const authFile = options.authFile;
-    this.session = new AuthSession(this.transport, (host) => getCredentials(host, { authFile }));
+    this.session = new AuthSession(
+      this.transport,
+      options.credentials ?? ((host) => getCredentials(host, { authFile })),
+    );
     this.uploadChunkBytes = options.uploadChunkBytes ?? DEFAULT_CHUNK_BYTES;
   }
 

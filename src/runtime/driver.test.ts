@@ -72,7 +72,7 @@ for (const runtime of runtimes.length ? runtimes : [{ name: 'runc', path: 'runc'
       await driver.start(id);
       assert.deepEqual(await driver.state(id), { status: 'running', pid });
       const entries = await eventually(async () => {
-        const all = await collectLogs(opts.logPath);
+        const all = await collectLogs(opts.logPath!);
         return all.length >= 2 ? all : undefined;
       }, 'two log lines');
       const byStream = Object.fromEntries(entries.map((e) => [e.stream, e]));
@@ -103,7 +103,7 @@ for (const runtime of runtimes.length ? runtimes : [{ name: 'runc', path: 'runc'
       await driver.start(term);
       await eventually(
         async () =>
-          (await collectLogs(termOpts.logPath)).some((e) => e.line.toString() === 'trapped')
+          (await collectLogs(termOpts.logPath!)).some((e) => e.line.toString() === 'trapped')
             ? true
             : undefined,
         'the TERM handler to be set',
@@ -323,12 +323,12 @@ describe('conmon outlives berth', { skip, concurrency: false, timeout: 120_000 }
     assert.equal(driver.conmonPid(opts.stateDir), conmonPid, 'conmon still runs');
     assert.equal((await driver.state(id))?.status, 'running');
     await eventually(
-      async () => ((await collectLogs(opts.logPath)).length ? true : undefined),
+      async () => ((await collectLogs(opts.logPath!)).length ? true : undefined),
       'first log line',
     );
     writeFileSync(join(opts.bundle, 'rootfs', 'tmp', 'go'), '');
     assert.equal(await driver.waitExit(opts.stateDir, id), 9);
-    const lines = (await collectLogs(opts.logPath)).map((e) => e.line.toString());
+    const lines = (await collectLogs(opts.logPath!)).map((e) => e.line.toString());
     assert.deepEqual(lines, ['started', 'finishing']);
     await driver.delete(id);
   });

@@ -57,7 +57,8 @@ export interface CreateOptions {
   /** Per-container directory for conmon's files: pidfile, conmon.pid, exits/, oom, attach, ctl. */
   stateDir: string;
   /** conmon's k8s-file log; the path must not contain ':' (conmon splits its -l value on it). */
-  logPath: string;
+  /** The k8s-file log; omitted: the container keeps no log (`--log-driver none`). */
+  logPath?: string;
   terminal: boolean;
   /** Keep a stdin pipe open, fed through the attach socket (docker -i). */
   stdin: boolean;
@@ -172,8 +173,8 @@ export class RuntimeDriver {
     const what = `cannot create container "${id}"`;
     const stateDir = resolve(options.stateDir);
     const bundle = resolve(options.bundle);
-    const logPath = resolve(options.logPath);
-    if (logPath.includes(':')) throw new InvalidArgumentError(`${what}: log path ${logPath} contains ':'`);
+    const logPath = options.logPath === undefined ? undefined : resolve(options.logPath);
+    if (logPath?.includes(':')) throw new InvalidArgumentError(`${what}: log path ${logPath} contains ':'`);
     if (
       options.exitCommand &&
       (options.exitCommand.length === 0 || !isAbsolute(options.exitCommand[0] ?? ''))
@@ -189,7 +190,7 @@ export class RuntimeDriver {
       });
     }
     mkdirSync(join(stateDir, EXIT_DIR), { recursive: true, mode: 0o700 });
-    mkdirSync(dirname(logPath), { recursive: true });
+    if (logPath) mkdirSync(dirname(logPath), { recursive: true });
     for (const name of ['pidfile', 'conmon.pid', 'oom', 'exit', join(EXIT_DIR, id)]) {
       rmSync(join(stateDir, name), { force: true });
     }
@@ -208,7 +209,7 @@ export class RuntimeDriver {
       bundle,
       stateDir,
       exitDir: join(stateDir, EXIT_DIR),
-      logPath,
+      ...(logPath ? { logPath } : {}),
       ...(options.terminal ? { terminal: true } : {}),
       ...(options.stdin ? { stdin: true } : {}),
       ...(options.leaveStdinOpen ? { leaveStdinOpen: true } : {}),

@@ -2,6 +2,7 @@
 // this machine): `docker top`, `docker diff`, `docker export -o`, `docker stats --no-stream`,
 // `docker cp` both ways and of a missing path, and a hostile tar PUT to the archive endpoint.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,8 @@ const { sock } = api;
 
 function call(method: string, path: string, body?: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, path, method }, async (res) => {
+    const headers = body ? { 'Content-Length': String(body.length) } : {};
+    const req = request({ socketPath: sock, path, method, headers }, async (res) => {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
@@ -90,6 +92,44 @@ describe('docker top, diff, export, stats and cp against berth system service', 
       const ls = await b.run(['exec', name, 'ls', '/tmp']);
       assert.match(ls.stdout, new RegExp(marker));
     } else assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.text}`);
+    await b.ok(['rm', '-f', name]);
+  });
+
+  test('a PUT with a Content-Length over 1 MiB (a client sending a whole buffer) is taken in', async () => {
+    const name = 'bigput';
+    await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+    const data = 'y'.repeat(2 * 1024 * 1024);
+    const r = await call('PUT', `/v1.45/containers/${name}/archive?path=/tmp`, tarOf('big.txt', data));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(
+      (await b.ok(['exec', name, 'wc', '-c', '/tmp/big.txt'])).trim(),
+      `${data.length} /tmp/big.txt`,
+    );
+    await b.ok(['rm', '-f', name]);
+  });
+
+  test('HEAD of the archive endpoint answers the stat header alone; GET streams the tar', async () => {
+    const name = 'headstat';
+    await b.ok(['run', '-d', '--name', name, IMG, 'sleep', '300']);
+    const headers = await new Promise<IncomingMessage['headers']>((resolve, reject) => {
+      const req = request(
+        { socketPath: sock, path: `/containers/${name}/archive?path=/etc`, method: 'HEAD' },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    const stat = JSON.parse(
+      Buffer.from(String(headers['x-docker-container-path-stat']), 'base64').toString(),
+    );
+    assert.equal(stat.name, 'etc');
+    assert.ok((stat.mode & 0x80000000) !== 0, 'a directory');
+    const got = await call('GET', `/containers/${name}/archive?path=/etc/passwd`);
+    assert.equal(got.status, 200);
+    assert.match(got.text, /root:x:0:0/);
     await b.ok(['rm', '-f', name]);
   });
 
@@ -162,6 +202,12 @@ describe('docker top, diff, export, stats and cp against berth system service', 
         assert.equal(readFileSync(join(dir, 'back.txt'), 'utf8'), `hello ${i}\n`);
         await api.dockerOk(client, ['cp', `${name}:/etc`, join(dir, 'etc')]);
         assert.ok(statSync(join(dir, 'etc')).isDirectory());
+        // Larger than any one chunk: the tar streams out after its first header (no whole-tar buffer).
+        const big = randomBytes(6 * 1024 * 1024 + 123);
+        writeFileSync(join(work, `big${i}`), big);
+        await api.dockerOk(client, ['cp', join(work, `big${i}`), `${name}:/tmp/big`]);
+        await api.dockerOk(client, ['cp', `${name}:/tmp/big`, join(dir, 'big')]);
+        assert.ok(readFileSync(join(dir, 'big')).equals(big), 'the big file came back byte for byte');
         const miss = await api.docker(client, ['cp', `${name}:/no/such/file`, dir]);
         assert.notEqual(miss.code, 0);
         assert.match(miss.stderr, /no\/such\/file/);

@@ -66,8 +66,16 @@ export const CREATE_FLAGS: FlagSpec[] = [
     name: 'security-opt',
     type: 'list',
     value: 'list',
-    description: 'Security Options (seccomp=FILE|unconfined, no-new-privileges)',
+    description:
+      'Security Options (seccomp=FILE|unconfined, no-new-privileges[:true|false], apparmor=unconfined, label=disable)',
   },
+  {
+    name: 'log-driver',
+    type: 'string',
+    value: 'string',
+    description: 'Logging driver for the container (json-file, k8s-file, none)',
+  },
+  { name: 'log-opt', type: 'list', value: 'list', description: 'Log driver options (max-size, max-file=1)' },
   { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
   {
     name: 'init',
@@ -230,17 +238,9 @@ export function createOptionsFromFlags(flags: FlagValues, args: string[]): Conta
   if (ulimits.length > 0) o.ulimits = ulimits;
   if (list(flags, 'cap-add').length) o.capAdd = list(flags, 'cap-add');
   if (list(flags, 'cap-drop').length) o.capDrop = list(flags, 'cap-drop');
-  for (const so of list(flags, 'security-opt')) {
-    if (so === 'no-new-privileges' || so === 'no-new-privileges:true' || so === 'no-new-privileges=true')
-      o.noNewPrivileges = true;
-    else if (so === 'no-new-privileges:false' || so === 'no-new-privileges=false') o.noNewPrivileges = false;
-    else if (/^seccomp[=:]unconfined$/.test(so)) o.seccomp = 'unconfined';
-    else if (/^seccomp[=:]/.test(so)) o.seccomp = { file: so.slice('seccomp='.length) };
-    else
-      throw new InvalidArgumentError(
-        `invalid --security-opt "${so}": supported are seccomp=FILE|unconfined and no-new-privileges`,
-      );
-  }
+  for (const so of list(flags, 'security-opt')) Object.assign(o, parse.parseSecurityOpt(so));
+  const log = parse.parseLogConfig(str(flags, 'log-driver'), parse.parseLogOpts(list(flags, 'log-opt')));
+  if (log) o.log = log;
   if (bool(flags, 'privileged')) o.privileged = true;
   if (bool(flags, 'init')) o.init = true;
   const restart = str(flags, 'restart');

@@ -52,6 +52,24 @@ function parseTcpAddress(text: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+/**
+ * systemd socket activation: the listening socket is fd 3 when LISTEN_PID is this process and
+ * LISTEN_FDS is 1 (the variables are then cleared, so nothing started later sees them).
+ */
+function socketActivation(): number | undefined {
+  const { LISTEN_PID, LISTEN_FDS } = process.env;
+  if (LISTEN_PID === undefined || Number(LISTEN_PID) !== process.pid) return undefined;
+  delete process.env.LISTEN_PID;
+  delete process.env.LISTEN_FDS;
+  delete process.env.LISTEN_FDNAMES;
+  if (LISTEN_FDS !== '1') {
+    throw new UsageError(
+      `socket activation passed LISTEN_FDS=${LISTEN_FDS}; berth serves exactly one socket`,
+    );
+  }
+  return 3;
+}
+
 /** `--group NAME|GID`: the gid, looked up in /etc/group for a name. */
 function parseGroup(text: string): number {
   if (/^[0-9]+$/.test(text)) return Number(text);
@@ -93,23 +111,29 @@ export async function run(ctx: CommandContext, { flags }: ParsedArgs) {
     throw new InvalidArgumentError(`invalid --timeout "${timeoutText}": expected whole seconds (0 = never)`);
   }
   const groupText = str(flags, 'group');
+  const activated = socketActivation();
+  if (activated !== undefined && (tcpText !== undefined || str(flags, 'socket') !== undefined)) {
+    throw new UsageError('started by socket activation (LISTEN_FDS): --socket and --tcp do not apply');
+  }
   const listen: ServeOptions =
-    tcpText !== undefined
-      ? {
-          serverVersion: VERSION,
-          tcp: {
-            ...parseTcpAddress(tcpText),
-            cert: readPem(str(flags, 'tls-cert')!, 'tls-cert'),
-            key: readPem(str(flags, 'tls-key')!, 'tls-key'),
-            ca: readPem(str(flags, 'tls-ca')!, 'tls-ca'),
-          },
-        }
-      : {
-          serverVersion: VERSION,
-          // /run/berth/berth.sock unless --runroot moved the runtime state
-          socket: str(flags, 'socket') ?? join(ctx.globals.runroot, 'berth.sock'),
-          ...(groupText !== undefined ? { group: parseGroup(groupText) } : {}),
-        };
+    activated !== undefined
+      ? { serverVersion: VERSION, listenFd: activated }
+      : tcpText !== undefined
+        ? {
+            serverVersion: VERSION,
+            tcp: {
+              ...parseTcpAddress(tcpText),
+              cert: readPem(str(flags, 'tls-cert')!, 'tls-cert'),
+              key: readPem(str(flags, 'tls-key')!, 'tls-key'),
+              ca: readPem(str(flags, 'tls-ca')!, 'tls-ca'),
+            },
+          }
+        : {
+            serverVersion: VERSION,
+            // /run/berth/berth.sock unless --runroot moved the runtime state
+            socket: str(flags, 'socket') ?? join(ctx.globals.runroot, 'berth.sock'),
+            ...(groupText !== undefined ? { group: parseGroup(groupText) } : {}),
+          };
   const engine = await ctx.engine();
   const server = await serveApi(engine, { ...listen, idleTimeout: Number(timeoutText) });
   ctx.stderr.write(`berth API listening on ${server.address}\n`);
