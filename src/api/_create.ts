@@ -5,6 +5,7 @@
 import { type ContainerCreateOptions, type Engine, flags, type NetworkRequest } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { onlyParams, type Reply, type Request, readObject } from './_http.js';
+import { createBodyForVersion } from './_versions.js';
 
 type Obj = Record<string, unknown>;
 
@@ -32,6 +33,8 @@ const CONFIG_FIELDS = [
   'AttachStderr',
   'StdinOnce',
   'ArgsEscaped',
+  // dockerode sends the `name` query parameter in the body as well
+  'name',
 ];
 
 const HOST_CONFIG_FIELDS = [
@@ -70,6 +73,8 @@ const HOST_CONFIG_FIELDS = [
   'CgroupnsMode',
   // the docker CLI writes `--cidfile` itself; dockerd ignores the path it also sends
   'ContainerIDFile',
+  // taken by createContainer: resolving them needs the engine
+  'Links',
 ];
 
 /** Zero values: what a client sends for "not set" (null, false, 0, '', and empty lists/objects). */
@@ -232,25 +237,27 @@ function mountText(m: Obj): string {
   return parts.join(',');
 }
 
-/** NanoCpus (`--cpus`) or CpuQuota/CpuPeriod as the engine's CFS quota over a period. */
-function cpuLimit(host: Obj): { quota: number; period: number } | undefined {
+/**
+ * NanoCpus (`--cpus`) as the engine's CFS quota over a period, or CpuQuota/CpuPeriod kept as
+ * given (as dockerd keeps them apart: `update` may change one kind, not switch kinds).
+ */
+function cpuLimit(host: Obj): Pick<ContainerCreateOptions, 'cpus' | 'cpuQuota' | 'cpuPeriod'> {
   const nano = count(host.NanoCpus, 'HostConfig.NanoCpus');
   const quota = count(host.CpuQuota, 'HostConfig.CpuQuota');
   const period = count(host.CpuPeriod, 'HostConfig.CpuPeriod');
   if (nano !== undefined && (quota !== undefined || period !== undefined)) {
     throw new InvalidArgumentError('Conflicting options: Nano CPUs and CPU Period/Quota cannot both be set');
   }
-  if (nano !== undefined) return flags.parseCpus(String(nano / 1e9));
+  if (nano !== undefined) return { cpus: flags.parseCpus(String(nano / 1e9)) };
   if (quota === undefined) {
     if (period !== undefined)
       throw new InvalidArgumentError('HostConfig.CpuPeriod needs HostConfig.CpuQuota');
-    return undefined;
+    return {};
   }
-  const p = period ?? 100_000;
-  if (p < 1000 || p > 1_000_000)
+  if (period !== undefined && (period < 1000 || period > 1_000_000))
     throw new InvalidArgumentError('CPU period must be between 1ms and 1s (1000-1000000)');
   if (quota < 1000) throw new InvalidArgumentError('CPU quota must be at least 1ms (1000)');
-  return { quota, period: p };
+  return { cpuQuota: quota, ...(period !== undefined ? { cpuPeriod: period } : {}) };
 }
 
 /** HostConfig.Ulimits `[{Name, Soft, Hard}]`, checked as `--ulimit` is. */
@@ -306,17 +313,21 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   const exposed = Object.keys(obj(body.ExposedPorts, 'ExposedPorts'));
   if (exposed.length) o.expose = exposed.flatMap((p) => flags.parseExposeFlag(p));
 
-  const binds = strings(host.Binds, 'HostConfig.Binds') ?? [];
-  // Config.Volumes are `-v /path`: anonymous volumes
-  const anonymous = Object.keys(obj(body.Volumes, 'Volumes'));
   const tmpfs = stringMap(host.Tmpfs, 'HostConfig.Tmpfs') ?? {};
-  const mounts = [
-    ...[...binds, ...anonymous].map((b) => flags.parseVolumeFlag(b)),
+  const given = [
+    ...(strings(host.Binds, 'HostConfig.Binds') ?? []).map((b) => flags.parseVolumeFlag(b)),
     ...mountList(host.Mounts).map((m) => flags.parseMountFlag(mountText(m))),
     ...Object.entries(tmpfs).map(([target, opts]) =>
       flags.parseTmpfsFlag(opts ? `${target}:${opts}` : target),
     ),
   ];
+  // Config.Volumes are `-v /path`: anonymous volumes, except where a bind, mount or tmpfs goes
+  // (docker-compose lists the image's and the service's volume paths there as well)
+  const covered = new Set(given.map((m) => m.target));
+  const anonymous = Object.keys(obj(body.Volumes, 'Volumes'))
+    .map((v) => flags.parseVolumeFlag(v))
+    .filter((m) => !covered.has(m.target));
+  const mounts = [...given, ...anonymous];
   const targets = new Set<string>();
   for (const m of mounts) {
     if (targets.has(m.target)) throw new InvalidArgumentError(`Duplicate mount point: ${m.target}`);
@@ -358,7 +369,7 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   set('memory', count(host.Memory, 'HostConfig.Memory'));
   set('memorySwap', count(host.MemorySwap, 'HostConfig.MemorySwap'));
   set('cpuShares', count(host.CpuShares, 'HostConfig.CpuShares'));
-  set('cpus', cpuLimit(host));
+  Object.assign(o, cpuLimit(host));
   const ulimits = ulimitList(host.Ulimits);
   if (ulimits.length) o.ulimits = ulimits;
   for (const so of strings(host.SecurityOpt, 'HostConfig.SecurityOpt') ?? []) {
@@ -391,12 +402,36 @@ export function createOptionsFromBody(body: Obj, name: string | undefined): Cont
   return o;
 }
 
+/**
+ * Legacy links (`NAME[:ALIAS]`, which docker-compose sends for `run`) as hosts entries for the
+ * linked containers' current addresses, as docker writes them on its default network. A linked
+ * container that is missing is a 404; one without an address (not running) a 400.
+ */
+async function linkHosts(engine: Engine, links: string[]): Promise<{ name: string; ip: string }[]> {
+  const out = new Map<string, { name: string; ip: string }>();
+  for (const link of links) {
+    const [target = '', alias] = link.replace(/^\//, '').split(':');
+    const linked = await engine.inspectContainer(target);
+    const ip = Object.values(linked.NetworkSettings.Networks ?? {})
+      .map((n) => n.IPAddress)
+      .find((a) => a);
+    if (!ip) throw new InvalidArgumentError(`cannot link to ${target}: it has no address (is it running?)`);
+    for (const name of new Set([alias?.replace(/^.*\//, '') || target, target])) {
+      out.set(name, flags.parseAddHostFlag(`${name}:${ip}`));
+    }
+  }
+  return [...out.values()];
+}
+
 /** Docker does not pull on create: a missing image is a 404 and the client pulls. */
 export async function createContainer(engine: Engine, req: Request): Promise<Reply> {
   onlyParams(req.query, ['name', 'platform']);
   const name = req.query.get('name') || undefined;
-  const options = createOptionsFromBody(await readObject(req), name);
+  const { body, warnings } = createBodyForVersion(await readObject(req), req.version);
+  const options = createOptionsFromBody(body, name);
+  const links = strings(obj(body.HostConfig, 'HostConfig').Links, 'HostConfig.Links');
+  if (links?.length) options.addHosts = [...(options.addHosts ?? []), ...(await linkHosts(engine, links))];
   engine.resolveImage(options.image);
   const rec = await engine.createContainer(options, { pull: 'never' });
-  return { status: 201, body: { Id: rec.id, Warnings: [] } };
+  return { status: 201, body: { Id: rec.id, Warnings: warnings } };
 }

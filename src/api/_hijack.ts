@@ -548,7 +548,9 @@ function begin(out: Out, tty: boolean, upgrade: boolean): Write {
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
     );
   } else {
-    (out as ServerResponse).writeHead(200, { 'Content-Type': type });
+    // sent now, not with the first output: dockerode's attach waits for the headers before it
+    // starts the container (docker.run), so held headers would never see any output
+    (out as ServerResponse).writeHead(200, { 'Content-Type': type }).flushHeaders();
   }
   return (stream, chunk) => {
     if (out.destroyed || out.writableEnded || !chunk.length) return true;

@@ -198,12 +198,13 @@ export function filterInput(q: URLSearchParams): (FilterInput & Record<string, s
   return queryFilters(q);
 }
 
-/** Refuse query parameters a handler does not know, as dockerd's strict handlers do. */
-export function onlyParams(q: URLSearchParams, known: string[]): void {
-  for (const key of q.keys()) {
-    if (!known.includes(key)) throw new InvalidArgumentError(`unknown query parameter "${key}"`);
-  }
-}
+/**
+ * The query parameters a handler reads. Any others are ignored, as dockerd ignores them: real
+ * clients send extras (dockerode repeats a create body's fields in the query, docker-py adds
+ * `trunc_cmd`), so refusing them would break those clients. The values of the known ones are
+ * still checked where they are read.
+ */
+export function onlyParams(_q: URLSearchParams, _known: string[]): void {}
 
 /** Status and message of any thrown value; internal faults say only that they happened. */
 export function errorReply(err: unknown): { status: number; message: string } {

@@ -91,7 +91,10 @@ export function addBuildRoutes(r: Router, engine: Engine): void {
       if (typeof body !== 'object' || Array.isArray(body)) {
         throw new InvalidArgumentError('commit: the request body must be a container config object');
       }
-      const set = Object.entries(body as Record<string, unknown>).filter(([, v]) => !isEmpty(v));
+      // dockerode repeats the query (container, repo, tag, ...) in the body: those are not config
+      const set = Object.entries(body as Record<string, unknown>).filter(
+        ([k, v]) => !isEmpty(v) && !req.query.has(k),
+      );
       if (set.length > 0) {
         throw new HttpError(
           400,

@@ -54,6 +54,9 @@ export function addExecRoutes(r: Router, engine: Engine, hijack: HijackRegistry)
     const size = consoleSize(body.ConsoleSize);
     const c = await engine.inspectContainer(req.params[0]!);
     if (!c.State.Running) throw new HttpError(409, `Container ${c.Id} is not running`);
+    if (c.State.Paused) {
+      throw new HttpError(409, `Container ${c.Id} is paused, unpause the container before exec`);
+    }
     const e = hijack.addExec({
       container: c.Id,
       args,

@@ -4,9 +4,10 @@
 import type { Engine, ProgressEvent, PushEvent } from '../engine/index.js';
 import { hasCode, InvalidArgumentError } from '../errors/index.js';
 import { parsePlatform, parseReference } from '../oci/index.js';
-import { errorReply, HttpError, onlyParams, type Request, type Router } from './_http.js';
+import { compareVersions, errorReply, HttpError, onlyParams, type Request, type Router } from './_http.js';
 import { addAuthRoutes, requestCredentials } from './_registry-auth.js';
 import { containerListEntry } from './_routes.js';
+import { withVirtualSize } from './_versions.js';
 
 /** One line of dockerd's JSON message stream. */
 export interface JsonMessage {
@@ -272,63 +273,78 @@ export function addImageExtraRoutes(r: Router, engine: Engine): void {
 
   r.add('GET', '/system/df', async (req) => {
     onlyParams(req.query, ['type', 'verbose']);
-    return { status: 200, body: await systemDf(engine) };
+    return { status: 200, body: await systemDf(engine, req) };
   });
 }
 
 /**
- * Docker's /system/df. The engine reports image, container and volume sizes as totals, not per
- * object: `LayersSize` is the image total, per-container `SizeRw` and per-volume sizes are
- * unknown (0 and -1, as dockerd says for sizes it did not compute), and the build cache, which
- * berth keeps as its own step cache rather than BuildKit records, is not listed.
+ * Docker's /system/df: every image with the number of containers using it, every container
+ * with the bytes it wrote (SizeRw) and sees (SizeRootFs), every volume with its size and
+ * reference count. The build cache, which berth keeps as its own step cache rather than
+ * BuildKit records, is not listed. `type` (1.42) narrows the answer to some kinds.
  */
-async function systemDf(engine: Engine) {
-  const du = engine.diskUsage();
-  const containers = await engine.listContainers({ all: true });
-  const perImage = new Map<string, number>();
-  for (const c of containers) perImage.set(c.ImageID, (perImage.get(c.ImageID) ?? 0) + 1);
-  const images = [];
-  for (const id of new Set(engine.listImages().map((row) => row.ID))) {
-    let inspect: Awaited<ReturnType<Engine['inspectImage']>>;
-    try {
-      inspect = await engine.inspectImage(id);
-    } catch (err) {
-      if (hasCode(err, 'NOT_FOUND')) continue;
-      throw err;
+async function systemDf(engine: Engine, req: Request) {
+  // `type` came with 1.42; older clients always get every kind
+  const types = compareVersions(req.version, '1.42') < 0 ? [] : req.query.getAll('type');
+  for (const t of types) {
+    if (!['container', 'image', 'volume', 'build-cache'].includes(t)) {
+      throw new InvalidArgumentError(`invalid type "${t}": expected container, image, volume or build-cache`);
     }
-    images.push({
-      Id: inspect.Id,
-      ParentId: '',
-      RepoTags: inspect.RepoTags,
-      RepoDigests: inspect.RepoDigests,
-      Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
-      Size: inspect.Size,
-      SharedSize: 0,
-      Labels: (inspect.Config as { Labels?: Record<string, string> | null }).Labels ?? {},
-      Containers: perImage.get(inspect.Id) ?? 0,
+  }
+  const want = (t: string) => types.length === 0 || types.includes(t);
+  const du = engine.diskUsage();
+  const out: Record<string, unknown> = {};
+  if (want('image')) {
+    const images = [];
+    for (const id of new Set(engine.listImages().map((row) => row.ID))) {
+      let inspect: Awaited<ReturnType<Engine['inspectImage']>>;
+      try {
+        inspect = await engine.inspectImage(id);
+      } catch (err) {
+        if (hasCode(err, 'NOT_FOUND')) continue;
+        throw err;
+      }
+      const entry = {
+        Id: inspect.Id,
+        ParentId: '',
+        RepoTags: inspect.RepoTags,
+        RepoDigests: inspect.RepoDigests,
+        Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
+        Size: inspect.Size,
+        SharedSize: 0,
+        Labels: (inspect.Config as { Labels?: Record<string, string> | null }).Labels ?? {},
+        Containers: du.images.containersOf[inspect.Id] ?? 0,
+      };
+      images.push(withVirtualSize(entry, req.version));
+    }
+    out.LayersSize = du.images.size;
+    out.Images = images;
+  }
+  if (want('container')) {
+    const entries = [];
+    for (const c of await engine.listContainers({ all: true })) {
+      let inspect: Awaited<ReturnType<Engine['inspectContainer']>>;
+      try {
+        inspect = await engine.inspectContainer(c.Id);
+      } catch (err) {
+        if (hasCode(err, 'NOT_FOUND')) continue;
+        throw err;
+      }
+      const size = du.containers.items[c.Id];
+      entries.push({
+        ...containerListEntry(c, inspect),
+        SizeRw: size?.sizeRw ?? 0,
+        SizeRootFs: size?.sizeRootFs ?? 0,
+      });
+    }
+    out.Containers = entries;
+  }
+  if (want('volume')) {
+    out.Volumes = engine.listVolumes().map((v) => {
+      const usage = du.volumes.items[v.Name];
+      return { ...v, UsageData: { Size: usage?.size ?? -1, RefCount: usage?.refCount ?? 0 } };
     });
   }
-  const entries = [];
-  const refs = new Map<string, number>();
-  for (const c of containers) {
-    let inspect: Awaited<ReturnType<Engine['inspectContainer']>>;
-    try {
-      inspect = await engine.inspectContainer(c.Id);
-    } catch (err) {
-      if (hasCode(err, 'NOT_FOUND')) continue;
-      throw err;
-    }
-    for (const m of inspect.Mounts) if (m.Name) refs.set(m.Name, (refs.get(m.Name) ?? 0) + 1);
-    entries.push({ ...containerListEntry(c, inspect), SizeRw: 0, SizeRootFs: 0 });
-  }
-  const volumes = engine
-    .listVolumes()
-    .map((v) => ({ ...v, UsageData: { Size: -1, RefCount: refs.get(v.Name) ?? 0 } }));
-  return {
-    LayersSize: du.images.size,
-    Images: images,
-    Containers: entries,
-    Volumes: volumes,
-    BuildCache: [],
-  };
+  if (want('build-cache')) out.BuildCache = [];
+  return out;
 }

@@ -5,6 +5,7 @@ import { BerthError, hasCode, InvalidArgumentError } from '../errors/index.js';
 import {
   compareVersions,
   filterInput,
+  HttpError,
   onlyParams,
   queryBool,
   type Reply,
@@ -12,6 +13,7 @@ import {
   readObject,
 } from './_http.js';
 import { addImageExtraRoutes } from './_routes-images.js';
+import { imageInspectShape, imageListShape } from './_versions.js';
 
 function str(body: Record<string, unknown>, key: string): string | undefined {
   const v = body[key];
@@ -52,7 +54,8 @@ export function addObjectRoutes(r: Router, engine: Engine): void {
 
 function addImageRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/images/json', async (req) => {
-    onlyParams(req.query, ['all', 'filters', 'digests', 'shared-size', 'manifests']);
+    // docker-py sends `only_ids`, which dockerd ignores
+    onlyParams(req.query, ['all', 'filters', 'digests', 'shared-size', 'manifests', 'only_ids']);
     queryBool(req.query, 'all');
     queryBool(req.query, 'digests');
     const filters = filterInput(req.query);
@@ -68,25 +71,29 @@ function addImageRoutes(r: Router, engine: Engine): void {
         throw err;
       }
       const labels = (inspect.Config as { Labels?: Record<string, string> | null }).Labels ?? {};
-      out.push({
-        Id: inspect.Id,
-        ParentId: '',
-        RepoTags: inspect.RepoTags,
-        RepoDigests: inspect.RepoDigests,
-        Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
-        Size: inspect.Size,
-        SharedSize: -1,
-        ...(compareVersions(req.version, '1.44') < 0 ? { VirtualSize: inspect.Size } : {}),
-        Labels: labels,
-        Containers: -1,
-      });
+      out.push(
+        imageListShape(
+          {
+            Id: inspect.Id,
+            ParentId: '',
+            RepoTags: inspect.RepoTags,
+            RepoDigests: inspect.RepoDigests,
+            Created: Math.floor(Date.parse(inspect.Created) / 1000) || 0,
+            Size: inspect.Size,
+            SharedSize: -1,
+            Labels: labels,
+            Containers: -1,
+          },
+          req.version,
+        ),
+      );
     }
     return { status: 200, body: out };
   });
 
   r.add('GET', '/images/{name*}/json', async (req) => ({
     status: 200,
-    body: await engine.inspectImage(req.params[0]!),
+    body: imageInspectShape(await engine.inspectImage(req.params[0]!), req.version),
   }));
 
   r.add('DELETE', '/images/{name*}', async (req) => {
@@ -149,10 +156,11 @@ function networkCreateOptions(body: Record<string, unknown>): NetworkCreateOptio
   onlyFields(body, NETWORK_CREATE_FIELDS, 'network create');
   const name = str(body, 'Name');
   if (!name) throw new InvalidArgumentError('network create: "Name" is required');
-  if (bool(body, 'Attachable') || bool(body, 'Ingress') || bool(body, 'ConfigOnly')) {
-    throw new InvalidArgumentError(
-      'network create: swarm options (Attachable, Ingress, ConfigOnly) are not supported',
-    );
+  // `Attachable` only matters to swarm-scoped networks: a local one is always attachable, and
+  // docker-compose sends it for every network it creates
+  bool(body, 'Attachable');
+  if (bool(body, 'Ingress') || bool(body, 'ConfigOnly')) {
+    throw new InvalidArgumentError('network create: swarm options (Ingress, ConfigOnly) are not supported');
   }
   const options: NetworkCreateOptions = { name };
   const driver = str(body, 'Driver');
@@ -211,7 +219,12 @@ function addNetworkRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('DELETE', '/networks/{id}', async (req) => {
-    await engine.removeNetwork(req.params[0]!);
+    const ref = req.params[0]!;
+    // docker's pre-defined networks: its `bridge` is berth's default network
+    const predefined =
+      ['bridge', 'host', 'none'].includes(ref) || engine.inspectNetwork(ref).Name === 'berth';
+    if (predefined) throw new HttpError(403, `${ref} is a pre-defined network and cannot be removed`);
+    await engine.removeNetwork(ref);
     return { status: 204 };
   });
 

@@ -28,6 +28,8 @@ import { addContainerExtraRoutes } from './_routes-container-extra.js';
 import { addExecRoutes } from './_routes-exec.js';
 import { addObjectRoutes } from './_routes-objects.js';
 import { addStreamRoutes } from './_routes-streams.js';
+import { addUpdateRoute } from './_routes-update.js';
+import { containerInspectShape } from './_versions.js';
 
 const GOARCH: Record<string, string> = {
   x64: 'amd64',
@@ -155,6 +157,7 @@ export function buildRouter(engine: Engine, serverVersion: string, hijack: Hijac
   addContainerExtraRoutes(r, engine);
   addExecRoutes(r, engine, hijack);
   addBuildRoutes(r, engine);
+  addUpdateRoute(r, engine);
   return r;
 }
 
@@ -190,7 +193,8 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
   const id = (req: Request) => req.params[0]!;
 
   r.add('GET', '/containers/json', async (req) => {
-    onlyParams(req.query, ['all', 'limit', 'size', 'filters', 'before', 'since']);
+    // docker-py (docker-compose) sends `trunc_cmd`, which dockerd ignores
+    onlyParams(req.query, ['all', 'limit', 'size', 'filters', 'before', 'since', 'trunc_cmd']);
     const filters = filterInput(req.query);
     const limit = queryInt(req.query, 'limit');
     // `before`/`since` (query or filter): containers created before/after the one named
@@ -233,7 +237,7 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
 
   r.add('GET', '/containers/{id}/json', async (req) => {
     onlyParams(req.query, ['size']);
-    return { status: 200, body: await engine.inspectContainer(id(req)) };
+    return { status: 200, body: containerInspectShape(await engine.inspectContainer(id(req)), req.version) };
   });
 
   r.add('POST', '/containers/{id}/start', async (req) => {

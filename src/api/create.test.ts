@@ -116,6 +116,21 @@ test('Config.Volumes are anonymous volumes', () => {
   );
 });
 
+test('a Config.Volumes path that a bind or named volume covers gets no anonymous volume too', () => {
+  // what docker-compose sends for `volumes: ["data:/data"]`
+  const o = createOptionsFromBody(
+    cliBody({ Volumes: { '/data': {}, '/cache': {} } }, { Binds: ['proj_data:/data:rw'] }),
+    undefined,
+  );
+  assert.deepEqual(
+    o.mounts?.map((m) => [m.type, m.source, m.target]),
+    [
+      ['volume', 'proj_data', '/data'],
+      ['volume', '', '/cache'],
+    ],
+  );
+});
+
 test('host, none and container: network modes', () => {
   const body = cliBody({ NetworkingConfig: {} }, { NetworkMode: 'host' });
   assert.equal(createOptionsFromBody(body, undefined).network, 'host');
@@ -190,11 +205,11 @@ test('Mounts, Tmpfs, Ulimits, SecurityOpt, NanoCpus and LogConfig as the docker 
   assert.deepEqual(o.log, { driver: 'json-file', maxSize: 1024 * 1024 });
 });
 
-test('CpuQuota/CpuPeriod map to the same CFS limit; with NanoCpus they conflict', () => {
-  assert.deepEqual(createOptionsFromBody(cliBody({}, { CpuQuota: 50_000, CpuPeriod: 200_000 }), 'x').cpus, {
-    quota: 50_000,
-    period: 200_000,
-  });
+test('CpuQuota/CpuPeriod are kept as given (not as NanoCpus); with NanoCpus they conflict', () => {
+  const o = createOptionsFromBody(cliBody({}, { CpuQuota: 50_000, CpuPeriod: 200_000 }), 'x');
+  assert.equal(o.cpus, undefined);
+  assert.equal(o.cpuQuota, 50_000);
+  assert.equal(o.cpuPeriod, 200_000);
   assert.throws(
     () => createOptionsFromBody(cliBody({}, { NanoCpus: 1e9, CpuQuota: 50_000 }), 'x'),
     /Conflicting options/,

@@ -242,6 +242,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     group: 'Common',
     load: () => import('./commands/container/rename.js'),
   },
+  update: {
+    summary: 'Update configuration of one or more containers',
+    group: 'Common',
+    load: () => import('./commands/container/update.js'),
+  },
   exec: {
     summary: 'Execute a command in a running container',
     group: 'Common',
@@ -337,6 +342,11 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'Rename a container',
     group: 'Container',
     load: () => import('./commands/container/rename.js'),
+  },
+  'container update': {
+    summary: 'Update configuration of one or more containers',
+    group: 'Container',
+    load: () => import('./commands/container/update.js'),
   },
   'container exec': {
     summary: 'Run a command in a running container',

@@ -20,9 +20,17 @@ export interface ContainerCreateOptions {
   readOnly?: boolean;
   memory?: number;
   memorySwap?: number;
+  memoryReservation?: number;
   cpuShares?: number;
+  /** `--cpus`, kept as CFS quota/period (Docker's NanoCpus); exclusive with cpuQuota/cpuPeriod. */
   cpus?: { quota: number; period: number };
+  /** `--cpu-quota` / `--cpu-period`, each on its own (microseconds). */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
   pidsLimit?: number;
+  blkioWeight?: number;
   ulimits?: { name: string; soft: number; hard: number }[];
   capAdd?: string[];
   capDrop?: string[];
@@ -86,6 +94,12 @@ export interface StoredContainerConfig {
   stopTimeout: number;
   /** Set once `stop` was asked for, so `unless-stopped` and `always` do not restart it. */
   stoppedByUser?: boolean;
+  /**
+   * Set by a `kill` whose signal leaves the restart policy armed (Docker's HasBeenManuallyStopped
+   * without ExitOnNext): `unless-stopped` does not restart it, `always` and `on-failure` do.
+   * Any start clears it.
+   */
+  manuallyStopped?: boolean;
   /** The image's EXPOSE plus --expose, as "80/tcp" (what -P publishes). */
   exposedPorts?: string[];
   /** The container's network while it runs; gone once it is torn down. */

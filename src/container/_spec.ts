@@ -7,6 +7,7 @@ import { resolveInRoot } from '../util/index.js';
 import type { StoredContainerConfig } from './_config.js';
 import { type NetworkHost, specNetworkAndEtc } from './_network.js';
 import { readSeccompProfile } from './_seccomp-file.js';
+import { resourceLimitsOf } from './_update.js';
 import { resolveUser } from './_users.js';
 
 export const TINI_PATHS = ['/usr/bin/tini-static', '/usr/bin/tini'];
@@ -84,13 +85,7 @@ export async function buildContainerSpec(
     seccomp,
     noNewPrivileges: o.noNewPrivileges === true,
     ulimits: o.ulimits ?? [],
-    resources: {
-      ...(o.memory !== undefined ? { memory: o.memory } : {}),
-      ...(o.memorySwap !== undefined ? { memorySwap: o.memorySwap } : {}),
-      ...(o.cpuShares !== undefined ? { cpuShares: o.cpuShares } : {}),
-      ...(o.cpus ? { cpuQuota: o.cpus.quota, cpuPeriod: o.cpus.period } : {}),
-      ...(o.pidsLimit !== undefined ? { pidsLimit: o.pidsLimit } : {}),
-    },
+    resources: resourceLimitsOf(o),
     cgroupsPath: `/berth/${rec.id}`,
     network,
     mounts,

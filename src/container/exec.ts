@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors/index.js';
+import { ConflictError, hasCode, InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import type { ExecResult, ExecStdio, TerminalSize } from '../runtime/index.js';
 import { mergeEnv } from './_env.js';
 import { resolveUser } from './_users.js';
@@ -24,6 +24,9 @@ export interface ExecRequest {
   stdio?: ExecStdio;
   size?: TerminalSize;
 }
+
+/** How long a resize waits for the session's control fifo to appear. */
+const RESIZE_RETRY_MS = 5_000;
 
 export interface ExecSession {
   /** Resolves with the exit code (attached) or the pid once started (detached). */
@@ -79,14 +82,41 @@ export function startExec(manager: ContainerManager, idOrName: string, request: 
       // a detached session's conmon still needs its directory; the container's next start clears it
       if (!detach) rmSync(sessionDir, { recursive: true, force: true });
     });
+  // A resize can come before conmon made the session's control fifo (the docker client sends
+  // one right after it started the exec): keep the newest size and try again until the fifo is
+  // there, as dockerd waits for the exec to start before it resizes.
+  let pending: TerminalSize | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let settled = false;
+  const apply = (): boolean => {
+    if (!pending || settled) return true;
+    try {
+      driver.resize(sessionDir, rec.id, pending);
+    } catch (err) {
+      if (hasCode(err, 'NOT_FOUND')) return false;
+      // finished, or a bad size: nothing to retry
+    }
+    pending = undefined;
+    return true;
+  };
+  const stopRetry = () => {
+    settled = true;
+    if (retry) clearInterval(retry);
+  };
+  result.then(stopRetry, stopRetry);
   return {
     result,
     resize(size) {
-      try {
-        driver.resize(sessionDir, rec.id, size);
-      } catch {
-        // not started yet or already finished
-      }
+      pending = size;
+      if (apply() || retry) return;
+      const deadline = Date.now() + RESIZE_RETRY_MS;
+      retry = setInterval(() => {
+        if (apply() || Date.now() > deadline) {
+          clearInterval(retry);
+          retry = undefined;
+        }
+      }, 20);
+      retry.unref();
     },
   };
 }

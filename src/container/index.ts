@@ -21,6 +21,13 @@ export {
   portCommandLines,
   publishAllPorts,
 } from './_ports.js';
+export {
+  type ContainerUpdate,
+  type ContainerUpdateReport,
+  mergeUpdate,
+  parseCpuset,
+  type UpdateHost,
+} from './_update.js';
 export { type ResolvedUser, resolveUser } from './_users.js';
 export { type ExecRequest, type ExecSession, startExec } from './exec.js';
 export {

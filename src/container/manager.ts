@@ -50,6 +50,7 @@ import { parseSignal } from './_options.js';
 import { type PortReservation, reserveHostPorts } from './_ports.js';
 import { readSeccompProfile } from './_seccomp-file.js';
 import { buildContainerSpec, TINI_PATHS } from './_spec.js';
+import { applyUpdate, type ContainerUpdate, type ContainerUpdateReport } from './_update.js';
 
 export interface ManagerOptions {
   store: Store;
@@ -73,11 +74,33 @@ export interface ManagerOptions {
 export type ManagerEvent =
   | {
       type: 'container';
-      action: 'create' | 'start' | 'die' | 'kill' | 'stop' | 'pause' | 'unpause' | 'rename' | 'destroy';
+      action:
+        | 'create'
+        | 'start'
+        | 'die'
+        | 'kill'
+        | 'stop'
+        | 'pause'
+        | 'unpause'
+        | 'rename'
+        | 'update'
+        | 'destroy';
       container: ContainerRecord;
       attributes?: Record<string, string>;
     }
   | { type: 'volume'; action: 'mount' | 'unmount'; volume: string; attributes: Record<string, string> };
+
+/**
+ * What a `kill` leaves in the record (moby's daemon/kill.go killWithSignal): SIGKILL, or the
+ * container's stop signal (any signal when neither --stop-signal nor the image's STOPSIGNAL
+ * set one), cancels the restart policy like a stop; any other signal only keeps
+ * `unless-stopped` from restarting it.
+ */
+export function killMark(config: StoredContainerConfig, signo: number): StoredContainerConfig {
+  const ownStopSignal = config.options.stopSignal !== undefined || config.stopSignal !== 'SIGTERM';
+  const cancels = signo === 9 || !ownStopSignal || parseSignal(config.stopSignal) === signo;
+  return cancels ? { ...config, stoppedByUser: true } : { ...config, manuallyStopped: true };
+}
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -271,9 +294,10 @@ export class ContainerManager {
     if (isActiveState(rec.state)) return rec;
     assertOperation(rec.id, rec.state, 'start');
     let config = this.config(rec);
-    if (config.stoppedByUser && !hooks.restarting) {
-      // a user's start re-arms the restart policy that their stop suspended
-      config = { ...config, stoppedByUser: false };
+    if ((config.stoppedByUser && !hooks.restarting) || config.manuallyStopped) {
+      // a user's start re-arms the restart policy that their stop (or kill) suspended
+      config = { ...config, stoppedByUser: hooks.restarting === true && config.stoppedByUser === true };
+      delete config.manuallyStopped;
       rec = this.store.updateContainer(rec.id, { config });
     }
     const driver = this.driverFor(config);
@@ -431,7 +455,7 @@ export class ContainerManager {
       const state = await driver.state(rec.id).catch(() => undefined);
       if (state && (state.status === 'running' || state.status === 'paused')) return rec;
     }
-    const code = driver.exitCode(this.stateDir(rec.id), rec.id) ?? 137;
+    const code = await this.recordedExitCode(driver, rec.id);
     let updated: ContainerRecord;
     try {
       updated = this.store.updateContainer(
@@ -462,7 +486,7 @@ export class ContainerManager {
     const restart =
       !fresh?.stoppedByUser &&
       (policy.name === 'always' ||
-        policy.name === 'unless-stopped' ||
+        (policy.name === 'unless-stopped' && !fresh?.manuallyStopped) ||
         (policy.name === 'on-failure' &&
           code !== 0 &&
           (policy.maxRetries === 0 || updated.restartCount < policy.maxRetries)));
@@ -491,6 +515,27 @@ export class ContainerManager {
     }
     await networkDown;
     return updated;
+  }
+
+  /**
+   * The exit code conmon recorded; 137 when there is none because conmon is gone (killed). The
+   * runtime reports a process stopped a moment before its conmon writes the exit file, so while
+   * conmon lives the file is waited for (briefly): an inspect in that moment must not record a
+   * `sh -c 'exit 7'` as killed.
+   */
+  private async recordedExitCode(driver: RuntimeDriver, id: string): Promise<number> {
+    const stateDir = this.stateDir(id);
+    const code = driver.exitCode(stateDir, id);
+    if (code !== undefined || driver.conmonPid(stateDir) === undefined) return code ?? 137;
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 5000);
+    try {
+      return await driver.waitExit(stateDir, id, ac.signal);
+    } catch {
+      return driver.exitCode(stateDir, id) ?? 137;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Bring records in line with reality (a killed conmon, a host reboot): running but gone → cleanup. */
@@ -524,11 +569,13 @@ export class ContainerManager {
 
   // ---------------------------------------------------------------- stop / kill / wait
   async kill(idOrName: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
-    const rec = this.get(idOrName);
+    let rec = this.get(idOrName);
     if (!isActiveState(rec.state)) {
       throw new ConflictError(`cannot kill container ${rec.name}: it is not running`);
     }
     const signo = parseSignal(signal);
+    // marked before the signal goes, so the cleanup of the exit it causes sees the mark
+    rec = this.store.updateContainer(rec.id, { config: killMark(this.config(rec), signo) });
     await this.driverFor(this.config(rec)).kill(rec.id, signo);
     this.notify('kill', rec, { signal: String(signo) });
     return rec;
@@ -731,6 +778,27 @@ export class ContainerManager {
       get: (idOrName) => this.get(idOrName),
       userdataDir: (id) => this.userdataDir(id),
     };
+  }
+
+  /** `update`: new limits (live when it runs) and restart policy, kept for its next starts. */
+  async update(idOrName: string, changes: ContainerUpdate): Promise<ContainerUpdateReport> {
+    const rec = this.get(idOrName);
+    const config = this.config(rec);
+    const { options, warnings } = await applyUpdate(
+      {
+        id: rec.id,
+        name: rec.name,
+        state: rec.state,
+        options: config.options,
+        driver: this.driverFor(config),
+        stateDir: this.stateDir(rec.id),
+      },
+      changes,
+    );
+    // read again: only the options change, not marks another process made meanwhile
+    const fresh = this.config(this.get(rec.id));
+    this.notify('update', this.store.updateContainer(rec.id, { config: { ...fresh, options } }));
+    return { warnings };
   }
 
   async rename(idOrName: string, newName: string): Promise<void> {

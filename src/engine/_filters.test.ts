@@ -62,6 +62,18 @@ test('container filters: values of a key are OR-ed, keys AND-ed; status implies 
   assert.ok(!parseContainerFilters(['ancestor=busybox']).matches(summary({})));
 });
 
+test('label filters: every label given must match, as docker-compose relies on', () => {
+  const compose = { 'com.docker.compose.project': 'p', 'com.docker.compose.oneoff': 'False' };
+  const oneOff = ['com.docker.compose.project=p', 'com.docker.compose.oneoff=True'];
+  assert.ok(!parseContainerFilters({ label: oneOff }).matches(summary({ Labels: compose })));
+  assert.ok(
+    parseContainerFilters({ label: ['com.docker.compose.project=p', 'com.docker.compose.oneoff'] }).matches(
+      summary({ Labels: compose }),
+    ),
+  );
+  assert.ok(!parseVolumeFilters({ label: oneOff })({ name: 'v', labels: compose, usedBy: [] }));
+});
+
 test('image filters: dangling and reference only, the last reference wins', () => {
   assert.deepEqual(parseImageFilters(['dangling=true', 'reference=a*', 'reference=b']), {
     dangling: true,

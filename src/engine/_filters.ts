@@ -7,7 +7,10 @@ import type { ContainerSummary } from './_format.js';
 /** `["status=running", "label=a"]` (CLI) or `{ status: ["running"], label: ["a"] }` (API). */
 export type FilterInput = string[] | Record<string, string[]>;
 
-/** key → values; values of one key are OR-ed, keys are AND-ed, as docker does. */
+/**
+ * key → values; values of one key are OR-ed, keys are AND-ed, as docker does, except `label`:
+ * every label given must match (docker-compose lists a project's containers by several labels).
+ */
 type FilterMap = Map<string, string[]>;
 
 /** Split into pairs, calling `check` on each in the order given (so the first bad one is named). */
@@ -49,9 +52,15 @@ function labelMatches(labels: Record<string, string>, v: string): boolean {
   return eq < 0 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
 }
 
-/** Keys AND-ed, values of one key OR-ed. */
+/** Whether the values of one key match: all of them for `label`, any one for the other keys. */
+function keyMatches(key: string, values: string[], test: (value: string) => boolean): boolean {
+  return key === 'label' ? values.every(test) : values.some(test);
+}
+
+/** Keys AND-ed, values of one key OR-ed (AND-ed for `label`). */
 function matchAll<T>(byKey: FilterMap, test: (item: T, key: string, value: string) => boolean) {
-  return (item: T): boolean => [...byKey].every(([k, values]) => values.some((v) => test(item, k, v)));
+  return (item: T): boolean =>
+    [...byKey].every(([k, values]) => keyMatches(k, values, (v) => test(item, k, v)));
 }
 
 /** An unknown key, or a `dangling` value that is not a boolean, is refused. */
@@ -107,7 +116,7 @@ export function parseContainerFilters(input: FilterInput | undefined): Container
     wantsAll: byKey.has('status'),
     matches(c) {
       for (const [k, values] of byKey) {
-        const ok = values.some((v) => {
+        const ok = keyMatches(k, values, (v) => {
           switch (k) {
             case 'status':
               return c.State === v;
@@ -266,7 +275,7 @@ export function parseNetworkPruneFilters(
     const createdNs = Date.parse(n.created) * 1e6;
     if (until.some((t) => createdNs >= t)) return false;
     const labels = byKey.get('label') ?? [];
-    if (labels.length && !labels.some((v) => labelMatches(n.labels, v))) return false;
+    if (!labels.every((v) => labelMatches(n.labels, v))) return false;
     const notLabels = byKey.get('label!') ?? [];
     if (notLabels.some((v) => labelMatches(n.labels, v))) return false;
     return true;

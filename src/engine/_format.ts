@@ -54,8 +54,14 @@ export interface ContainerInspect {
     SecurityOpt: string[];
     Memory: number;
     MemorySwap: number;
+    MemoryReservation: number;
     NanoCpus: number;
     CpuShares: number;
+    CpuQuota: number;
+    CpuPeriod: number;
+    CpusetCpus: string;
+    CpusetMems: string;
+    BlkioWeight: number;
     PidsLimit: number | null;
     Ulimits: { Name: string; Soft: number; Hard: number }[];
     Init: boolean;
@@ -75,6 +81,10 @@ export interface ContainerInspect {
     User: string;
     Tty: boolean;
     OpenStdin: boolean;
+    AttachStdin: boolean;
+    AttachStdout: boolean;
+    AttachStderr: boolean;
+    StdinOnce: boolean;
     Env: string[];
     Cmd: string[] | null;
     Image: string;
@@ -151,8 +161,14 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       ],
       Memory: o.memory ?? 0,
       MemorySwap: o.memorySwap ?? 0,
+      MemoryReservation: o.memoryReservation ?? 0,
       NanoCpus: o.cpus ? Math.round((o.cpus.quota / o.cpus.period) * 1e9) : 0,
       CpuShares: o.cpuShares ?? 0,
+      CpuQuota: o.cpuQuota ?? 0,
+      CpuPeriod: o.cpuPeriod ?? 0,
+      CpusetCpus: o.cpusetCpus ?? '',
+      CpusetMems: o.cpusetMems ?? '',
+      BlkioWeight: o.blkioWeight ?? 0,
       PidsLimit: o.pidsLimit ?? null,
       Ulimits: (o.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
       Init: o.init === true,
@@ -182,6 +198,12 @@ export function formatContainerInspect(rec: ContainerRecord, paths: ContainerPat
       User: o.user ?? '',
       Tty: o.tty === true,
       OpenStdin: o.interactive === true,
+      // how the creating client meant to attach is not recorded: its output can always be
+      // attached, its stdin when kept open (dockerpty, behind `docker-compose run`, reads these)
+      AttachStdin: o.interactive === true,
+      AttachStdout: true,
+      AttachStderr: true,
+      StdinOnce: false,
       Env: cfg.env,
       Cmd: o.command ?? null,
       Image: cfg.imageName,

@@ -51,24 +51,36 @@ export function diskUsage(parts: Parts) {
   const containers = parts.store.listContainers();
   const running = containers.filter((c) => isActiveState(c.state));
   const volumesInUse = new Set(containers.flatMap((c) => c.volumes));
+  const containersOf: Record<string, number> = {};
+  for (const c of containers) containersOf[c.imageId] = (containersOf[c.imageId] ?? 0) + 1;
   return {
     images: {
       total: du.images.count,
       active: new Set(containers.map((c) => c.imageId)).size,
       size: du.images.size,
       reclaimable: du.images.reclaimable,
+      /** Containers (any state) per image ID; images no container uses are absent. */
+      containersOf,
     },
     containers: {
       total: du.containers.count,
       active: running.length,
       size: du.containers.size,
       reclaimable: du.containers.reclaimable,
+      /** Per container ID: bytes written (sizeRw) and with its image (sizeRootFs). */
+      items: Object.fromEntries(
+        du.containers.items.map((c) => [c.id, { sizeRw: c.sizeRw, sizeRootFs: c.sizeRootFs }]),
+      ),
     },
     volumes: {
       total: du.volumes.count,
       active: volumesInUse.size,
       size: du.volumes.size,
       reclaimable: du.volumes.reclaimable,
+      /** Per volume name: bytes in it and how many containers name it. */
+      items: Object.fromEntries(
+        du.volumes.items.map((v) => [v.name, { size: v.size, refCount: v.refCount }]),
+      ),
     },
     buildCache: {
       total: cache.count,

@@ -8,6 +8,8 @@ import type {
   ContainerChange,
   ContainerCreateOptions,
   ContainerStats,
+  ContainerUpdate,
+  ContainerUpdateReport,
   CopyOptions,
   ExecRequest,
   ExecSession,
@@ -137,6 +139,15 @@ export class Engine {
 
   async unpauseContainer(idOrName: string): Promise<void> {
     return this.#parts.containers.unpause(idOrName);
+  }
+
+  /**
+   * `update`: cgroup limits (applied at once to a running or paused container through the
+   * runtime) and the restart policy, kept in the record so later starts apply them too. All is
+   * checked before anything changes; a refused change leaves the container as it was.
+   */
+  async updateContainer(idOrName: string, changes: ContainerUpdate): Promise<ContainerUpdateReport> {
+    return this.#parts.containers.update(idOrName, changes);
   }
 
   async renameContainer(idOrName: string, newName: string): Promise<void> {

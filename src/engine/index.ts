@@ -8,6 +8,8 @@ export type {
   ContainerChange,
   ContainerCreateOptions,
   ContainerStats,
+  ContainerUpdate,
+  ContainerUpdateReport,
   CopyOptions,
   ExecRequest,
   ExecSession,

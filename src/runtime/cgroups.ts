@@ -1,4 +1,4 @@
-import { readFileSync, statfsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 const TMPFS_MAGIC = 0x01021994;
@@ -38,5 +38,29 @@ function controllers(path: string): string[] {
     return readFileSync(path, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {
     return [];
+  }
+}
+
+/**
+ * Whether containers can get a block I/O weight here: the v1 blkio controller's
+ * `blkio.weight` (CFQ) or `blkio.bfq.weight`, or on v2 the `io` controller's weight files.
+ * Docker discards the weight with a warning where there is none.
+ */
+export function blkioWeightSupported(base = '/sys/fs/cgroup'): boolean {
+  const { mode, v2Controllers } = detectCgroups(base);
+  if (mode === 'v2') {
+    return v2Controllers.includes('io') && ['io.weight', 'io.bfq.weight'].some((f) => hasChildFile(base, f));
+  }
+  return ['blkio.weight', 'blkio.bfq.weight'].some((f) => existsSync(`${base}/blkio/${f}`));
+}
+
+/** Weight files exist in child cgroups only, never in the root: look one level down. */
+function hasChildFile(base: string, file: string): boolean {
+  try {
+    return readdirSync(base, { withFileTypes: true }).some(
+      (d) => d.isDirectory() && existsSync(`${base}/${d.name}/${file}`),
+    );
+  } catch {
+    return false;
   }
 }

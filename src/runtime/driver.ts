@@ -28,6 +28,7 @@ import {
   NotFoundError,
   RuntimeError,
 } from '../errors/index.js';
+import type { LinuxResources } from '../oci/index.js';
 import { parseProcStat } from '../util/index.js';
 import {
   conmonArgs,
@@ -269,6 +270,21 @@ export class RuntimeDriver {
     const n = signalNumber(signal);
     const args = ['kill', ...(options.all ? ['--all'] : []), id, String(n)];
     await this.run(args, `cannot kill container "${id}"`, id);
+  }
+
+  /**
+   * `<runtime> update`: apply cgroup limits to a running (or paused) container. The limits go
+   * through a file in `stateDir` (runc and crun both read `--resources=FILE`).
+   */
+  async update(id: string, resources: LinuxResources, options: { stateDir: string }): Promise<void> {
+    checkId(id);
+    const file = join(options.stateDir, `resources-${process.pid}.json`);
+    await writeFile(file, JSON.stringify(resources), { mode: 0o600 });
+    try {
+      await this.run(['update', `--resources=${file}`, id], `cannot update container "${id}"`, id);
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   async pause(id: string): Promise<void> {

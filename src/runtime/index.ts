@@ -13,7 +13,7 @@ export {
   normalizeCapability,
   resolveCapabilities,
 } from './capabilities.js';
-export { type CgroupInfo, type CgroupMode, detectCgroups } from './cgroups.js';
+export { blkioWeightSupported, type CgroupInfo, type CgroupMode, detectCgroups } from './cgroups.js';
 export {
   CommandLaunchError,
   type CreateOptions,
@@ -55,6 +55,8 @@ export {
   MASKED_PATHS,
   MIN_MEMORY_LIMIT,
   READONLY_PATHS,
+  type ResourceLimits,
+  resourceLimits,
   type SpecHost,
   type SpecMount,
   type SpecNetwork,

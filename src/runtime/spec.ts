@@ -51,14 +51,7 @@ export interface ContainerSpecOptions {
   seccomp?: 'default' | 'unconfined' | { profile: unknown };
   noNewPrivileges?: boolean;
   ulimits?: { name: string; soft: number; hard: number }[];
-  resources?: {
-    memory?: number;
-    memorySwap?: number;
-    cpuShares?: number;
-    cpuQuota?: number;
-    cpuPeriod?: number;
-    pidsLimit?: number;
-  };
+  resources?: ResourceLimits;
   /** e.g. `/berth/<id>` (cgroupfs driver). */
   cgroupsPath: string;
   network: SpecNetwork;
@@ -73,6 +66,22 @@ export interface ContainerSpecOptions {
    * the spec can work around what a runtime gets wrong; see `readonlyPathFlagHooks`.
    */
   runtime?: string;
+}
+
+/** Docker's resource flags, as numbers (bytes, CFS microseconds) and cpuset lists. */
+export interface ResourceLimits {
+  memory?: number;
+  memorySwap?: number;
+  memoryReservation?: number;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /** cpuset lists such as `0-2,4`. */
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  /** 10..1000; only where the blkio (v1) or io (v2) controller has weights. */
+  blkioWeight?: number;
 }
 
 /** The facts about the host a spec depends on; detectSpecHost() reads them, tests fake them. */
@@ -378,8 +387,14 @@ function integerOption(name: string, value: number | undefined, min: number): nu
   return value;
 }
 
-function resources(options: ContainerSpecOptions, host: SpecHost): LinuxResources {
-  const r = options.resources ?? {};
+const CPUSET_LIST = /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/;
+
+/**
+ * The cgroup limits of `limits` as the runtime spec's linux.resources (devices aside), checked
+ * as Docker checks them. `update` hands the same object to `<runtime> update`.
+ */
+export function resourceLimits(limits: ResourceLimits, host: Pick<SpecHost, 'swapLimit'>): LinuxResources {
+  const r = limits;
   const out: LinuxResources = {};
   const memory = integerOption('--memory', r.memory, 0);
   const swap = integerOption('--memory-swap', r.memorySwap, -1);
@@ -423,8 +438,44 @@ function resources(options: ContainerSpecOptions, host: SpecHost): LinuxResource
     if (quota) out.cpu.quota = quota;
     if (period) out.cpu.period = period;
   }
+  for (const [flag, list] of [
+    ['--cpuset-cpus', r.cpusetCpus],
+    ['--cpuset-mems', r.cpusetMems],
+  ] as const) {
+    if (list !== undefined && list !== '' && !CPUSET_LIST.test(list)) {
+      throw new InvalidArgumentError(`invalid ${flag} "${list}": expected a list such as 0-2,4`);
+    }
+  }
+  if (r.cpusetCpus) out.cpu = { ...out.cpu, cpus: r.cpusetCpus };
+  if (r.cpusetMems) out.cpu = { ...out.cpu, mems: r.cpusetMems };
+  const reservation = integerOption('--memory-reservation', r.memoryReservation, 0);
+  if (reservation !== undefined && reservation > 0) {
+    if (reservation < MIN_MEMORY_LIMIT) {
+      throw new InvalidArgumentError('invalid --memory-reservation: Minimum memory limit allowed is 6MB');
+    }
+    if (memory !== undefined && memory > 0 && memory < reservation) {
+      throw new InvalidArgumentError(
+        'Minimum memory limit can not be less than memory reservation limit, see usage',
+      );
+    }
+    out.memory = { ...out.memory, reservation };
+  }
   const pids = integerOption('--pids-limit', r.pidsLimit, -1);
   if (pids !== undefined && pids > 0) out.pids = { limit: pids };
+  const weight = integerOption('--blkio-weight', r.blkioWeight, 0);
+  if (weight !== undefined && weight > 0) {
+    if (weight < 10 || weight > 1000) {
+      throw new InvalidArgumentError(
+        `invalid --blkio-weight ${weight}: Range of blkio weight is from 10 to 1000`,
+      );
+    }
+    out.blockIO = { weight };
+  }
+  return out;
+}
+
+function resources(options: ContainerSpecOptions, host: SpecHost): LinuxResources {
+  const out = resourceLimits(options.resources ?? {}, host);
   out.devices = options.privileged
     ? [{ allow: true, access: 'rwm' }]
     : DEFAULT_DEVICE_RULES.map((d) => ({ ...d }));

@@ -13,9 +13,24 @@ export interface DiskUsage {
   layers: { count: number; size: number };
   blobs: { count: number; size: number };
   /** size: bytes in the containers' upper dirs; reclaimable: those of containers not running. */
-  containers: { count: number; size: number; reclaimable: number };
+  containers: { count: number; size: number; reclaimable: number; items: ContainerDiskUsage[] };
   /** size: bytes in the volumes; reclaimable: those of volumes no container uses. */
-  volumes: { count: number; size: number; reclaimable: number };
+  volumes: { count: number; size: number; reclaimable: number; items: VolumeDiskUsage[] };
+}
+
+export interface ContainerDiskUsage {
+  id: string;
+  /** Bytes the container wrote (its upper dir). */
+  sizeRw: number;
+  /** sizeRw plus its image's layers: everything the container sees. */
+  sizeRootFs: number;
+}
+
+export interface VolumeDiskUsage {
+  name: string;
+  size: number;
+  /** Containers that name it. */
+  refCount: number;
 }
 
 export class DiskUsageReport {
@@ -69,15 +84,19 @@ export class DiskUsageReport {
   }
 
   private containerUsage(): DiskUsage['containers'] {
-    const rows = this.db.q('SELECT id, state FROM containers').all() as {
-      id: string;
-      state: ContainerState;
-    }[];
-    const usage = { count: rows.length, size: 0, reclaimable: 0 };
+    const rows = this.db
+      .q(
+        `SELECT c.id, c.state, (SELECT COALESCE(SUM(l.size), 0) FROM image_layers il
+           JOIN layers l ON l.diff_id = il.diff_id WHERE il.image_id = c.image_id) AS image_size
+         FROM containers c`,
+      )
+      .all() as { id: string; state: ContainerState; image_size: number }[];
+    const usage: DiskUsage['containers'] = { count: rows.length, size: 0, reclaimable: 0, items: [] };
     for (const r of rows) {
       const size = dirSize(join(this.containers.containerDir(r.id), 'upper'));
       usage.size += size;
       if (!isActiveState(r.state)) usage.reclaimable += size;
+      usage.items.push({ id: r.id, sizeRw: size, sizeRootFs: size + r.image_size });
     }
     return usage;
   }
@@ -85,14 +104,16 @@ export class DiskUsageReport {
   private volumeUsage(): DiskUsage['volumes'] {
     const rows = this.db
       .q(
-        'SELECT name, EXISTS (SELECT 1 FROM container_volumes cv WHERE cv.volume_name = volumes.name) AS used FROM volumes',
+        `SELECT name, (SELECT COUNT(*) FROM container_volumes cv WHERE cv.volume_name = volumes.name) AS refs
+         FROM volumes`,
       )
-      .all() as { name: string; used: number }[];
-    const usage = { count: rows.length, size: 0, reclaimable: 0 };
+      .all() as { name: string; refs: number }[];
+    const usage: DiskUsage['volumes'] = { count: rows.length, size: 0, reclaimable: 0, items: [] };
     for (const r of rows) {
       const size = dirSize(join(this.db.root, 'volumes', r.name, '_data'));
       usage.size += size;
-      if (!r.used) usage.reclaimable += size;
+      if (r.refs === 0) usage.reclaimable += size;
+      usage.items.push({ name: r.name, size, refCount: r.refs });
     }
     return usage;
   }

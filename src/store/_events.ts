@@ -40,6 +40,7 @@ export const EVENT_ACTIONS: Readonly<Record<EventType, readonly string[]>> = {
     'pause',
     'unpause',
     'rename',
+    'update',
     'destroy',
     'restart',
     'exec_create',

@@ -480,7 +480,16 @@ describe('volumes', () => {
     store.removeVolume('missing', { force: true });
 
     const du = store.diskUsage();
-    assert.deepEqual(du.volumes, { count: 3, size: 1300, reclaimable: 300 });
+    const { items, ...volumeTotals } = du.volumes;
+    assert.deepEqual(volumeTotals, { count: 3, size: 1300, reclaimable: 300 });
+    assert.deepEqual(
+      items.sort((x, y) => x.name.localeCompare(y.name)),
+      [
+        { name: anon.name, size: 300, refCount: 0 },
+        { name: 'auto', size: 0, refCount: 1 },
+        { name: 'data', size: 1000, refCount: 1 },
+      ].sort((x, y) => x.name.localeCompare(y.name)),
+    );
 
     assert.deepEqual(store.pruneVolumes(), { names: [anon.name], bytes: 300 });
     assert.ok(!existsSync(join(store.root, 'volumes', anon.name)));
@@ -520,7 +529,16 @@ describe('disk usage and debris', () => {
     }
     store.updateContainer(a, { state: 'running' });
     const du = store.diskUsage();
-    assert.deepEqual(du.containers, { count: 2, size: 140, reclaimable: 40 });
+    const { items, ...containerTotals } = du.containers;
+    assert.deepEqual(containerTotals, { count: 2, size: 140, reclaimable: 40 });
+    // per container: what it wrote, and that plus its image's layers
+    assert.deepEqual(
+      items.sort((x, y) => y.sizeRw - x.sizeRw),
+      [
+        { id: a, sizeRw: 100, sizeRootFs: 100 + image.size },
+        { id: b, sizeRw: 40, sizeRootFs: 40 + image.size },
+      ],
+    );
     assert.equal(du.images.count, 2);
     assert.equal(du.images.reclaimable, unused.size);
     assert.equal(du.images.size, unused.size + image.size);

@@ -79,7 +79,9 @@ export class Berth {
   }
 
   cleanup(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    // a container's exit command (`berth container cleanup`, run by conmon) may still be
+    // writing under the root as the test ends: ENOTEMPTY then, so Node retries (bounded)
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }
 
