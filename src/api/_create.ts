@@ -74,6 +74,8 @@ const HOST_CONFIG_FIELDS = [
   'MemorySwappiness',
   'OomKillDisable',
   'CgroupnsMode',
+  // the docker CLI writes `--cidfile` itself; dockerd ignores the path it also sends
+  'ContainerIDFile',
   // taken by createContainer: resolving them needs the engine
   'Links',
 ];

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex, Readable, Writable } from 'node:stream';
-import { PassThrough } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import type { AttachStreams, Engine } from '../engine/index.js';
 import { errorReply, HttpError, splitVersion } from './_http.js';
 
@@ -22,7 +22,17 @@ type Out = Duplex | ServerResponse;
 
 interface PendingAttach {
   stdin: boolean;
+  /** Output from the container's log rather than conmon's attach socket (see logAttach). */
+  fromLog: boolean;
   connect(streams: AttachStreams): void;
+  /** The container is gone: end the client's connection. */
+  drop(): void;
+}
+
+/** An attach fed from the log: it follows once the start went through, or ends. */
+interface LogAttach {
+  streams: AttachStreams;
+  started(ok: boolean): void;
 }
 
 /** An exec created by POST /containers/{id}/exec, kept in memory (the engine has one-shot exec only). */
@@ -53,20 +63,58 @@ export interface ExecEntry {
 }
 
 const EXEC_TTL_MS = 10 * 60_000;
+/** What an attach's client may send before the container starts and takes it as stdin. */
+const MAX_EARLY_STDIN = 1 << 20;
 const MAX_EXECS = 1000;
 
 export class HijackRegistry {
   readonly #pending = new Map<string, PendingAttach[]>();
+  readonly #fromLog = new Map<string, LogAttach[]>();
   readonly #execs = new Map<string, ExecEntry>();
 
-  /** Start hook: connect every pending attach of container `id`; undefined when none waits. */
-  beforeStart(engine: Engine, id: string): (() => Promise<void>) | undefined {
+  /** Whether an attach fed from the log waits for container `id` to start. */
+  followsLog(id: string): boolean {
+    return this.#pending.get(id)?.some((p) => p.fromLog) === true;
+  }
+
+  /**
+   * Start hook: connect every pending attach of container `id`; undefined when none waits.
+   * `recordsExit`: the start went without conmon's exit command, so the log followers record
+   * the exit, and one that leaves early hands that to a wait of the service's own.
+   */
+  beforeStart(
+    engine: Engine,
+    id: string,
+    options: { recordsExit?: boolean } = {},
+  ): (() => Promise<void>) | undefined {
     if (!this.#pending.get(id)?.length) return undefined;
     return async () => {
       const waiting = this.#pending.get(id) ?? [];
       this.#pending.delete(id);
-      for (const p of waiting) p.connect(await engine.attachContainer(id));
+      for (const p of waiting) {
+        if (p.fromLog) {
+          const a = logAttach(engine, id, options.recordsExit === true);
+          this.#fromLog.set(id, [...(this.#fromLog.get(id) ?? []), a]);
+          p.connect(a.streams);
+        } else {
+          p.connect(await engine.attachContainer(id));
+        }
+      }
     };
+  }
+
+  /** Container `id` was removed: attaches still waiting for its start end. */
+  removed(id: string): void {
+    const waiting = this.#pending.get(id) ?? [];
+    this.#pending.delete(id);
+    for (const p of waiting) p.drop();
+  }
+
+  /** The start route's startContainer settled (`ok`: it started): log-fed attaches follow or end. */
+  afterStart(id: string, ok: boolean): void {
+    const list = this.#fromLog.get(id) ?? [];
+    this.#fromLog.delete(id);
+    for (const a of list) a.started(ok);
   }
 
   addExec(entry: Omit<ExecEntry, 'id' | 'state' | 'exitCode' | 'pid' | 'expires'>): ExecEntry {
@@ -161,6 +209,26 @@ export class HijackRegistry {
     const tty = c.Config.Tty === true;
     const keys = tty && want.stdin ? parseDetachKeys(q.get('detachKeys') ?? undefined) : undefined;
     const write = begin(out, tty, upgrade);
+    // An upgraded socket is read from the start, so a client that closes is seen ('close' needs
+    // the read side's EOF too); until the start connects stdin, what it sends is kept for it (up
+    // to a bound). A client gone from a silent container is let go when it exits or is removed.
+    const early: Buffer[] = head.length ? [head] : [];
+    let earlyBytes = head.length;
+    let earlyEnd = false;
+    const onEarly = (d: Buffer) => {
+      if (!want.stdin) return;
+      early.push(d);
+      earlyBytes += d.length;
+      if (earlyBytes > MAX_EARLY_STDIN) out.destroy();
+    };
+    // the docker CLI half-closes at once when it sends no stdin: that is not a leave
+    const onEarlyEnd = () => {
+      earlyEnd = true;
+    };
+    if (upgrade) {
+      out.on('data', onEarly);
+      out.on('end', onEarlyEnd);
+    }
     if (want.logs) {
       for await (const e of engine.containerLogs(c.Id, {})) {
         const line = e.partial ? e.line : Buffer.concat([e.line, Buffer.from('\n')]);
@@ -177,20 +245,35 @@ export class HijackRegistry {
       else streams.stdout.resume();
       if (want.stderr) forward(streams.stderr, 2, write, out);
       else streams.stderr.resume();
+      // without stdin the early listeners stay: they drop what comes and notice the client leave
       if (want.stdin) {
-        pipeStdin(out as Duplex, head, streams.stdin, keys, () => {
+        out.off('data', onEarly);
+        out.off('end', onEarlyEnd);
+        pipeStdin(out as Duplex, Buffer.concat(early), streams.stdin, keys, () => {
           streams.detach();
           out.end();
         });
+        if (earlyEnd) streams.stdin.end();
       }
-      out.on('close', () => streams.detach());
+      if (out.destroyed) streams.detach();
+      else out.on('close', () => streams.detach());
       void streams.done.then(() => out.end());
     };
     if (c.State.Running) {
       connect(await engine.attachContainer(c.Id));
       return;
     }
-    const remove = this.#addPending(c.Id, { stdin: want.stdin, connect });
+    // Without stdin or a TTY the output comes from the log, as `berth run` reads it: conmon
+    // sends to an attach socket only once it has accepted it, which can be after a short-lived
+    // process wrote everything, and then the client would see no output at all.
+    // (`--log-driver none` keeps no log: the attach socket is all there is)
+    const fromLog = !want.stdin && !tty && c.HostConfig.LogConfig?.Type !== 'none';
+    const remove = this.#addPending(c.Id, {
+      stdin: want.stdin,
+      fromLog,
+      connect,
+      drop: () => out.destroy(),
+    });
     out.on('close', remove);
   }
 
@@ -288,6 +371,65 @@ function settleDetached(e: ExecEntry): void {
   e.state = 'done';
   e.expires = Date.now() + EXEC_TTL_MS;
 }
+
+/**
+ * Attach streams fed from the container's log, from the start on (entries since now); the
+ * follow begins once the container runs and ends at its exit (the engine's log follow waits
+ * for it, and so records the exit at once). stdin is not connected. With `recordsExit`, a
+ * client that leaves first leaves the exit to a wait of the service's.
+ */
+function logAttach(engine: Engine, id: string, recordsExit: boolean): LogAttach {
+  const since = new Date();
+  const stop = new AbortController();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => {
+    finish = () => {
+      stdout.end();
+      stderr.end();
+      resolve();
+    };
+  });
+  const follow = async () => {
+    try {
+      for await (const e of engine.containerLogs(id, { follow: true, since, signal: stop.signal })) {
+        (e.stream === 'stderr' ? stderr : stdout).write(e.partial ? e.line : Buffer.concat([e.line, NL]));
+      }
+    } catch {
+      // a log that cannot be read ends the attach, as a closed attach socket would
+    }
+    finish();
+  };
+  let running = false;
+  const handOver = () => {
+    if (recordsExit) void engine.waitContainer(id).catch(() => {});
+  };
+  const streams: AttachStreams = {
+    stdin: new Writable({ write: (_chunk, _enc, cb) => cb() }),
+    stdout,
+    stderr,
+    done,
+    detach: () => {
+      if (stop.signal.aborted) return;
+      stop.abort();
+      if (running) handOver();
+    },
+  };
+  return {
+    streams,
+    started: (ok) => {
+      running = ok;
+      if (ok && !stop.signal.aborted) void follow();
+      else {
+        finish();
+        if (ok) handOver();
+      }
+    },
+  };
+}
+
+const NL = Buffer.from('\n');
 
 function execRequest(e: ExecEntry) {
   return {

@@ -245,8 +245,25 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
     onlyParams(req.query, ['detachKeys']);
     const c = await engine.inspectContainer(id(req));
     if (c.State.Running) return { status: 304 };
-    const beforeStart = hijack.beforeStart(engine, c.Id);
-    await engine.startContainer(c.Id, beforeStart ? { beforeStart } : {});
+    // The service records the exit itself, as `berth run` does: an attach that follows the log
+    // waits for it, else a wait of its own. conmon's exit command (a whole berth process per
+    // exit) is then not needed; a restart policy still needs it, for the exits after a restart.
+    // Should the service die first, the next list or inspect records the exit (reconcile).
+    const policy = c.HostConfig.RestartPolicy?.Name ?? 'no';
+    const callerCleansUp = policy === '' || policy === 'no';
+    const followsLog = hijack.followsLog(c.Id);
+    const beforeStart = hijack.beforeStart(engine, c.Id, { recordsExit: callerCleansUp });
+    try {
+      await engine.startContainer(c.Id, {
+        ...(beforeStart ? { beforeStart } : {}),
+        ...(callerCleansUp ? { callerCleansUp } : {}),
+      });
+    } catch (err) {
+      hijack.afterStart(c.Id, false);
+      throw err;
+    }
+    hijack.afterStart(c.Id, true);
+    if (callerCleansUp && !followsLog) void engine.waitContainer(c.Id).catch(() => {});
     return { status: 204 };
   });
 
@@ -295,10 +312,11 @@ function addContainerRoutes(r: Router, engine: Engine, hijack: HijackRegistry): 
   r.add('DELETE', '/containers/{id}', async (req) => {
     onlyParams(req.query, ['force', 'v', 'link']);
     if (queryBool(req.query, 'link')) throw new InvalidArgumentError('legacy links are not supported');
-    await engine.removeContainer(id(req), {
+    const removed = await engine.removeContainer(id(req), {
       force: queryBool(req.query, 'force'),
       volumes: queryBool(req.query, 'v'),
     });
+    hijack.removed(removed.Id);
     return { status: 204 };
   });
 

@@ -385,6 +385,12 @@ export class ContainerManager {
       if (cni) releaseSetupGuard(net.paths, rec.id);
       this.notifyVolumes('mount', started);
       this.notify('start', started);
+      // A process that exited at once may have run conmon's exit command before the record
+      // said running: that cleanup found nothing to do, so the exit is recorded here
+      if (!hooks.callerCleansUp && driver.exitCode(stateDir, rec.id) !== undefined) {
+        // a failed cleanup is not a failed start: the next reconcile records the exit
+        return (await this.cleanup(rec.id, { exited: true }).catch(() => started)) ?? started;
+      }
       return started;
     } catch (err) {
       await driver.delete(rec.id, { force: true }).catch(() => {});
@@ -540,9 +546,13 @@ export class ContainerManager {
       return undefined;
     }
     if (!isActiveState(rec.state)) return rec;
-    const state = await this.driverFor(this.config(rec))
-      .state(rec.id)
-      .catch(() => undefined);
+    const driver = this.driverFor(this.config(rec));
+    // conmon's files answer without spawning the runtime (every list and inspect asks): an exit
+    // file means it exited; a live conmon without one means its process still runs
+    const stateDir = this.stateDir(rec.id);
+    if (driver.exitCode(stateDir, rec.id) !== undefined) return this.cleanup(rec.id, { exited: true });
+    if (driver.conmonPid(stateDir) !== undefined) return rec;
+    const state = await driver.state(rec.id).catch(() => undefined);
     if (state && state.status !== 'stopped') return rec;
     return this.cleanup(rec.id);
   }
@@ -576,6 +586,9 @@ export class ContainerManager {
     const stopSigno = parseSignal(signal ?? config.stopSignal);
     // mark first, even when it is down right now: a restart policy may be about to bring it back
     rec = this.store.updateContainer(rec.id, { config: { ...config, stoppedByUser: true } });
+    // without a restart policy nothing brings it back, so there is no restart to wait out
+    const mayRestart = (config.options.restart?.name ?? 'no') !== 'no';
+    if (!isActiveState(rec.state) && !mayRestart) return rec;
     if (!isActiveState(rec.state)) {
       await new Promise((r) => setTimeout(r, 300));
       rec = this.get(rec.id);
@@ -596,7 +609,7 @@ export class ContainerManager {
         await this.waitGone(rec, 10_000);
       }
       let after = await this.cleanup(rec.id);
-      if (after && after.state === 'exited') {
+      if (mayRestart && after && after.state === 'exited') {
         // a restart in flight flips it back to running within a moment: look once more
         await new Promise((r) => setTimeout(r, 300));
         after = this.store.getContainer(rec.id);
