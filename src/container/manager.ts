@@ -453,7 +453,7 @@ export class ContainerManager {
       const state = await driver.state(rec.id).catch(() => undefined);
       if (state && (state.status === 'running' || state.status === 'paused')) return rec;
     }
-    const code = await this.recordedExitCode(driver, rec.id);
+    const code = await driver.recordedExitCode(this.stateDir(rec.id), rec.id);
     let updated: ContainerRecord;
     try {
       updated = this.store.updateContainer(
@@ -513,27 +513,6 @@ export class ContainerManager {
     }
     await networkDown;
     return updated;
-  }
-
-  /**
-   * The exit code conmon recorded; 137 when there is none because conmon is gone (killed). The
-   * runtime reports a process stopped a moment before its conmon writes the exit file, so while
-   * conmon lives the file is waited for (briefly): an inspect in that moment must not record a
-   * `sh -c 'exit 7'` as killed.
-   */
-  private async recordedExitCode(driver: RuntimeDriver, id: string): Promise<number> {
-    const stateDir = this.stateDir(id);
-    const code = driver.exitCode(stateDir, id);
-    if (code !== undefined || driver.conmonPid(stateDir) === undefined) return code ?? 137;
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), 5000);
-    try {
-      return await driver.waitExit(stateDir, id, ac.signal);
-    } catch {
-      return driver.exitCode(stateDir, id) ?? 137;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Bring records in line with reality (a killed conmon, a host reboot): running but gone → cleanup. */

@@ -236,6 +236,13 @@ export async function setupContainerNetwork(
       `cannot publish ports on network "${requests[0]!.network.name}": only bridge networks publish ports`,
     );
   mkdirSync(ctx.paths.cacheDir, { recursive: true, mode: 0o700 });
+  // the teardown of this container's last run may still be going (the cleaner that won its exit,
+  // here or in another berth): it would take the new namespace with the old one
+  await teardownsDone(ctx.paths, ctx.containerId);
+  if (containerNetworkLeft(ctx.paths, ctx.containerId)) {
+    // left by a teardown whose process died: undone now, this start's guard kept
+    await teardown(ctx.paths, ctx.containerId, ctx.cni, false, false, true);
+  }
   const netns = await createNetns(ctx.paths.netnsDir, ctx.containerId);
   const attached = (async () => {
     const endpoints: NetworkEndpoint[] = [];
@@ -328,24 +335,54 @@ async function teardown(
   cni: CniOptions | undefined,
   namespaceFirst: boolean,
   sweeping = false,
+  keepSetupGuard = false,
 ): Promise<void> {
   // A sweep undoes what a dead process left; if the container starts again meanwhile (a new
   // live guard), what is there from now on is that start's, and the sweep stops touching it.
   const taken = () => sweeping && guardAlive(paths, containerId);
-  if (namespaceFirst) deleteNetns(join(paths.netnsDir, containerId));
-  let first: unknown;
-  for (const file of cacheFilesOf(paths, containerId)) {
-    if (taken()) return;
-    try {
-      await delFromCache(file, cni);
-    } catch (err) {
-      first ??= err;
+  // a start of this container waits while this file names a live process
+  const marker = teardownGuardFile(paths, containerId);
+  writeGuard(paths, marker);
+  try {
+    if (namespaceFirst) deleteNetns(join(paths.netnsDir, containerId));
+    let first: unknown;
+    for (const file of cacheFilesOf(paths, containerId)) {
+      if (taken()) return;
+      try {
+        await delFromCache(file, cni);
+      } catch (err) {
+        first ??= err;
+      }
     }
+    if (taken()) return;
+    deleteNetns(join(paths.netnsDir, containerId));
+    if (!keepSetupGuard) releaseSetupGuard(paths, containerId);
+    if (first !== undefined) throw first;
+  } finally {
+    rmSync(marker, { force: true });
   }
-  if (taken()) return;
-  deleteNetns(join(paths.netnsDir, containerId));
-  releaseSetupGuard(paths, containerId);
-  if (first !== undefined) throw first;
+}
+
+function teardownGuardFile(paths: NetworkPaths, containerId: string): string {
+  return join(paths.netnsDir, `${containerId}.teardown`);
+}
+
+/**
+ * Waits (bounded, as a plugin call) until no teardown of the container's network runs: in this
+ * process, or in another live one (its marker file). A dead one's marker does not hold it up.
+ */
+async function teardownsDone(paths: NetworkPaths, containerId: string, timeoutMs = 30_000): Promise<void> {
+  const key = join(paths.netnsDir, containerId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const here = teardowns.get(key);
+    if (here) {
+      await here.catch(() => {});
+      continue;
+    }
+    if (!guardFileAlive(teardownGuardFile(paths, containerId)) || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**
@@ -378,12 +415,19 @@ function guardFile(paths: NetworkPaths, containerId: string): string {
  * the middle), the next sweep undoes what it left.
  */
 export function holdSetupGuard(paths: NetworkPaths, containerId: string): void {
+  writeGuard(paths, guardFile(paths, containerId));
+}
+
+/**
+ * A guard file naming this process (pid and start time). Written aside and renamed in: a reader
+ * must never see it half written (empty = "dead"), and the temporary name must not look like a
+ * container's (a sweep would take it for one).
+ */
+function writeGuard(paths: NetworkPaths, file: string): void {
   mkdirSync(paths.netnsDir, { recursive: true, mode: 0o755 });
-  // written aside and renamed in: a sweep must never read it half written (empty = "dead"),
-  // and the temporary name must not look like a container's (a sweep would take it for one)
   const tmp = join(paths.netnsDir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   writeFileSync(tmp, `${process.pid} ${processStart(process.pid) ?? ''}\n`);
-  renameSync(tmp, guardFile(paths, containerId));
+  renameSync(tmp, file);
 }
 
 export function releaseSetupGuard(paths: NetworkPaths, containerId: string): void {
@@ -392,9 +436,14 @@ export function releaseSetupGuard(paths: NetworkPaths, containerId: string): voi
 
 /** Is a live process setting up this container's network (a start, a restart)? */
 export function guardAlive(paths: NetworkPaths, containerId: string): boolean {
+  return guardFileAlive(guardFile(paths, containerId));
+}
+
+/** Does the guard file name a live process (the same pid, started at the same time)? */
+function guardFileAlive(file: string): boolean {
   let text: string;
   try {
-    text = readFileSync(guardFile(paths, containerId), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return false;
   }

@@ -325,6 +325,26 @@ export class RuntimeDriver {
     return Number.isNaN(code) ? undefined : code;
   }
 
+  /**
+   * The exit code conmon recorded; 137 when there is none because conmon is gone (killed). The
+   * runtime reports a process stopped a moment before its conmon writes the exit file, so while
+   * conmon lives the file is waited for (briefly): an inspect in that moment must not record a
+   * `sh -c 'exit 7'` as killed.
+   */
+  async recordedExitCode(stateDir: string, id: string): Promise<number> {
+    const code = this.exitCode(stateDir, id);
+    if (code !== undefined || this.conmonPid(stateDir) === undefined) return code ?? 137;
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 5000);
+    try {
+      return await this.waitExit(stateDir, id, ac.signal);
+    } catch {
+      return this.exitCode(stateDir, id) ?? 137;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Whether conmon saw the container's cgroup run out of memory. */
   oomKilled(stateDir: string): boolean {
     return existsSync(join(stateDir, 'oom'));
