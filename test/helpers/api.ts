@@ -1,6 +1,6 @@
 // `berth system service` under test: started on a private socket over a Berth's root, and the
 // real docker CLI (both clients on this machine) pointed at it.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { type Berth, type RunResult, runProcess } from './berth.js';
@@ -18,6 +18,8 @@ export function apiLacking(commands: string[]): string | undefined {
 
 export class ApiService {
   readonly sock: string;
+  /** The service's TMPDIR. */
+  readonly tmp: string;
   /** What the service printed on stderr, for failure messages. */
   log = '';
   #service: ReturnType<Berth['start']> | undefined;
@@ -27,11 +29,14 @@ export class ApiService {
     private readonly work: string,
   ) {
     this.sock = join(work, 'api', 'berth.sock');
+    this.tmp = join(work, 'api-tmp');
   }
 
   /** Starts the service and waits until /_ping answers. */
   async start(): Promise<void> {
-    this.#service = this.b.start(['system', 'service', '--socket', this.sock]);
+    // its own temp dir (build contexts, staged uploads): what it leaves there is its own
+    mkdirSync(this.tmp, { recursive: true });
+    this.#service = this.b.start(['system', 'service', '--socket', this.sock], { TMPDIR: this.tmp });
     this.#service.child.stderr?.on('data', (d: Buffer) => {
       this.log += d.toString();
     });

@@ -55,12 +55,13 @@ export class Berth {
    * Start berth in the background (for tests that kill it mid-command). `closed` is listened
    * for at once, so a command that finishes before the test kills it is not missed.
    */
-  start(args: string[]) {
+  start(args: string[], env?: NodeJS.ProcessEnv) {
     const child = spawn(
       process.execPath,
       [BERTH_BIN, '--root', this.root, '--runroot', this.runroot, ...args],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        ...(env ? { env: { ...process.env, ...env } } : {}),
       },
     );
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));

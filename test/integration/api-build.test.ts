@@ -69,9 +69,9 @@ function pipeline(script: string) {
   });
 }
 
-/** Entries of berth's temp context dirs: none may outlive their request. */
+/** Entries of this service's temp context dirs (its own TMPDIR): none may outlive their request. */
 function leftoverContexts(): string[] {
-  return readdirSync(tmpdir()).filter((n) => n.startsWith('berth-api-context-'));
+  return readdirSync(api.tmp).filter((n) => n.startsWith('berth-api-context-'));
 }
 
 before(async () => {
