@@ -1,6 +1,6 @@
 // Runs the bundled berth CLI as a child process against a private storage root.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,15 @@ export class Berth {
     await this.ok(['import', ...changes.flatMap((c) => ['--change', c]), tarPath, name]);
   }
 
+  /**
+   * Removes the berth's directory, once (bounded, 60 s) no process names it on its command line:
+   * the exit commands conmon runs (`berth --root … container cleanup`) write under the root
+   * after an `rm -f` has returned, and a root removed under them is made again.
+   */
   cleanup(): void {
+    const deadline = Date.now() + 60_000;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (Date.now() < deadline && processesUsing(this.dir).length > 0) Atomics.wait(nap, 0, 0, 50);
     // a container's exit command (`berth container cleanup`, run by conmon) may still be
     // writing under the root as the test ends: ENOTEMPTY then, so Node retries (bounded)
     rmSync(this.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
@@ -115,3 +123,17 @@ export function runProcess(cmd: string, args: string[], options: BerthOptions = 
 
 /** Is a command on PATH on this machine? (prereq.ts's, re-exported for the tests that use it here.) */
 export { hasCommand } from './prereq.js';
+
+/** Pids of processes (not this one) whose command line mentions `path`. */
+function processesUsing(path: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(path)) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
