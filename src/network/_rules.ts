@@ -105,7 +105,10 @@ export async function removeNetworkRules(rec: NetworkRecord, markerDir = RULES_M
   if (!needsRules(rec)) return;
   rmSync(markerFile(rec, markerDir), { force: true });
   const { filter, nat } = ruleChains(rec);
-  for (const ipt of ['iptables -w', 'ip6tables -w']) {
+  // only the families ensureNetworkRules wrote rules for (a family with a subnet): a v4-only
+  // network spared eight ip6tables processes, half of a compose `down`'s network removal
+  const families = new Set(rec.subnets.map((s) => (s.subnet.includes(':') ? 6 : 4)));
+  for (const ipt of [...families].map((f) => (f === 4 ? 'iptables -w' : 'ip6tables -w'))) {
     const text = [
       `while ${ipt} -t filter -D FORWARD -j ${filter} 2>/dev/null; do :; done`,
       `${ipt} -t filter -F ${filter} 2>/dev/null || true`,
