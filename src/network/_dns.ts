@@ -119,7 +119,11 @@ export function dnsmasqPid(network: string): number | undefined {
  * dnsmasq.conf would also be reused as is by a re-created network of the same name, with the
  * old bridge and domain in it. Idempotent.
  */
-export async function removeDnsState(network: string, bridge: string): Promise<void> {
+export async function removeDnsState(
+  network: string,
+  bridge: string,
+  options: { rule?: boolean } = {},
+): Promise<void> {
   const dir = dnsStateDir(network);
   const pid = dnsmasqPid(network);
   if (pid !== undefined) {
@@ -132,6 +136,7 @@ export async function removeDnsState(network: string, bridge: string): Promise<v
   rmSync(dir, { recursive: true, force: true });
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge))
     throw new InvalidArgumentError(`invalid bridge name "${bridge}"`);
+  if (options.rule === false) return;
   const rule = ['INPUT', '-i', bridge, '-p', 'udp', '-m', 'udp', '--dport', '53', '-j', 'ACCEPT'];
   // Bounded: the plugin inserts the rule once (it checks first), but be tolerant of copies.
   for (let i = 0; i < 8; i++) {

@@ -20,9 +20,9 @@ export interface CommandResult {
 /** Runs argv with a timeout and bounded output (64 KiB a stream). */
 export function runCommand(
   argv: string[],
-  options: { timeoutMs?: number; input?: string } = {},
+  options: { timeoutMs?: number; input?: string; maxOutput?: number } = {},
 ): Promise<CommandResult> {
-  const limit = 64 * 1024;
+  const limit = options.maxOutput ?? 64 * 1024;
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
