@@ -143,6 +143,8 @@ export async function runAttached(
   try {
     b.throwIfCancelled();
     await containers.start(containerId, { callerCleansUp: true });
+    // a cancel while it was starting found nothing running to kill: kill it now
+    if (b.signal.aborted) onAbort();
     const ac = new AbortController();
     const waiting = containers.wait(containerId).finally(() => ac.abort());
     waiting.catch(() => {});
