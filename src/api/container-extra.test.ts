@@ -3,20 +3,13 @@
 // endpoints on a running container are tested with the docker CLI
 // (test/integration/api-container-extra.test.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createEngine, type Engine } from '../engine/index.js';
+import { describe, test } from 'node:test';
+import { apiUnderTest } from '../../test/helpers/api-unit.js';
 import { dockerStats, statFromTar } from './_routes-container-extra.js';
-import type { ApiServer } from './_server.js';
-import { serveApi } from './index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-api-extra-'));
-let engine: Engine;
-let server: ApiServer;
-const sock = join(dir, 'run', 'api.sock');
+const api = apiUnderTest('berth-api-extra-');
+const { sock } = api;
 
 function call(method: string, path: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -40,17 +33,6 @@ function header(name: string, type: string, size: number, mode: number, link = '
   b.write(link, 157);
   return b;
 }
-
-before(async () => {
-  engine = createEngine({ root: join(dir, 'root'), runroot: join(dir, 'runroot') });
-  server = await serveApi(engine, { socket: sock, serverVersion: '9.9.9' });
-});
-
-after(async () => {
-  await server?.close();
-  engine?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('statFromTar', () => {
   test('a file: its base name, size, permission bits and time', () => {

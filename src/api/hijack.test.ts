@@ -1,20 +1,13 @@
 // The refusals of the attach/exec endpoints, over a real Engine on a temporary root: what
 // cannot be hijacked is answered with Docker's JSON error instead of `101 UPGRADED`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createEngine, type Engine } from '../engine/index.js';
+import { describe, test } from 'node:test';
+import { apiUnderTest } from '../../test/helpers/api-unit.js';
 import { consoleSize, escapeFilter, parseDetachKeys } from './_hijack.js';
-import type { ApiServer } from './_server.js';
-import { serveApi } from './index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-api-hijack-'));
-let engine: Engine;
-let server: ApiServer;
-const sock = join(dir, 'run', 'api.sock');
+const api = apiUnderTest('berth-api-hijack-');
+const { sock } = api;
 
 /** Send a raw HTTP request and read until the server closes; returns the whole answer. */
 function raw(request: string): Promise<string> {
@@ -39,17 +32,6 @@ function post(path: string, body?: string, upgrade = false): Promise<string> {
   ];
   return raw(`${headers.join('\r\n')}\r\n\r\n${body ?? ''}`);
 }
-
-before(async () => {
-  engine = createEngine({ root: join(dir, 'root'), runroot: join(dir, 'runroot') });
-  server = await serveApi(engine, { socket: sock, serverVersion: '9.9.9' });
-});
-
-after(async () => {
-  await server?.close();
-  engine?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('hijacked endpoints refuse with JSON errors', () => {
   test('attach to a missing container is a 404, not an upgrade', async () => {

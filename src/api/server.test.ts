@@ -2,13 +2,11 @@
 // version prefix, error shapes and codes, body limits, and the socket's life cycle.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createEngine, type Engine } from '../engine/index.js';
-import type { ApiServer } from './_server.js';
+import { describe, test } from 'node:test';
+import { apiUnderTest } from '../../test/helpers/api-unit.js';
 import { API_VERSION, MIN_API_VERSION, serveApi } from './index.js';
 
 interface Answer {
@@ -67,22 +65,9 @@ function errnoOf(err: unknown): string | undefined {
   return (err as { code?: string }).code;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-api-'));
-let engine: Engine;
-let server: ApiServer;
-const sock = join(dir, 'run', 'api.sock');
+const api = apiUnderTest('berth-api-');
+const { dir, sock } = api;
 const get = (path: string) => call(sock, 'GET', path);
-
-before(async () => {
-  engine = createEngine({ root: join(dir, 'root'), runroot: join(dir, 'runroot') });
-  server = await serveApi(engine, { socket: sock, serverVersion: '9.9.9' });
-});
-
-after(async () => {
-  await server?.close();
-  engine?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('system endpoints', () => {
   test('/_ping answers OK with the negotiation headers, for GET and HEAD', async () => {
@@ -282,7 +267,7 @@ describe('the socket', () => {
 
   test('--group sets the socket’s group', async () => {
     const grouped = join(dir, 'grouped.sock');
-    const s = await serveApi(engine, { socket: grouped, serverVersion: 'x', group: 4242 });
+    const s = await serveApi(api.engine, { socket: grouped, serverVersion: 'x', group: 4242 });
     try {
       assert.equal(statSync(grouped).gid, 4242);
     } finally {
@@ -291,7 +276,7 @@ describe('the socket', () => {
   });
 
   test('a second server on a live socket is refused', async () => {
-    await assert.rejects(serveApi(engine, { socket: sock, serverVersion: 'x' }), /already listening/);
+    await assert.rejects(serveApi(api.engine, { socket: sock, serverVersion: 'x' }), /already listening/);
     assert.equal((await get('/_ping')).status, 200);
   });
 
@@ -303,18 +288,18 @@ describe('the socket', () => {
       `require('node:net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`,
     ]);
     assert.ok(statSync(stale).isSocket());
-    const other = await serveApi(engine, { socket: stale, serverVersion: 'x' });
+    const other = await serveApi(api.engine, { socket: stale, serverVersion: 'x' });
     assert.equal((await call(stale, 'GET', '/_ping')).text, 'OK');
     await other.close();
     assert.throws(() => statSync(stale), /ENOENT/);
     const plain = join(dir, 'plain-file');
     writeFileSync(plain, 'keep me');
-    await assert.rejects(serveApi(engine, { socket: plain, serverVersion: 'x' }), /not a socket/);
+    await assert.rejects(serveApi(api.engine, { socket: plain, serverVersion: 'x' }), /not a socket/);
   });
 
   test('the idle timeout closes the server and removes the socket', async () => {
     const idle = join(dir, 'idle.sock');
-    const s = await serveApi(engine, { socket: idle, serverVersion: 'x', idleTimeout: 1 });
+    const s = await serveApi(api.engine, { socket: idle, serverVersion: 'x', idleTimeout: 1 });
     assert.equal((await call(idle, 'GET', '/_ping')).status, 200);
     await s.closed;
     assert.throws(() => statSync(idle), /ENOENT/);

@@ -2,20 +2,13 @@
 // (bounded, open-ended, filtered, refused) and the checks logs makes before it streams. Logs of a
 // running container are tested with the docker CLI (test/integration/api-streams.test.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createEngine, type Engine } from '../engine/index.js';
+import { describe, test } from 'node:test';
+import { apiUnderTest } from '../../test/helpers/api-unit.js';
 import { dockerTime, frame } from './_routes-streams.js';
-import type { ApiServer } from './_server.js';
-import { serveApi } from './index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-api-streams-'));
-let engine: Engine;
-let server: ApiServer;
-const sock = join(dir, 'run', 'api.sock');
+const api = apiUnderTest('berth-api-streams-');
+const { sock } = api;
 
 function open(path: string): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -39,22 +32,11 @@ async function get(path: string): Promise<{ status: number; type: string; text: 
 // events carry microseconds, Date.now() only milliseconds: an upper bound is the next millisecond
 const seconds = (ms = 0) => ((Date.now() + ms) / 1000).toFixed(6);
 
-before(async () => {
-  engine = createEngine({ root: join(dir, 'root'), runroot: join(dir, 'runroot') });
-  server = await serveApi(engine, { socket: sock, serverVersion: '9.9.9' });
-});
-
-after(async () => {
-  await server?.close();
-  engine?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 describe('/events', () => {
   test('since and until: the volume events in between, in Docker’s shape, and the stream ends', async () => {
     const since = seconds();
-    engine.createVolume('evvol');
-    await engine.removeVolume('evvol');
+    api.engine.createVolume('evvol');
+    await api.engine.removeVolume('evvol');
     const until = seconds(1);
     const filters = encodeURIComponent(JSON.stringify({ type: ['volume'] }));
     const r = await get(`/v1.45/events?since=${since}&until=${until}&filters=${filters}`);
@@ -83,8 +65,8 @@ describe('/events', () => {
 
   test('the map form of filters and event= narrow the stream', async () => {
     const since = seconds();
-    engine.createVolume('evvol2');
-    await engine.removeVolume('evvol2');
+    api.engine.createVolume('evvol2');
+    await api.engine.removeVolume('evvol2');
     const until = seconds(1);
     const filters = encodeURIComponent(JSON.stringify({ type: { volume: true }, event: ['destroy'] }));
     const r = await get(`/events?since=${since}&until=${until}&filters=${filters}`);
@@ -106,12 +88,12 @@ describe('/events', () => {
         if (text.includes('\n')) resolve(text);
       });
     });
-    engine.createVolume('evlive');
+    api.engine.createVolume('evlive');
     const line = JSON.parse((await first).split('\n')[0]!) as { Action: string; Actor: { ID: string } };
     assert.equal(line.Action, 'create');
     assert.equal(line.Actor.ID, 'evlive');
     res.destroy();
-    await engine.removeVolume('evlive');
+    await api.engine.removeVolume('evlive');
     // the server goes on answering after the client left
     assert.equal((await get('/_ping')).text, 'OK');
   });
