@@ -142,10 +142,13 @@ export function removalScript(
   const dnsRule = dnsBridge ? `-A INPUT -i ${dnsBridge} -p udp -m udp --dport 53 -j ACCEPT` : undefined;
   const out: string[] = [];
   let table = '';
-  let section: string[] = [];
+  // per table: the rule deletes, then the chains (a chain can go only once nothing jumps to it)
+  let rules: string[] = [];
+  let drops: string[] = [];
   const flush = () => {
-    if (section.length) out.push(`*${table}`, ...section, 'COMMIT');
-    section = [];
+    if (rules.length || drops.length) out.push(`*${table}`, ...rules, ...drops, 'COMMIT');
+    rules = [];
+    drops = [];
   };
   for (const line of saved.split('\n')) {
     if (line.startsWith('*')) {
@@ -156,29 +159,11 @@ export function removalScript(
     const own = table === 'filter' ? chains.filter : table === 'nat' ? chains.nat : undefined;
     if (!own) continue;
     const jump = table === 'filter' ? `-A FORWARD -j ${own}` : `-A POSTROUTING -j ${own}`;
-    if (line === jump || (table === 'filter' && line === dnsRule)) section.push(`-D${line.slice(2)}`);
-    else if (line.startsWith(`:${own} `)) section.push(`-F ${own}`, `-X ${own}`);
+    if (line === jump || (table === 'filter' && line === dnsRule)) rules.push(`-D${line.slice(2)}`);
+    else if (line.startsWith(`:${own} `)) drops.push(`-F ${own}`, `-X ${own}`);
   }
   flush();
-  // the deletes of jumps must come before the chain goes: move -F/-X to the end of each table
-  return out.length ? reorder(out).join('\n').concat('\n') : undefined;
-}
-
-/** Within each table section, the chain flushes and deletes after every rule delete. */
-function reorder(lines: string[]): string[] {
-  const out: string[] = [];
-  let rules: string[] = [];
-  let chains: string[] = [];
-  for (const l of lines) {
-    if (l.startsWith('*')) out.push(l);
-    else if (l === 'COMMIT') {
-      out.push(...rules, ...chains, l);
-      rules = [];
-      chains = [];
-    } else if (l.startsWith('-F ') || l.startsWith('-X ')) chains.push(l);
-    else rules.push(l);
-  }
-  return out;
+  return out.length ? `${out.join('\n')}\n` : undefined;
 }
 
 /** A plugin whose config is only its type (and capabilities) changes nothing: tuning by default. */
