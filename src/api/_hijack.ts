@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough, Writable } from 'node:stream';
 import type { AttachStreams, Engine } from '../engine/index.js';
-import { errorReply, HttpError, splitVersion } from './_http.js';
+import { drained, errorReply, HttpError, splitVersion } from './_http.js';
 
 /** Writes one chunk of a stream; false when the client's buffer is full (wait for 'drain'). */
 type Write = (stream: 1 | 2, chunk: Buffer) => boolean;
@@ -579,19 +579,6 @@ function begin(out: Out, tty: boolean, upgrade: boolean): Write {
     header.writeUInt32BE(chunk.length, 4);
     return out.write(Buffer.concat([header, chunk]));
   };
-}
-
-/** Resolves when `out` can take more, or is gone. */
-function drained(out: Out): Promise<void> {
-  return new Promise((resolve) => {
-    const go = () => {
-      out.off('drain', go);
-      out.off('close', go);
-      resolve();
-    };
-    out.once('drain', go);
-    out.once('close', go);
-  });
 }
 
 /** Output to the client; a full client buffer pauses the source until it drains (or closes). */

@@ -1,6 +1,7 @@
 // The HTTP plumbing of the Docker Engine API: the `/vX.YY` prefix and version negotiation,
 // routing, query and body parsing with limits, and errors in Docker's `{"message": …}` shape.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { FilterInput } from '../engine/index.js';
 import { type BerthError, httpStatusFor, InvalidArgumentError, isBerthError } from '../errors/index.js';
 
@@ -215,4 +216,20 @@ export function errorReply(err: unknown): { status: number; message: string } {
 
 function messageOf(err: BerthError): string {
   return err.hint ? `${err.message} (${err.hint})` : err.message;
+}
+
+/**
+ * Resolves once `out` (a response or an upgraded socket) can take more after a write returned
+ * false: true at 'drain', false when the client went away instead.
+ */
+export function drained(out: Writable): Promise<boolean> {
+  return new Promise((resolve) => {
+    const go = () => {
+      out.off('drain', go);
+      out.off('close', go);
+      resolve(!out.destroyed);
+    };
+    out.once('drain', go);
+    out.once('close', go);
+  });
 }

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import type { ContainerStats, Engine } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { onlyParams, queryBool, type Reply, type Request, type Router } from './_http.js';
+import { drained, onlyParams, queryBool, type Reply, type Request, type Router } from './_http.js';
 
 export function addContainerExtraRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/containers/{id}/top', (req) => top(engine, req));
@@ -188,16 +188,7 @@ async function getArchive(engine: Engine, req: Request): Promise<Reply | undefin
       done();
       return;
     }
-    const onDrain = (): void => {
-      res.off('close', onClose);
-      done();
-    };
-    const onClose = (): void => {
-      res.off('drain', onDrain);
-      done(new Error('client went away'));
-    };
-    res.once('drain', onDrain);
-    res.once('close', onClose);
+    void drained(res).then((ok) => done(ok ? undefined : new Error('client went away')));
   };
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

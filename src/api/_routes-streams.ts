@@ -4,7 +4,15 @@
 // A client that goes away aborts `req.signal`, which stops the engine's iterators.
 import type { Engine } from '../engine/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { onlyParams, queryBool, queryFilters, type Reply, type Request, type Router } from './_http.js';
+import {
+  drained,
+  onlyParams,
+  queryBool,
+  queryFilters,
+  type Reply,
+  type Request,
+  type Router,
+} from './_http.js';
 
 export function addStreamRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/containers/{id}/logs', (req) => containerLogs(engine, req));
@@ -47,17 +55,7 @@ export function dockerTime(time: string): string {
 function write(req: Request, chunk: Buffer | string): Promise<boolean> {
   if (req.signal.aborted || req.res.destroyed) return Promise.resolve(false);
   if (req.res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      req.res.off('drain', onDrain);
-      req.signal.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onAbort = () => done(false);
-    req.res.once('drain', onDrain);
-    req.signal.addEventListener('abort', onAbort, { once: true });
-  });
+  return drained(req.res);
 }
 
 async function containerLogs(engine: Engine, req: Request): Promise<Reply | undefined> {
