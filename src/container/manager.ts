@@ -22,7 +22,6 @@ import {
   assertOperation,
   isActiveState,
   RuntimeDriver,
-  readLogs,
   type SelectedRuntime,
   selectRuntime,
 } from '../runtime/index.js';
@@ -30,6 +29,7 @@ import type { ContainerRecord, ImageRecord, Store } from '../store/index.js';
 import { acquireFileLock, type FileLock } from '../util/index.js';
 import type { ContainerCreateOptions, StoredContainerConfig } from './_config.js';
 import { mergeEnv } from './_env.js';
+import { containerLog } from './_logs.js';
 import { isValidContainerName, newContainerId, randomContainerName } from './_names.js';
 import {
   connectNetwork,
@@ -106,6 +106,8 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 export class ContainerManager {
   private readonly drivers = new Map<string, RuntimeDriver>();
+  /** Exit teardowns under way in this process, by container: a start waits for its own. */
+  private readonly exiting = new Map<string, Promise<unknown>>();
   constructor(private readonly opts: ManagerOptions) {}
 
   get store(): Store {
@@ -289,6 +291,12 @@ export class ContainerManager {
     } = {},
   ): Promise<ContainerRecord> {
     let rec = this.get(idOrName);
+    const tearingDown = hooks.restarting ? undefined : this.exiting.get(rec.id);
+    if (tearingDown) {
+      // the last run's teardown (rootfs, network, runtime state) must not overlap this start
+      await tearingDown.catch(() => {});
+      rec = this.get(rec.id);
+    }
     if (isActiveState(rec.state)) return rec;
     assertOperation(rec.id, rec.state, 'start');
     let config = this.config(rec);
@@ -467,6 +475,25 @@ export class ContainerManager {
       if (hasCode(err, 'CONFLICT', 'NOT_FOUND')) return this.store.getContainer(rec.id);
       throw err;
     }
+    // this process owns the teardown now: a start of the container here waits until it is done
+    // (a stop whose own cleanup lost this race returns at once; its restart must not overlap)
+    const finishing = this.finishExit(rec, config, driver, updated, code);
+    this.exiting.set(rec.id, finishing);
+    try {
+      return await finishing;
+    } finally {
+      if (this.exiting.get(rec.id) === finishing) this.exiting.delete(rec.id);
+    }
+  }
+
+  /** What follows a won exit transition: teardown, the die event, then restart or --rm. */
+  private async finishExit(
+    rec: ContainerRecord,
+    config: StoredContainerConfig,
+    driver: RuntimeDriver,
+    updated: ContainerRecord,
+    code: number,
+  ): Promise<ContainerRecord | undefined> {
     // the process is gone: its network comes down while the runtime state, rootfs and record go
     const networkDown = this.teardownNetwork(rec.id, { exited: true });
     const ran = rec.startedAt ? (Date.now() - Date.parse(rec.startedAt)) / 1000 : 0;
@@ -718,25 +745,8 @@ export class ContainerManager {
     if (this.config(rec).options.log?.driver === 'none') {
       throw new InvalidArgumentError('configured logging driver does not support reading');
     }
-    const path = this.logPath(rec.id);
-    if (!existsSync(path)) {
-      return (async function* () {})();
-    }
     const follow = options.follow === true && isActiveState(rec.state);
-    const ac = new AbortController();
-    if (follow) {
-      options.signal?.addEventListener('abort', () => ac.abort());
-      // stop following once the container exits
-      this.wait(rec.id, ac.signal)
-        .catch(() => {})
-        .finally(() => ac.abort());
-    }
-    return readLogs(path, {
-      follow,
-      ...(options.since ? { since: options.since } : {}),
-      ...(options.tail !== undefined ? { tail: options.tail } : {}),
-      signal: ac.signal,
-    });
+    return containerLog(this.logPath(rec.id), { ...options, follow }, (signal) => this.wait(rec.id, signal));
   }
 
   // ---------------------------------------------------------------- network connect/disconnect
