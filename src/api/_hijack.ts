@@ -7,7 +7,6 @@
 // then. Output is written with backpressure (a slow client pauses the source, not the heap), and
 // with a TTY and stdin the detach keys (default ctrl-p,ctrl-q) leave the process running.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough, Writable } from 'node:stream';
@@ -52,9 +51,7 @@ export interface ExecEntry {
   /** The terminal size to start with (API 1.42+ `ConsoleSize`: rows, cols). */
   size?: { rows: number; cols: number };
   /** A detached exec (`Detach: true`): its exit code as conmon recorded it, once it ended. */
-  detachedExit?: () => number | undefined;
-  /** Its pid was seen gone with no exit code recorded yet (conmon may be about to write it). */
-  pidGone?: boolean;
+  detachedExit?: () => number | null | undefined;
   state: 'created' | 'running' | 'done';
   exitCode: number | null;
   pid: number;
@@ -352,22 +349,12 @@ export class HijackRegistry {
   }
 }
 
-/**
- * A detached exec that ended: its exit code from conmon's record. Without one (the container and
- * its state went away) it is done with no code once its pid was seen gone twice: the first time,
- * conmon may not have written the code yet.
- */
+/** A detached exec that ended: its exit code from conmon's record (null: conmon gone without one). */
 function settleDetached(e: ExecEntry): void {
   if (!e.detachedExit || e.state !== 'running') return;
   const code = e.detachedExit();
-  if (code === undefined) {
-    if (e.pid <= 0 || existsSync(`/proc/${e.pid}`)) return;
-    if (!e.pidGone) {
-      e.pidGone = true;
-      return;
-    }
-  }
-  e.exitCode = code ?? null;
+  if (code === undefined) return;
+  e.exitCode = code;
   e.state = 'done';
   e.expires = Date.now() + EXEC_TTL_MS;
 }

@@ -33,8 +33,11 @@ export interface ExecSession {
   result: Promise<ExecResult>;
   /** Resize the session's terminal; a finished session ignores it. */
   resize(size: TerminalSize): void;
-  /** A detached session's exit code once its process has ended (conmon records it); else undefined. */
-  exitCode(): number | undefined;
+  /**
+   * A detached session's exit code once its process has ended (conmon records it); null when
+   * its conmon is gone without a record; undefined while it runs (or for an attached session).
+   */
+  exitCode(): number | null | undefined;
 }
 
 interface ProcessSpec {
@@ -111,7 +114,10 @@ export function startExec(manager: ContainerManager, idOrName: string, request: 
     exitCode() {
       if (!detach) return undefined;
       try {
-        return driver.exitCode(sessionDir, rec.id);
+        const code = driver.exitCode(sessionDir, rec.id);
+        if (code !== undefined || driver.conmonPid(sessionDir) !== undefined) return code;
+        // conmon is gone: it wrote the code before it exited, or never will
+        return driver.exitCode(sessionDir, rec.id) ?? null;
       } catch {
         return undefined;
       }
